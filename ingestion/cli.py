@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from ingestion.db import migrate
 from ingestion.db.engine import database_url
 from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
@@ -116,6 +115,7 @@ def services_status() -> None:
 @one_line_errors
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database to REVISION (default: the latest). Safe to run again."""
+    from ingestion.db import migrate  # Alembic takes a second to import; only db commands need it
     url = _database_url(_settings())
     migrate.upgrade(url, revision)
     console.print(f"database at {migrate.current(url)}")
@@ -125,6 +125,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @one_line_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Migrate the database down to REVISION."""
+    from ingestion.db import migrate
     url = _database_url(_settings())
     migrate.downgrade(url, revision)
     console.print(f"database at {migrate.current(url)}")
@@ -134,6 +135,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")
 @one_line_errors
 def db_current() -> None:
     """Show the revision the database is at."""
+    from ingestion.db import migrate
+
     console.print(migrate.current(_database_url(_settings())))
 
 

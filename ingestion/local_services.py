@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import psycopg
-import redis
 
 DATABASE_NAME = "bcf"
 SUPERUSER = "postgres"
@@ -151,9 +149,13 @@ class LocalPostgres:
 
     # -- lifecycle -------------------------------------------------------------------------
     def _run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        run_as = self.os_user if os.geteuid() == 0 else None
+        if os.geteuid() != 0:
+            return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False)
+        # Drop root's groups too, or root-group permission bits would still apply.
+        account = pwd.getpwnam(self.os_user)
         return subprocess.run(
-            [str(a) for a in args], user=run_as, capture_output=True, text=True, check=False
+            [str(a) for a in args], user=account.pw_uid, group=account.pw_gid, extra_groups=[],
+            capture_output=True, text=True, check=False,
         )
 
     def _prepare_for_unprivileged_user(self) -> None:
@@ -240,6 +242,8 @@ class LocalPostgres:
         return f"PostgreSQL running on 127.0.0.1:{port} ({', '.join(notes)})"
 
     def _ensure_database(self) -> None:
+        import psycopg  # imported here: every bcf command loads this module, few need a client
+
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
@@ -324,6 +328,8 @@ class LocalRedis:
         return f"Redis running on 127.0.0.1:{port}" + (f" ({', '.join(notes)})" if notes else "")
 
     def _wait_ready(self, port: int, timeout_s: float = 15.0) -> None:
+        import redis  # imported here: every bcf command loads this module, few need a client
+
         client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout_s
         while True:
