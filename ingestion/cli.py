@@ -17,7 +17,9 @@ from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-services_app = typer.Typer(help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True)
+services_app = typer.Typer(
+    help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Operational schema migrations (Alembic).", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
@@ -116,6 +118,7 @@ def services_status() -> None:
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database to REVISION (default: the latest). Safe to run again."""
     from ingestion.db import migrate  # Alembic takes a second to import; only db commands need it
+
     url = _database_url(_settings())
     migrate.upgrade(url, revision)
     console.print(f"database at {migrate.current(url)}")
@@ -126,6 +129,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Migrate the database down to REVISION."""
     from ingestion.db import migrate
+
     url = _database_url(_settings())
     migrate.downgrade(url, revision)
     console.print(f"database at {migrate.current(url)}")

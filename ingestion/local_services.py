@@ -150,12 +150,19 @@ class LocalPostgres:
     # -- lifecycle -------------------------------------------------------------------------
     def _run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         if os.geteuid() != 0:
-            return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False)
+            return subprocess.run(
+                [str(a) for a in args], capture_output=True, text=True, check=False
+            )
         # Drop root's groups too, or root-group permission bits would still apply.
         account = pwd.getpwnam(self.os_user)
         return subprocess.run(
-            [str(a) for a in args], user=account.pw_uid, group=account.pw_gid, extra_groups=[],
-            capture_output=True, text=True, check=False,
+            [str(a) for a in args],
+            user=account.pw_uid,
+            group=account.pw_gid,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     def _prepare_for_unprivileged_user(self) -> None:
@@ -166,9 +173,17 @@ class LocalPostgres:
             account = pwd.getpwnam(self.os_user)
         except KeyError:
             created = subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 self.os_user],
-                capture_output=True, text=True, check=False,
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    self.os_user,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if created.returncode != 0:
                 raise ServiceError(
@@ -187,8 +202,14 @@ class LocalPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         self._prepare_for_unprivileged_user()
         result = self._run(
-            binaries / "initdb", "-D", self.pgdata, "-U", SUPERUSER, "--auth=trust",
-            "--encoding=UTF8", "--no-locale",
+            binaries / "initdb",
+            "-D",
+            self.pgdata,
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
         )
         if result.returncode != 0:
             raise ServiceError(f"initdb failed: {_last_line(result.stderr)}")
@@ -254,8 +275,9 @@ class LocalPostgres:
     def stop(self) -> str:
         if not self.is_running():
             return "PostgreSQL not running"
-        stopped = self._run(self.binaries() / "pg_ctl", "stop", "-D", self.pgdata, "-m", "fast",
-                            "-w", "-t", "60")
+        stopped = self._run(
+            self.binaries() / "pg_ctl", "stop", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60"
+        )
         if stopped.returncode != 0:
             raise ServiceError(f"PostgreSQL did not stop: {_last_line(stopped.stderr)}")
         return "PostgreSQL stopped"
@@ -291,7 +313,10 @@ class LocalRedis:
     def status(self) -> ServiceStatus:
         if self.binary() is None:
             return ServiceStatus(
-                "redis", "unavailable", None, None,
+                "redis",
+                "unavailable",
+                None,
+                None,
                 "redis-server not on PATH: stream ingestion and API rate limits are off",
             )
         pid = _read_int(self.pid_file)
@@ -316,13 +341,33 @@ class LocalRedis:
         port = _choose_port(self.fixed_port, self.port, "local Redis", "BCF_SERVICES_REDIS_PORT")
         self.root.mkdir(parents=True, exist_ok=True)
         started = subprocess.run(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-             "--pidfile", str(self.pid_file), "--dir", str(self.root),
-             "--logfile", str(self.root / "redis.log"), "--appendonly", "yes", "--save", ""],
-            capture_output=True, text=True, check=False,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pid_file),
+                "--dir",
+                str(self.root),
+                "--logfile",
+                str(self.root / "redis.log"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if started.returncode != 0:
-            raise ServiceError(f"Redis did not start: {_last_line(started.stderr or started.stdout)}")
+            raise ServiceError(
+                f"Redis did not start: {_last_line(started.stderr or started.stdout)}"
+            )
         (self.root / "port").write_text(f"{port}\n")
         self._wait_ready(port)
         return f"Redis running on 127.0.0.1:{port}" + (f" ({', '.join(notes)})" if notes else "")

@@ -11,10 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRET_KEY = "change-me"
+PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value refused outside development
 _PLACEHOLDER_SECRETS = {"", PLACEHOLDER_SECRET_KEY, "changeme", "secret", "dev", "development"}
 # Intervals end up in TimescaleDB policy calls; keep them to the plain "<n> <unit>" form.
 _INTERVAL = re.compile(r"^\d+ (minute|hour|day|week|month|year)s?$")
+# How long TimescaleDB keeps each hypertable's chunks; audit trails outlive tracking.
+DEFAULT_RETENTION = {
+    "visitor_tracking": "2 years",
+    "user_behavior_tracking": "2 years",
+    "platform_usage_tracking": "2 years",
+    "audit_logs": "5 years",
+}
 
 
 class Settings(BaseSettings):
@@ -30,7 +37,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis URL; unset: the private redis-server of `bcf services`."
     )
-    data_dir: Path = Field(default=Path(".bcf"), description="Local data: services, landing, exports.")
+    data_dir: Path = Field(
+        default=Path(".bcf"), description="Local data: services, landing, exports."
+    )
     landing_dir: Path | None = Field(default=None, description="Default: <data dir>/landing.")
     reporting_tz: str = "America/Sao_Paulo"
     reporting_currency: str = "BRL"
@@ -39,13 +48,8 @@ class Settings(BaseSettings):
     timescale_chunk_interval: str = "7 days"
     timescale_compress_after: str = "30 days"
     retention: dict[str, str] = Field(
-        default={
-            "visitor_tracking": "2 years",
-            "user_behavior_tracking": "2 years",
-            "platform_usage_tracking": "2 years",
-            "audit_logs": "5 years",
-        },
-        description="Retention per hypertable (TimescaleDB drops older chunks).",
+        default=DEFAULT_RETENTION,
+        description="Retention per hypertable as JSON; tables left out keep their default.",
     )
 
     services_postgres_port: int | None = Field(
@@ -61,7 +65,7 @@ class Settings(BaseSettings):
     )
     services_os_user: str = Field(
         default="bcf",
-        description="Unprivileged system user that runs the private PostgreSQL when bcf runs as root.",
+        description="Unprivileged system user running the private PostgreSQL when bcf is root.",
     )
 
     @field_validator("reporting_tz")
@@ -91,9 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _plain_intervals(cls, value: dict[str, str]) -> dict[str, str]:
         for table, interval in value.items():
+            if table not in DEFAULT_RETENTION:
+                raise ValueError(f"retention of {table}: not one of {sorted(DEFAULT_RETENTION)}")
             if not _INTERVAL.fullmatch(interval):
                 raise ValueError(f"retention of {table}: {interval!r} is not like '2 years'")
-        return value
+        return {**DEFAULT_RETENTION, **value}
 
     @model_validator(mode="after")
     def _derived_and_refused(self) -> Settings:

@@ -23,7 +23,7 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
 
 def _url() -> str:
     # Set by `bcf db` and the tests; plain `alembic` resolves it like every bcf command.
-    return context.config.get_main_option("sqlalchemy.url") or database_url(Settings())
+    return context.config.attributes.get("database_url") or database_url(Settings())
 
 
 def _configure(**kwargs: Any) -> None:

@@ -122,5 +122,5 @@ def redis_client(redis_server_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     if not SEED_PATH.exists():
-        pytest.fail(f"the seed design is missing: {SEED_PATH} (shared/ must sit beside the checkout)")
+        pytest.fail(f"the seed design is missing: {SEED_PATH} (shared/ sits beside the checkout)")
     return SEED_PATH

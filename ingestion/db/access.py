@@ -41,18 +41,14 @@ def create_roles() -> list[str]:
 def grant_schemas() -> list[str]:
     """Schema-level rights, and the dbt schemas created empty for `bcf_pipeline` to own."""
     statements = [
-        f"""
-        DO $$ BEGIN
-            EXECUTE format('GRANT CONNECT ON DATABASE %I TO {API_ROLE}, {PIPELINE_ROLE}, {BI_READER_ROLE}',
-                           current_database());
-            EXECUTE format('GRANT CREATE ON DATABASE %I TO {PIPELINE_ROLE}', current_database());
-        END $$
-        """,
+        _on_this_database(f"GRANT CONNECT ON DATABASE %I TO {', '.join(ROLES)}"),
+        _on_this_database(f"GRANT CREATE ON DATABASE %I TO {PIPELINE_ROLE}"),
         f"GRANT USAGE ON SCHEMA public TO {API_ROLE}, {PIPELINE_ROLE}",
         f"GRANT USAGE ON SCHEMA raw TO {PIPELINE_ROLE}",
     ]
     statements += [
-        f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {PIPELINE_ROLE}" for schema in DBT_SCHEMAS
+        f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {PIPELINE_ROLE}"
+        for schema in DBT_SCHEMAS
     ]
     statements += [
         f"GRANT USAGE ON SCHEMA marts TO {BI_READER_ROLE}",
@@ -71,14 +67,14 @@ def revoke_schemas() -> list[str]:
         f"REVOKE USAGE ON SCHEMA marts FROM {BI_READER_ROLE}",
         f"REVOKE USAGE ON SCHEMA raw FROM {PIPELINE_ROLE}",
         f"REVOKE USAGE ON SCHEMA public FROM {API_ROLE}, {PIPELINE_ROLE}",
-        f"""
-        DO $$ BEGIN
-            EXECUTE format('REVOKE CREATE ON DATABASE %I FROM {PIPELINE_ROLE}', current_database());
-            EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM {API_ROLE}, {PIPELINE_ROLE}, {BI_READER_ROLE}',
-                           current_database());
-        END $$
-        """,
+        _on_this_database(f"REVOKE CREATE ON DATABASE %I FROM {PIPELINE_ROLE}"),
+        _on_this_database(f"REVOKE CONNECT ON DATABASE %I FROM {', '.join(ROLES)}"),
     ]
+
+
+def _on_this_database(privilege_sql: str) -> str:
+    """Run `privilege_sql` with %I standing for the database the migration runs in."""
+    return f"DO $$ BEGIN EXECUTE format('{privilege_sql}', current_database()); END $$"
 
 
 def grant_tables(schema: str, tables: list[str], role: str, privileges: str) -> list[str]:
@@ -89,12 +85,13 @@ def revoke_tables(schema: str, tables: list[str], role: str) -> list[str]:
     return [f"REVOKE ALL ON {schema}.{table} FROM {role}" for table in tables]
 
 
-def isolate_by_tenant(table: str) -> list[str]:
+def isolate_by_tenant(table: str, tenant_column: str = "tenant_id") -> list[str]:
     """Rows of `table` visible and writable by `bcf_api` only for the tenant in `app.tenant_id`."""
+    same_tenant = f"{tenant_column} = {CURRENT_TENANT}"
     return [
         *_force_rls(table),
         f"CREATE POLICY {TENANT_POLICY} ON public.{table} FOR ALL TO {API_ROLE} "
-        f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})",
+        f"USING ({same_tenant}) WITH CHECK ({same_tenant})",
     ]
 
 

@@ -20,7 +20,9 @@ def timescaledb_available(conn: Connection) -> bool:
 
 
 def timescaledb_installed(conn: Connection) -> bool:
-    return bool(conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")))
+    return bool(
+        conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"))
+    )
 
 
 def create_extension(conn: Connection) -> bool:
@@ -62,7 +64,9 @@ def set_policies(conn: Connection, table: str, *, compress_after: str, retain_fo
         text("SELECT remove_retention_policy(CAST(:table AS regclass), if_exists => true)"), params
     )
     conn.execute(
-        text("SELECT add_compression_policy(CAST(:table AS regclass), CAST(:compress AS interval))"),
+        text(
+            "SELECT add_compression_policy(CAST(:table AS regclass), CAST(:compress AS interval))"
+        ),
         params,
     )
     conn.execute(

@@ -26,8 +26,12 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def bcf(data_dir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [BCF, *args], env=_env(data_dir, **extra_env), capture_output=True, text=True,
-        timeout=180, check=False,
+        [BCF, *args],
+        env=_env(data_dir, **extra_env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
 

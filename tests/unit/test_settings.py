@@ -42,7 +42,9 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 
 def test_retention_is_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BCF_RETENTION", '{"audit_logs": "10 years"}')
-    assert Settings().retention == {"audit_logs": "10 years"}
+    retention = Settings().retention
+    assert retention["audit_logs"] == "10 years"
+    assert retention["visitor_tracking"] == "2 years"
 
 
 @pytest.mark.parametrize("env", ["production", "test"])
@@ -67,6 +69,7 @@ def test_placeholder_secret_is_accepted_in_development() -> None:
         ("BCF_REPORTING_CURRENCY", "real", "ISO 4217"),
         ("BCF_TIMESCALE_CHUNK_INTERVAL", "7 days; DROP TABLE users", "interval"),
         ("BCF_RETENTION", '{"audit_logs": "forever"}', "retention of audit_logs"),
+        ("BCF_RETENTION", '{"audit_log": "1 year"}', "retention of audit_log: not one of"),
     ],
 )
 def test_bad_values_are_refused_with_the_reason(
