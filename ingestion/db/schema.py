@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Identity,
     Index,
@@ -1038,6 +1039,89 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("quarantined_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
     Index(None, "batch_id"),
+    schema=RAW_SCHEMA,
+)
+
+# Landed source data without a seed table: the payment provider's events as sent, the
+# subscription history flattened from them (for MRR over time), FX rates and expenses.
+stripe_events = Table(
+    "stripe_events",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's event id, evt_...
+    Column("type", String(100), nullable=False),
+    Column("created_at", TIMESTAMPTZ, nullable=False),  # the event's `created`
+    Column("api_version", String(50)),
+    Column("livemode", Boolean, nullable=False, server_default=text("false")),
+    Column("object_type", String(50), nullable=False),
+    Column("object_id", String(255), nullable=False),
+    Column("tenant_id", UUID),
+    Column("user_id", UUID),
+    _jsonb("payload", nullable=False),
+    Column("ingest_batch_id", UUID),
+    Column("ingested_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+    Index(None, "type", "created_at"),
+    Index(None, "object_id"),
+    schema=RAW_SCHEMA,
+)
+
+subscription_events = Table(
+    "subscription_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("subscription_id", String(255), nullable=False),  # Stripe's sub_...
+    Column("event_type", String(100), nullable=False),
+    Column("event_created_at", TIMESTAMPTZ, nullable=False),
+    Column("tenant_id", UUID, nullable=False),
+    Column("user_id", UUID),
+    # Stripe's statuses, a superset of billing_subscriptions.status.
+    Column("status", String(30), nullable=False),
+    Column("plan_slug", String(50)),
+    Column("stripe_price_id", String(255)),
+    Column("unit_amount", Numeric(15, 2)),  # price per unit in major units of `currency`
+    Column("currency", CHAR(3)),
+    Column("billing_cycle", String(20)),  # monthly, quarterly, yearly
+    _int("quantity", 1, nullable=False),
+    _ts("current_period_start"),
+    _ts("current_period_end"),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=text("false")),
+    _ts("canceled_at"),
+    _ts("ended_at"),
+    _ts("trial_start"),
+    _ts("trial_end"),
+    Column("ingest_batch_id", UUID),
+    _one_of("billing_cycle", "monthly", "quarterly", "yearly"),
+    CheckConstraint("quantity > 0", name="quantity"),
+    Index(None, "subscription_id", "event_created_at"),
+    schema=RAW_SCHEMA,
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("rate_date", Date, primary_key=True),
+    Column("currency", CHAR(3), primary_key=True),
+    # Units of the reporting currency for one unit of `currency` on `rate_date`.
+    Column("rate", Numeric(18, 8), nullable=False),
+    Column("ingest_batch_id", UUID),
+    Column("ingested_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+    CheckConstraint("rate > 0", name="rate"),
+    schema=RAW_SCHEMA,
+)
+
+expenses = Table(
+    "expenses",
+    metadata,
+    _uuid_pk(),
+    Column("source_record_id", String(255), nullable=False, unique=True),
+    Column("expense_date", Date, nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("vendor", String(255), nullable=False),
+    Column("amount", Numeric(15, 2), nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    Column("description", Text),
+    Column("ingest_batch_id", UUID),
+    Column("ingested_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+    CheckConstraint("amount > 0", name="amount"),
     schema=RAW_SCHEMA,
 )
 

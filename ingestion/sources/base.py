@@ -1,0 +1,86 @@
+"""The contract between a landing source and the loader.
+
+A source turns the bytes of one landing file into rows per target table and a list of the
+records it refused; it never touches the database. The loader (`ingestion.load`) owns the
+ledger, the quarantine, COPY and the merge, the same for every source.
+
+Counting: each input record (a line of JSONL, a row of CSV or Parquet) is either accepted or
+rejected. Every accepted record yields exactly one row of the source's *primary* target,
+whose natural key identifies the record; the loader counts a record as loaded when that row
+is new and as a duplicate when the key already exists. Other targets (secondary rows derived
+from the same records, e.g. a subscription's current state) are merged in the same
+transaction and do not enter the count. So `records_in = loaded + quarantined + duplicates`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+import polars as pl
+
+WriteDisposition = Literal["insert_new", "upsert_newer"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A table a source writes, and how rows merge into it.
+
+    - `insert_new`: rows whose `key` exists already are skipped (append-only facts: events,
+      transactions, fills).
+    - `upsert_newer`: rows replace the existing row with the same `key` when their
+      `version_column` is newer (current-state tables such as billing_subscriptions).
+    """
+
+    table: str  # schema-qualified: "public.financial_transactions", "raw.stripe_events"
+    key: tuple[str, ...]  # natural key; a unique index on exactly these columns must exist
+    disposition: WriteDisposition = "insert_new"
+    version_column: str | None = None  # required for upsert_newer
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One refused input record, kept verbatim with a reason a person can act on."""
+
+    record_number: int | None  # 1-based line or row in the file; None when unknowable
+    raw_record: str  # as it arrived (invalid UTF-8 decoded with replacement characters)
+    reason: str  # e.g. "amount '12,50' is not a number: use a dot as decimal separator"
+
+
+@dataclass
+class Parsed:
+    """What a source made of one file."""
+
+    records_in: int
+    # Rows per target table name (Target.table); the columns are target column names.
+    # The primary target's frame has one row per accepted record.
+    tables: dict[str, pl.DataFrame]
+    rejects: list[Reject] = field(default_factory=list)
+    # Event-time range of the accepted records, for the ledger and asset metadata.
+    min_event_at: datetime | None = None
+    max_event_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a source may need to validate against: the database's reference data."""
+
+    known_tenant_ids: frozenset[str]
+    known_user_ids: frozenset[str]
+    # subscription_plans rows by slug and by stripe_price_id: {"slug": ..., "id": ...,
+    # "price": Decimal, "currency": ..., "billing_cycle": ...}
+    plans: Mapping[str, Mapping[str, object]]
+    reporting_currency: str = "BRL"
+
+
+class Source(Protocol):
+    """A landing source: one module under `ingestion/sources/`, documented in docs/landing.md."""
+
+    name: str  # "payments", "tracking", ...; also the landing sub-folder name
+    file_patterns: tuple[str, ...]  # glob patterns within the landing sub-folder
+    primary: Target
+    secondary: tuple[Target, ...]
+
+    def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed: ...
