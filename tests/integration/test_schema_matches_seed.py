@@ -70,7 +70,14 @@ def test_raw_schema_holds_the_ledger_and_the_quarantine(
     catalog: dict[str, dict[str, SeedTable]],
 ) -> None:
     raw = catalog["raw"]
-    assert set(raw) == {"ingest_batches", "quarantine"}
+    assert set(raw) == {
+        "ingest_batches",
+        "quarantine",
+        "stripe_events",
+        "subscription_events",
+        "fx_rates",
+        "expenses",
+    }
     batches = raw["ingest_batches"]
     assert {check.name for check in batches.checks} >= {
         "ck_ingest_batches_status",
