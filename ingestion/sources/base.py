@@ -83,4 +83,9 @@ class Source(Protocol):
     primary: Target
     secondary: tuple[Target, ...]
 
+    # SQL run after the merge, in the same transaction, with the parameter `batch_id` (the
+    # raw.ingest_batches id stamped on the rows just merged): for tables derived from what
+    # landed rather than landed themselves, e.g. visitor_sessions from visitor_tracking.
+    derived_sql: tuple[str, ...]
+
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed: ...
