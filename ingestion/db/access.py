@@ -7,6 +7,11 @@
 All are NOLOGIN: a deployment grants them to its own login roles (no passwords in the repo).
 
 Row-level security is forced, so the tables' owner is bound too; superusers still bypass it.
+
+TimescaleDB refuses row-level security on a hypertable with compression ("columnstore cannot
+be used on table with row security"). The time-series tables are therefore append-only for
+`bcf_api` on every server: INSERT only, no SELECT, and a trigger refuses a row whose
+tenant_id is not the caller's. Reads of them go through the marts.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ DBT_SCHEMAS = ("staging", "intermediate", "marts")
 
 CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 TENANT_POLICY = "tenant_isolation"
+TENANT_GUARD_FUNCTION = "public.bcf_api_tenant_guard"
+TENANT_GUARD_TRIGGER = "bcf_api_tenant_guard"
 PIPELINE_POLICY = "pipeline_all_tenants"
 
 
@@ -39,10 +46,12 @@ def create_roles() -> list[str]:
 
 
 def grant_schemas() -> list[str]:
-    """Schema-level rights, and the dbt schemas created empty for `bcf_pipeline` to own."""
+    """Schema-level rights, and the dbt schemas created empty for `bcf_pipeline` to own.
+
+    No database-level grant: CONNECT is PUBLIC's by default, and with its schemas in place
+    dbt creates none (so `bcf_pipeline` needs no CREATE on the database).
+    """
     statements = [
-        _on_this_database(f"GRANT CONNECT ON DATABASE %I TO {', '.join(ROLES)}"),
-        _on_this_database(f"GRANT CREATE ON DATABASE %I TO {PIPELINE_ROLE}"),
         f"GRANT USAGE ON SCHEMA public TO {API_ROLE}, {PIPELINE_ROLE}",
         f"GRANT USAGE ON SCHEMA raw TO {PIPELINE_ROLE}",
     ]
@@ -67,14 +76,7 @@ def revoke_schemas() -> list[str]:
         f"REVOKE USAGE ON SCHEMA marts FROM {BI_READER_ROLE}",
         f"REVOKE USAGE ON SCHEMA raw FROM {PIPELINE_ROLE}",
         f"REVOKE USAGE ON SCHEMA public FROM {API_ROLE}, {PIPELINE_ROLE}",
-        _on_this_database(f"REVOKE CREATE ON DATABASE %I FROM {PIPELINE_ROLE}"),
-        _on_this_database(f"REVOKE CONNECT ON DATABASE %I FROM {', '.join(ROLES)}"),
     ]
-
-
-def _on_this_database(privilege_sql: str) -> str:
-    """Run `privilege_sql` with %I standing for the database the migration runs in."""
-    return f"DO $$ BEGIN EXECUTE format('{privilege_sql}', current_database()); END $$"
 
 
 def grant_tables(schema: str, tables: list[str], role: str, privileges: str) -> list[str]:
@@ -127,3 +129,34 @@ def _force_rls(table: str) -> list[str]:
         f"CREATE POLICY {PIPELINE_POLICY} ON public.{table} FOR ALL TO {PIPELINE_ROLE} "
         "USING (true) WITH CHECK (true)",
     ]
+
+
+def create_tenant_guard() -> str:
+    """The trigger function that keeps `bcf_api` inserts on append-only tables in its tenant."""
+    return f"""
+        CREATE OR REPLACE FUNCTION {TENANT_GUARD_FUNCTION}() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_user = '{API_ROLE}'
+               AND NEW.tenant_id IS DISTINCT FROM {CURRENT_TENANT} THEN
+                RAISE EXCEPTION 'tenant_id % is not the tenant of this session', NEW.tenant_id
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN NEW;
+        END $$
+    """
+
+
+def drop_tenant_guard() -> str:
+    return f"DROP FUNCTION IF EXISTS {TENANT_GUARD_FUNCTION}()"
+
+
+def guard_append_only(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {TENANT_GUARD_TRIGGER} BEFORE INSERT ON public.{table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {TENANT_GUARD_FUNCTION}()",
+    ]
+
+
+def unguard_append_only(table: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {TENANT_GUARD_TRIGGER} ON public.{table}"]

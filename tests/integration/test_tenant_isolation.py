@@ -10,7 +10,12 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import ProgrammingError
 
 from ingestion.db.engine import create_db_engine
-from ingestion.db.schema import TENANT_SCOPED_TABLES, TENANT_SCOPED_VIA_PARENT
+from ingestion.db.schema import HYPERTABLES, TENANT_SCOPED_TABLES, TENANT_SCOPED_VIA_PARENT
+
+# Tables the API may only append to (TimescaleDB refuses RLS on compressed hypertables).
+APPEND_ONLY = set(HYPERTABLES)
+ROW_SECURED = [t for t in (*TENANT_SCOPED_TABLES, *TENANT_SCOPED_VIA_PARENT, "tenants")
+               if t not in APPEND_ONLY]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ def test_moving_a_row_to_another_tenant_is_refused(conn: Connection, tenants: Te
 
 def test_api_role_with_no_tenant_sees_nothing(conn: Connection, tenants: Tenants) -> None:
     _as_api(conn, None)
-    for table in (*TENANT_SCOPED_TABLES, *TENANT_SCOPED_VIA_PARENT, "tenants"):
+    for table in ROW_SECURED:
         assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
 
 
@@ -148,7 +153,7 @@ def test_every_tenant_scoped_table_forces_row_level_security(conn: Connection) -
             )
         ).all()
     )
-    for table in (*TENANT_SCOPED_TABLES, *TENANT_SCOPED_VIA_PARENT, "tenants"):
+    for table in ROW_SECURED:
         assert flags[table], table
 
 
@@ -182,3 +187,43 @@ def test_bi_reader_reads_marts_only(conn: Connection, tenants: Tenants) -> None:
     for table in ("public.financial_transactions", "public.users", "raw.ingest_batches"):
         with pytest.raises(ProgrammingError, match="permission denied"), conn.begin_nested():
             conn.execute(text(f"SELECT 1 FROM {table}"))
+
+
+def _behaviour_event(conn: Connection, tenant: str, user: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO user_behavior_tracking (user_id, tenant_id, action) "
+            "VALUES (:u, :t, 'login')"
+        ),
+        {"u": user, "t": tenant},
+    )
+
+
+@pytest.mark.parametrize("table", sorted(APPEND_ONLY))
+def test_api_role_cannot_read_the_time_series_tables(
+    conn: Connection, tenants: Tenants, table: str
+) -> None:
+    _as_api(conn, tenants.a)
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text(f"SELECT count(*) FROM {table}"))
+
+
+def test_api_role_appends_time_series_rows_for_its_tenant_only(
+    conn: Connection, tenants: Tenants
+) -> None:
+    _as_api(conn, tenants.a)
+    _behaviour_event(conn, tenants.a, tenants.user_a)
+    with pytest.raises(ProgrammingError, match="is not the tenant of this session"):
+        _behaviour_event(conn, tenants.b, tenants.user_b)
+    conn.rollback()
+    _as_api(conn, tenants.a)
+    _behaviour_event(conn, tenants.a, tenants.user_a)
+    conn.commit()
+    # The pipeline (any role but bcf_api) writes rows for every tenant.
+    _behaviour_event(conn, tenants.b, tenants.user_b)
+    counts = dict(
+        conn.execute(
+            text("SELECT tenant_id::text, count(*) FROM user_behavior_tracking GROUP BY 1")
+        ).all()
+    )
+    assert counts == {tenants.a: 1, tenants.b: 1}
