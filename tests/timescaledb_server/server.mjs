@@ -90,8 +90,29 @@ function withoutCopyInResponse(out) {
   return buf;
 }
 
+// ---------------------------------------------------------------- lifecycle
+let db = null;
+let server = null;
+let stopping = false;
+async function shutdown(signal) {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}, stopping`);
+  setTimeout(() => process.exit(0), 3000).unref();
+  try {
+    await server?.stop();
+    await db?.close();
+  } catch {
+    // the process is going away anyway
+  }
+  process.exit(0);
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('unhandledRejection', (err) => log(`unhandled rejection: ${err?.stack ?? err}`));
+
 // ---------------------------------------------------------------- database
-const db = await PGlite.create({ extensions: { timescaledb } });
+db = await PGlite.create({ extensions: { timescaledb } });
 
 // PGlite starts its backend with search_path=pg_catalog and client_min_messages=debug3 on
 // its command line and then SETs search_path=public for the session, so RESET ALL would
@@ -214,35 +235,15 @@ async function serve(handler, wire, socket) {
 }
 
 // ---------------------------------------------------------------- server
-const server = new PGLiteSocketServer({
+server = new PGLiteSocketServer({
   db,
   port,
   host: HOST,
   connectionQueueTimeout: queueTimeout,
 });
-server.addEventListener('listening', (event) => {
-  process.stdout.write(`ready on ${HOST}:${event.detail.port}\n`);
-});
-process.on('unhandledRejection', (err) => log(`unhandled rejection: ${err?.stack ?? err}`));
 try {
   await server.start();
 } catch (err) {
   fail(`cannot listen on ${HOST}:${port}: ${err.message}`);
 }
-
-let stopping = false;
-async function shutdown(signal) {
-  if (stopping) return;
-  stopping = true;
-  log(`${signal}, stopping`);
-  setTimeout(() => process.exit(0), 3000).unref();
-  try {
-    await server.stop();
-    await db.close();
-  } catch {
-    // the process is going away anyway
-  }
-  process.exit(0);
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+if (!stopping) process.stdout.write(`ready on ${server.getServerConn()}\n`);
