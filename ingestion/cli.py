@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from ingestion.db.engine import database_url
+from ingestion.db.engine import database_url, libpq_url
 from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from ingestion.sources.base import Source
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 services_app = typer.Typer(
@@ -153,6 +160,207 @@ def show_settings() -> None:
     for name, value in settings.model_dump().items():
         table.add_row(f"BCF_{name.upper()}", str(value))
     console.print(table)
+
+
+class IngestError(Exception):
+    """`bcf ingest` cannot start: the message says what to fix, in one line."""
+
+
+def _ingest_plan(
+    paths: list[Path], source_name: str | None, landing: Path
+) -> list[tuple[Source, Path]]:
+    """(source, file) for every file to load, in order, each once."""
+    from ingestion.load.discover import landing_files
+    from ingestion.load.files import matches, matching_files
+    from ingestion.sources.registry import UnknownSourceError, available_sources, get_source
+
+    def source_named(name: str) -> Source:
+        try:
+            return get_source(name)
+        except UnknownSourceError as error:
+            raise IngestError(str(error)) from None
+
+    def files_of(source: Source, path: Path) -> list[Path]:
+        if path.is_dir():
+            found = matching_files(path, source.file_patterns)
+            if not found:
+                errors.print(
+                    f"[yellow]warning:[/yellow] no {source.name} files "
+                    f"({', '.join(source.file_patterns)}) in {path}"
+                )
+            return found
+        if not matches(path, source.file_patterns):
+            raise IngestError(
+                f"{path} is not a {source.name} file (expected {', '.join(source.file_patterns)})"
+            )
+        return [path]
+
+    chosen = source_named(source_name) if source_name else None
+    landing = landing.resolve()
+    plan: dict[Path, Source] = {}
+    for path in paths:
+        if not path.exists():
+            raise IngestError(f"no such file or folder: {path}")
+        resolved = path.resolve()
+        if chosen is not None:
+            found = [(chosen, file) for file in files_of(chosen, path)]
+        elif resolved == landing:
+            found = landing_files(landing, available_sources().values())
+        elif name := _landing_source_name(resolved, landing):
+            found = [(source_named(name), file) for file in files_of(source_named(name), path)]
+        else:
+            raise IngestError(
+                f"cannot tell the source of {path}: pass --source NAME, or put it under "
+                f"{landing}/<source>/"
+            )
+        for source, file in found:
+            plan.setdefault(file.resolve(), source)
+    return [(source, file) for file, source in plan.items()]
+
+
+def _landing_source_name(path: Path, landing: Path) -> str | None:
+    """`<source>` when the path is `<landing>/<source>` or below it."""
+    if not path.is_relative_to(landing):
+        return None
+    parts = path.relative_to(landing).parts
+    if not parts or (len(parts) == 1 and path.is_file()):
+        return None
+    return parts[0]
+
+
+def _shown_path(path: Path, landing: Path | None = None) -> str:
+    """The path relative to the landing folder, else to the working folder, else as given."""
+    resolved = path.resolve()
+    for base in (landing, Path.cwd()):
+        if base is not None and resolved.is_relative_to(base.resolve()):
+            return str(resolved.relative_to(base.resolve()))
+    return str(path)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@app.command("ingest")
+@one_line_errors
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Landing files, or folders of them.", metavar="PATH", show_default=False
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            "-s",
+            metavar="NAME",
+            help="The source of every PATH; not needed under <landing>/<source>/.",
+        ),
+    ] = None,
+) -> None:
+    """Load landing files into the database: each content once, rejects to raw.quarantine."""
+    import psycopg
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ingestion.load import BatchResult, LoadProgress, load_file
+
+    settings = _settings()
+    landing = settings.landing_path
+    try:
+        plan = _ingest_plan(paths, source, landing)
+    except IngestError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    if not plan:
+        console.print("nothing to ingest")
+        return
+    url = _database_url(settings)
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
+            ledger = conn.execute("SELECT to_regclass('raw.ingest_batches')").fetchone()
+    except psycopg.OperationalError as error:
+        errors.print(f"[red]error:[/red] database unreachable: {_one_line(error)}")
+        raise typer.Exit(1) from None
+    if ledger is None or ledger[0] is None:
+        errors.print(
+            "[red]error:[/red] the database has no raw.ingest_batches: run `bcf db upgrade` first"
+        )
+        raise typer.Exit(1)
+    results: list[tuple[Path, str, BatchResult | None]] = []
+    failed = 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]:>9,} records"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bars:
+        for chosen, file in plan:
+            task = bars.add_task(file.name, total=file.stat().st_size or 1, records=0)
+
+            def update(step: LoadProgress, task: TaskID = task) -> None:
+                bars.update(task, completed=step.bytes_done, records=step.records_done)
+
+            try:
+                result = load_file(url, chosen, file, settings, progress=update)
+            except psycopg.errors.UndefinedTable as error:
+                errors.print(
+                    f"[red]error:[/red] the database is not migrated ({_one_line(error)}): "
+                    "run `bcf db upgrade`"
+                )
+                raise typer.Exit(1) from None
+            except psycopg.OperationalError as error:
+                errors.print(f"[red]error:[/red] database unreachable: {_one_line(error)}")
+                raise typer.Exit(1) from None
+            except Exception as error:
+                failed += 1
+                bars.stop_task(task)
+                errors.print(
+                    f"[red]error:[/red] {_shown_path(file, landing)} ({chosen.name}) failed, "
+                    f"nothing of it was loaded: {type(error).__name__}: {_one_line(error)}"
+                )
+                results.append((file, chosen.name, None))
+                continue
+            results.append((file, chosen.name, result))
+
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("file", overflow="fold")
+    table.add_column("source")
+    for name in ("in", "loaded", "quarantined", "duplicates"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("already\nloaded")
+    quarantined = 0
+    for file, name, outcome in results:
+        if outcome is None:
+            table.add_row(_shown_path(file, landing), name, "", "", "", "", "[red]failed[/red]")
+            continue
+        quarantined += 0 if outcome.already_loaded else outcome.rows_quarantined
+        table.add_row(
+            _shown_path(file, landing),
+            name,
+            f"{outcome.rows_in:,}",
+            f"{outcome.rows_loaded:,}",
+            f"{outcome.rows_quarantined:,}",
+            f"{outcome.rows_duplicate:,}",
+            "yes" if outcome.already_loaded else "no",
+        )
+    console.print(table)
+    if quarantined:
+        console.print(
+            f"{quarantined:,} rows quarantined: their reasons are in raw.quarantine "
+            "(by batch_id and record_number)"
+        )
+    if failed:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

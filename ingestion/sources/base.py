@@ -87,5 +87,7 @@ class Source(Protocol):
     # raw.ingest_batches id stamped on the rows just merged): for tables derived from what
     # landed rather than landed themselves, e.g. visitor_sessions from visitor_tracking.
     derived_sql: tuple[str, ...]
+    # The tables `derived_sql` writes ("public.visitor_sessions"), for lineage.
+    derived_tables: tuple[str, ...]
 
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed: ...

@@ -1,0 +1,519 @@
+"""The loader: one landing file into its tables, exactly once in effect.
+
+`load_file` is the same for every source (`ingestion.sources.base` is the contract):
+
+1. Hash the file. A completed batch for (source, sha256) in `raw.ingest_batches` makes the
+   call a no-op that returns that batch's counts, flagged `already_loaded`.
+2. Read the reference data (tenant and user ids, plans) the source validates against.
+3. In ONE transaction, under an advisory lock on (source, sha256): insert the ledger row
+   (`running`, `started_at` = the transaction's start), then chunk by chunk (bounded memory,
+   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, psycopg
+   sends it in 1 MiB blocks) into a TEMP staging table of the frame's columns, merge
+   it into its target (stamping `ingest_batch_id` where the table has the column), and COPY
+   the rejects into `raw.quarantine`; then run the source's `derived_sql`; finally complete
+   the ledger row with the counts, after checking `in = loaded + quarantined + duplicates`.
+   A crash anywhere leaves nothing behind: the transaction never commits.
+4. On an error the transaction rolls back, a `failed` ledger row with the error text is
+   written in a transaction of its own, and the error is raised again.
+
+Merging (`Target.disposition`):
+- `insert_new`: `INSERT ... SELECT ... ON CONFLICT (key) DO NOTHING`.
+- `upsert_newer`: `... ON CONFLICT (key) DO UPDATE SET <frame columns> WHERE` the stored
+  `version_column` is older (or null) `AND` the stored values differ from the new ones. A
+  version column the frame does not carry (e.g. `ingested_at`) takes its default, so the
+  later load wins; an identical re-delivery changes nothing and counts as a duplicate.
+
+Counting (per the contract, on the primary target only): rows the merge wrote are
+`loaded`; accepted records that wrote nothing are `duplicates`, whether the same key came
+twice in the file (the first row of each key in the frame's order is kept; sources order
+their frames by event time where that matters) or the key was already stored.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine
+
+from ingestion.db.engine import libpq_url
+from ingestion.load import validate
+from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
+from ingestion.settings import Settings
+from ingestion.sources.base import ParseContext, Parsed, Reject, Source, Target
+from ingestion.sources.registry import get_source
+
+Database = Engine | psycopg.Connection | str
+ERROR_TEXT_LIMIT = 4000
+_COPY_BLOCK = 1024 * 1024
+
+
+class LoadError(RuntimeError):
+    """A problem with the input a person can fix; the message is one line."""
+
+
+class SourceContractError(RuntimeError):
+    """A source returned something the contract in ingestion.sources.base forbids."""
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    path: Path
+    bytes_done: int
+    bytes_total: int
+    records_done: int
+    finished: bool = False
+
+
+ProgressCallback = Callable[[LoadProgress], None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The ledger row of a load: what came in and where it went."""
+
+    batch_id: uuid.UUID
+    source: str
+    path: Path
+    content_sha256: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+    min_event_at: datetime | None = None
+    max_event_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    already_loaded: bool = False  # this call was a no-op: the same content was loaded before
+
+
+@dataclass
+class _Counts:
+    rows_in: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    duplicate_in_file: int = 0
+    duplicate_stored: int = 0
+    min_event_at: datetime | None = None
+    max_event_at: datetime | None = None
+
+    def events(self, parsed: Parsed) -> None:
+        low, high = parsed.min_event_at, parsed.max_event_at
+        if low is not None and (self.min_event_at is None or low < self.min_event_at):
+            self.min_event_at = low
+        if high is not None and (self.max_event_at is None or high > self.max_event_at):
+            self.max_event_at = high
+
+    @property
+    def duplicates(self) -> int:
+        return self.duplicate_in_file + self.duplicate_stored
+
+
+def load_file(
+    db: Database,
+    source: Source | str,
+    path: Path | str,
+    settings: Settings | None = None,
+    *,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    progress: ProgressCallback | None = None,
+    context: ParseContext | None = None,
+) -> BatchResult:
+    """Load one landing file of `source` (a Source or its name) into the database.
+
+    `db` is an SQLAlchemy Engine, a URL, or a psycopg connection that is not inside a
+    transaction. `context` (the reference data) is read from the database when not given.
+    """
+    source = get_source(source) if isinstance(source, str) else source
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"no such file: {path}")
+    settings = settings or Settings()
+    sha256 = content_sha256(path)
+    label = str(path.resolve())
+    total = path.stat().st_size
+    with connect(db) as conn:
+        done = completed_batch(conn, source.name, sha256)
+        if done is not None:
+            if progress:
+                progress(LoadProgress(path, total, total, done.rows_in, finished=True))
+            return replace(done, path=path, already_loaded=True)
+        context = context or read_parse_context(conn, settings)
+        try:
+            result = _load(conn, source, path, label, sha256, context, chunk_records, progress)
+        except Exception as error:
+            _record_failure(conn, source.name, label, sha256, error)
+            raise
+    if progress:
+        progress(LoadProgress(path, total, total, result.rows_in, finished=True))
+    return result
+
+
+def completed_batch(conn: psycopg.Connection, source: str, sha256: str) -> BatchResult | None:
+    row = conn.execute(
+        """
+        SELECT id, source_file, rows_in, rows_loaded, rows_quarantined, rows_duplicate,
+               min_event_at, max_event_at, started_at, finished_at
+        FROM raw.ingest_batches
+        WHERE source = %s AND content_sha256 = %s AND status = 'completed'
+        """,
+        (source, sha256),
+    ).fetchone()
+    if row is None:
+        return None
+    return BatchResult(
+        batch_id=row[0],
+        source=source,
+        path=Path(row[1] or ""),
+        content_sha256=sha256,
+        rows_in=row[2],
+        rows_loaded=row[3],
+        rows_quarantined=row[4],
+        rows_duplicate=row[5],
+        min_event_at=row[6],
+        max_event_at=row[7],
+        started_at=row[8],
+        finished_at=row[9],
+        already_loaded=True,
+    )
+
+
+def read_parse_context(conn: psycopg.Connection, settings: Settings) -> ParseContext:
+    """Known tenants, users and plans, as the sources validate against them."""
+    tenants = frozenset(r[0] for r in conn.execute("SELECT id::text FROM public.tenants"))
+    users = frozenset(r[0] for r in conn.execute("SELECT id::text FROM public.users"))
+    plans: dict[str, Mapping[str, object]] = {}
+    for plan_id, slug, price_id, price, currency, cycle in conn.execute(
+        "SELECT id::text, slug, stripe_price_id, price, currency, billing_cycle "
+        "FROM public.subscription_plans"
+    ):
+        plan = {
+            "id": plan_id,
+            "slug": slug,
+            "stripe_price_id": price_id,
+            "price": price,
+            "currency": currency,
+            "billing_cycle": cycle,
+        }
+        plans[slug] = plan
+        if price_id:
+            plans[price_id] = plan
+    return ParseContext(tenants, users, plans, settings.reporting_currency)
+
+
+@contextmanager
+def connect(db: Database) -> Iterator[psycopg.Connection]:
+    if isinstance(db, psycopg.Connection):
+        if db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise ValueError("load_file needs a connection that is not inside a transaction")
+        previous = db.autocommit
+        db.autocommit = True  # transactions are explicit: the load's, and the failure's
+        try:
+            yield db
+        finally:
+            if not db.closed:
+                db.autocommit = previous
+        return
+    url = db.url.render_as_string(hide_password=False) if isinstance(db, Engine) else db
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SET client_encoding TO 'UTF8'")
+        yield conn
+
+
+def _load(
+    conn: psycopg.Connection,
+    source: Source,
+    path: Path,
+    label: str,
+    sha256: str,
+    context: ParseContext,
+    chunk_records: int,
+    progress: ProgressCallback | None,
+) -> BatchResult:
+    total = path.stat().st_size
+    with conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}:{sha256}",)
+        )
+        done = completed_batch(conn, source.name, sha256)
+        if done is not None:  # another loader finished the same content while we waited
+            return replace(done, path=path)
+        row = conn.execute(
+            "INSERT INTO raw.ingest_batches (source, source_file, content_sha256, status) "
+            "VALUES (%s, %s, %s, 'running') RETURNING id",
+            (source.name, label, sha256),
+        ).fetchone()
+        assert row is not None
+        batch_id: uuid.UUID = row[0]
+        merger = _Merger(conn, batch_id)
+        counts = _Counts()
+        if progress:
+            progress(LoadProgress(path, 0, total, 0))
+        for chunk in iter_chunks(path, max_records=chunk_records):
+            parsed = source.parse(chunk.data, path.name, context)
+            rejects = _check_parsed(source, parsed)
+            counts.rows_in += parsed.records_in
+            counts.events(parsed)
+            for target in (source.primary, *source.secondary):
+                frame = parsed.tables.get(target.table)
+                in_file, stored, written = merger.merge(target, frame)
+                if target is source.primary:
+                    counts.duplicate_in_file += in_file
+                    counts.duplicate_stored += stored
+                    counts.loaded += written
+            _quarantine(conn, batch_id, source.name, label, rejects, chunk.record_offset)
+            counts.quarantined += len(rejects)
+            if progress:
+                progress(LoadProgress(path, chunk.bytes_done, total, counts.rows_in))
+        if source.derived_sql:
+            # Derived SQL may narrow its scans to the batch's time range.
+            conn.execute(
+                "UPDATE raw.ingest_batches SET min_event_at = %s, max_event_at = %s WHERE id = %s",
+                (counts.min_event_at, counts.max_event_at, batch_id),
+            )
+        for statement in source.derived_sql:
+            conn.execute(_with_batch_parameter(statement), {"batch_id": batch_id})
+        balance = counts.loaded + counts.quarantined + counts.duplicates
+        if counts.rows_in != balance:
+            raise SourceContractError(
+                f"{source.name}: {counts.rows_in} records in but {counts.loaded} loaded + "
+                f"{counts.quarantined} quarantined + {counts.duplicates} duplicates = {balance}"
+            )
+        finished = conn.execute(
+            """
+            UPDATE raw.ingest_batches
+            SET status = 'completed', rows_in = %s, rows_loaded = %s, rows_quarantined = %s,
+                rows_duplicate = %s, min_event_at = %s, max_event_at = %s,
+                finished_at = clock_timestamp()
+            WHERE id = %s
+            RETURNING started_at, finished_at
+            """,
+            (
+                counts.rows_in,
+                counts.loaded,
+                counts.quarantined,
+                counts.duplicates,
+                counts.min_event_at,
+                counts.max_event_at,
+                batch_id,
+            ),
+        ).fetchone()
+        assert finished is not None
+    return BatchResult(
+        batch_id=batch_id,
+        source=source.name,
+        path=path,
+        content_sha256=sha256,
+        rows_in=counts.rows_in,
+        rows_loaded=counts.loaded,
+        rows_quarantined=counts.quarantined,
+        rows_duplicate=counts.duplicates,
+        min_event_at=counts.min_event_at,
+        max_event_at=counts.max_event_at,
+        started_at=finished[0],
+        finished_at=finished[1],
+    )
+
+
+def _check_parsed(source: Source, parsed: Parsed) -> list[Reject]:
+    known = {source.primary.table, *(t.table for t in source.secondary)}
+    unknown = set(parsed.tables) - known
+    if unknown:
+        raise SourceContractError(f"{source.name} returned rows for undeclared {sorted(unknown)}")
+    primary = parsed.tables.get(source.primary.table)
+    accepted = primary.height if primary is not None else 0
+    if parsed.records_in != accepted + len(parsed.rejects):
+        raise SourceContractError(
+            f"{source.name}: {parsed.records_in} records in, but {accepted} primary rows "
+            f"and {len(parsed.rejects)} rejects"
+        )
+    return parsed.rejects
+
+
+_BATCH_PARAMETER = re.compile(r"(?<![:\w]):batch_id\b")
+
+
+def _with_batch_parameter(statement: str) -> sql.SQL:
+    """Derived SQL names the batch as `:batch_id` (SQLAlchemy style) or `%(batch_id)s`."""
+    if "%(batch_id)s" in statement:
+        return sql.SQL(statement)
+    escaped = statement.replace("%", "%%")
+    return sql.SQL(_BATCH_PARAMETER.sub("%(batch_id)s", escaped))
+
+
+@dataclass
+class _Merger:
+    """COPY into a TEMP staging table per target, then merge into the target."""
+
+    conn: psycopg.Connection
+    batch_id: uuid.UUID
+    staged: dict[tuple[str, tuple[str, ...]], sql.Identifier] = field(default_factory=dict)
+
+    def merge(self, target: Target, frame: pl.DataFrame | None) -> tuple[int, int, int]:
+        """(duplicates within the frame, keys already stored, rows written)."""
+        if frame is None or frame.height == 0:
+            return 0, 0, 0
+        table = validate.table(target.table)
+        columns = list(frame.columns)
+        undeclared = [c for c in columns if c not in table.c]
+        missing_key = [c for c in target.key if c not in columns]
+        if undeclared or missing_key:
+            raise SourceContractError(
+                f"rows for {target.table}: columns {undeclared} are not in the table, "
+                f"key columns {missing_key} are missing"
+            )
+        if frame.select(pl.any_horizontal(pl.col(list(target.key)).is_null()).any()).item():
+            raise SourceContractError(f"rows for {target.table} have a null key {target.key}")
+        unique = frame.unique(subset=list(target.key), keep="first", maintain_order=True)
+        stage = self._stage(target, columns)
+        self._copy(stage, unique)
+        written = self._insert(target, stage, columns, "ingest_batch_id" in table.c)
+        return frame.height - unique.height, unique.height - written, written
+
+    def _stage(self, target: Target, columns: list[str]) -> sql.Identifier:
+        """An empty TEMP table with exactly the frame's columns, typed like the target's.
+
+        `CREATE TEMP TABLE ... AS SELECT <columns> FROM target WITH NO DATA` rather than
+        `(LIKE target INCLUDING DEFAULTS)`: the staging rows then carry no columns the merge
+        ignores, and no defaults (gen_random_uuid(), now()) are computed for them; measured
+        on 100k usage rows, COPY into it takes 0.25 s instead of 0.42 s. The target's
+        defaults apply once, at the INSERT.
+        """
+        shape = (target.table, tuple(columns))
+        stage = self.staged.get(shape)
+        if stage is not None:
+            self.conn.execute(sql.SQL("TRUNCATE {}").format(stage))
+            return stage
+        stage = sql.Identifier(f"stage_{len(self.staged)}_{target.table.replace('.', '_')}")
+        self.conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                stage,
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                _qualified(target.table),
+            )
+        )
+        self.staged[shape] = stage
+        return stage
+
+    def _copy(self, stage: sql.Identifier, frame: pl.DataFrame) -> None:
+        # Polars writes the CSV (nulls as unquoted empty fields, empty strings as ""), which
+        # is COPY's csv format; psycopg sends it in 1 MiB blocks.
+        data = frame.write_csv(include_header=False).encode("utf-8")
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            stage, sql.SQL(", ").join(map(sql.Identifier, frame.columns))
+        )
+        view = memoryview(data)
+        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for start in range(0, len(data), _COPY_BLOCK):
+                copy.write(view[start : start + _COPY_BLOCK])
+
+    def _insert(
+        self, target: Target, stage: sql.Identifier, columns: list[str], stamp: bool
+    ) -> int:
+        names = [*columns, "ingest_batch_id"] if stamp else columns
+        values: list[sql.Composable] = [sql.Identifier(c) for c in columns]
+        if stamp:
+            values.append(sql.Placeholder("batch_id"))
+        statement = sql.SQL(
+            "INSERT INTO {target} AS t ({names}) SELECT {values} FROM {stage} ON CONFLICT ({key}) "
+        ).format(
+            target=_qualified(target.table),
+            names=sql.SQL(", ").join(map(sql.Identifier, names)),
+            values=sql.SQL(", ").join(values),
+            stage=stage,
+            key=sql.SQL(", ").join(map(sql.Identifier, target.key)),
+        )
+        if target.disposition == "insert_new":
+            statement += sql.SQL("DO NOTHING")
+        else:
+            statement += _upsert_clause(target, columns, stamp)
+        with self.conn.cursor() as cursor:
+            cursor.execute(statement, {"batch_id": self.batch_id} if stamp else None)
+            return cursor.rowcount
+
+
+def _upsert_clause(target: Target, columns: list[str], stamp: bool) -> sql.Composed:
+    version = target.version_column
+    if version is None:
+        raise SourceContractError(f"{target.table}: upsert_newer needs a version_column")
+    changing = [c for c in columns if c not in target.key and c != version]
+    updated = [*changing, version]
+    if stamp:
+        updated.append("ingest_batch_id")
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in dict.fromkeys(updated)
+    )
+    newer = sql.SQL("(t.{0} IS NULL OR t.{0} < EXCLUDED.{0})").format(sql.Identifier(version))
+    if not changing:
+        return sql.SQL("DO UPDATE SET {} WHERE {}").format(assignments, newer)
+    differs = sql.SQL("({}) IS DISTINCT FROM ({})").format(
+        sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in changing),
+        sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in changing),
+    )
+    return sql.SQL("DO UPDATE SET {} WHERE {} AND {}").format(assignments, newer, differs)
+
+
+def _qualified(name: str) -> sql.Composable:
+    schema_name, _, table_name = name.rpartition(".")
+    if not schema_name:
+        return sql.Identifier("public", table_name)
+    return sql.Identifier(schema_name, table_name)
+
+
+def _clean(text: str) -> str:
+    """Text PostgreSQL can store: no NUL, no lone surrogates."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
+def _quarantine(
+    conn: psycopg.Connection,
+    batch_id: uuid.UUID,
+    source: str,
+    label: str,
+    rejects: list[Reject],
+    offset: int,
+) -> None:
+    if not rejects:
+        return
+    statement = (
+        "COPY raw.quarantine (batch_id, source, source_file, record_number, raw_record, reason) "
+        "FROM STDIN"
+    )
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for reject in rejects:
+            number = reject.record_number + offset if reject.record_number is not None else None
+            copy.write_row(
+                (batch_id, source, label, number, _clean(reject.raw_record), _clean(reject.reason))
+            )
+
+
+def _record_failure(
+    conn: psycopg.Connection, source: str, label: str, sha256: str, error: Exception
+) -> None:
+    """A `failed` ledger row in its own transaction; best effort (the database may be gone)."""
+    text = f"{type(error).__name__}: {error}"[:ERROR_TEXT_LIMIT]
+    try:
+        if conn.closed or conn.broken:
+            return
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO raw.ingest_batches "
+                "(source, source_file, content_sha256, status, error, finished_at) "
+                "VALUES (%s, %s, %s, 'failed', %s, clock_timestamp())",
+                (source, label, sha256, _clean(text)),
+            )
+    except psycopg.Error:
+        return
