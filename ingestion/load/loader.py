@@ -32,12 +32,14 @@ their frames by event time where that matters) or the key was already stored.
 from __future__ import annotations
 
 import re
+import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -48,7 +50,15 @@ from ingestion.db.engine import libpq_url
 from ingestion.load import validate
 from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
 from ingestion.settings import Settings
-from ingestion.sources.base import ParseContext, Parsed, Reject, Source, Target
+from ingestion.sources.base import (
+    ParseContext,
+    Parsed,
+    ReferenceQuery,
+    ReferencingSource,
+    Reject,
+    Source,
+    Target,
+)
 from ingestion.sources.registry import get_source
 
 Database = Engine | psycopg.Connection | str
@@ -257,7 +267,10 @@ def _load(
         counts = _Counts()
         if progress:
             progress(LoadProgress(path, 0, total, 0))
-        for chunk in iter_chunks(path, max_records=chunk_records):
+        whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
+        for chunk in iter_chunks(path, max_records=whole_file):
+            if isinstance(source, ReferencingSource):
+                context = source.with_references(chunk.data, context, _reader(conn))
             parsed = source.parse(chunk.data, path.name, context)
             rejects = _check_parsed(source, parsed)
             counts.rows_in += parsed.records_in
@@ -339,6 +352,13 @@ def _check_parsed(source: Source, parsed: Parsed) -> list[Reject]:
 
 
 _BATCH_PARAMETER = re.compile(r"(?<![:\w]):batch_id\b")
+
+
+def _reader(conn: psycopg.Connection) -> ReferenceQuery:
+    def query(statement: str, params: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
+        return conn.execute(statement, params).fetchall()
+
+    return query
 
 
 def _with_batch_parameter(statement: str) -> sql.SQL:

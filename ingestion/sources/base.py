@@ -14,10 +14,10 @@ transaction and do not enter the count. So `records_in = loaded + quarantined + 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -91,3 +91,20 @@ class Source(Protocol):
     derived_tables: tuple[str, ...]
 
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed: ...
+
+
+# Runs one read-only query (psycopg placeholders, e.g. `%(ids)s`) in the load's transaction.
+ReferenceQuery = Callable[[str, Mapping[str, Any]], Sequence[tuple[Any, ...]]]
+
+
+@runtime_checkable
+class ReferencingSource(Source, Protocol):
+    """A source whose records refer to other records: a refund to its charge, a charge to the
+    invoice it pays. The loader parses its files whole (never in chunks, so references
+    within a file resolve) and, before parsing, lets it read the rows already loaded that
+    the file refers to.
+    """
+
+    def with_references(
+        self, data: bytes, context: ParseContext, query: ReferenceQuery
+    ) -> ParseContext: ...

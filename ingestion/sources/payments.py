@@ -39,7 +39,14 @@ from typing import Any
 
 import polars as pl
 
-from ingestion.sources.base import ParseContext, Parsed, Reject, Source, Target
+from ingestion.sources.base import (
+    ParseContext,
+    Parsed,
+    ReferenceQuery,
+    ReferencingSource,
+    Reject,
+    Target,
+)
 from ingestion.sources.stripe_objects import (
     CHARGE_STATUS,
     DISPUTE_CLOSED,
@@ -197,8 +204,22 @@ class PaymentsSource:
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed:
         return _FileParser(context).parse(data, file_name)
 
+    def with_references(
+        self, data: bytes, context: ParseContext, query: ReferenceQuery
+    ) -> ParseContext:
+        """The context plus the charges already loaded that this file's events refer to."""
+        charge_ids = sorted(referenced_charge_ids(data))
+        rows = query(KNOWN_CHARGES_SQL, {"charge_ids": charge_ids}) if charge_ids else []
+        return PaymentsContext(
+            known_tenant_ids=context.known_tenant_ids,
+            known_user_ids=context.known_user_ids,
+            plans=context.plans,
+            reporting_currency=context.reporting_currency,
+            charges={row[0]: KnownCharge(*row[1:]) for row in rows},
+        )
 
-SOURCE: Source = PaymentsSource()
+
+SOURCE: ReferencingSource = PaymentsSource()
 
 
 @dataclass(frozen=True)
