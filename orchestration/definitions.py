@@ -1,0 +1,18 @@
+"""The one Dagster entry point (workspace.yaml): every concern's definitions, merged."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs import ingest
+from orchestration.resources import PipelineSettings
+
+
+def build_definitions() -> dg.Definitions:
+    return dg.Definitions.merge(
+        ingest.definitions(),
+        dg.Definitions(resources={"bcf": PipelineSettings()}),
+    )
+
+
+defs = build_definitions()
