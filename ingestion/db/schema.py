@@ -428,6 +428,8 @@ visitor_tracking = Table(
     *_lineage(hypertable=True),
     _one_of("ip_version", 4, 6),
     Index(conv("idx_visitor_tracking_created_at"), "created_at"),
+    # visitor_sessions is recomputed per session from these rows after every batch.
+    Index(None, "session_id", "created_at"),
 )
 
 visitor_sessions = Table(
