@@ -52,6 +52,22 @@ class Settings(BaseSettings):
         description="Retention per hypertable as JSON; tables left out keep their default.",
     )
 
+    stream_key: str = Field(default="bcf:tracking", description="Redis stream of tracking events.")
+    stream_dead_letter_key: str = "bcf:tracking:dead"
+    stream_group: str = "bcf-ingest"
+    stream_maxlen: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Cap on undrained stream entries (XADD MAXLEN ~); the oldest go beyond it.",
+    )
+    stream_batch_entries: int = Field(default=500, gt=0, description="Entries per load batch.")
+    stream_claim_idle_ms: int = Field(
+        default=60_000, gt=0, description="Entries pending this long are taken over."
+    )
+    stream_max_deliveries: int = Field(
+        default=5, gt=0, description="Deliveries before an entry moves to the dead letters."
+    )
+
     services_postgres_port: int | None = Field(
         default=None, description="Fixed port for the private PostgreSQL; unset: a free one."
     )

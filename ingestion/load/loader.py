@@ -92,7 +92,7 @@ class BatchResult:
 
     batch_id: uuid.UUID
     source: str
-    path: Path
+    origin: str  # the file's path, or the stream entries' description
     content_sha256: str
     rows_in: int
     rows_loaded: int
@@ -155,16 +155,72 @@ def load_file(
         if done is not None:
             if progress:
                 progress(LoadProgress(path, total, total, done.rows_in, finished=True))
-            return replace(done, path=path, already_loaded=True)
+            return replace(done, origin=label, already_loaded=True)
         context = context or read_parse_context(conn, settings)
-        try:
-            result = _load(conn, source, path, label, sha256, context, chunk_records, progress)
-        except Exception as error:
-            _record_failure(conn, source.name, label, sha256, error)
-            raise
+
+        def file_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int]]:
+            whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
+            if progress:
+                progress(LoadProgress(path, 0, total, 0))
+            records = 0
+            for chunk in iter_chunks(path, max_records=whole_file):
+                if isinstance(source, ReferencingSource):
+                    context = source.with_references(chunk.data, context, _reader(conn))
+                parsed = source.parse(chunk.data, path.name, context)
+                yield parsed, chunk.record_offset
+                records += parsed.records_in
+                if progress:
+                    progress(LoadProgress(path, chunk.bytes_done, total, records))
+
+        result = _load_recorded(conn, source, label, sha256, context, file_chunks)
     if progress:
         progress(LoadProgress(path, total, total, result.rows_in, finished=True))
     return result
+
+
+def load_parsed(
+    db: Database,
+    source: Source,
+    parse: Callable[[ParseContext], Parsed],
+    *,
+    origin: str,
+    content_key: str,
+    settings: Settings | None = None,
+) -> BatchResult:
+    """Load records that did not come as a file (stream entries) as one batch.
+
+    `parse` turns the reference data into the parsed records; `content_key` identifies the
+    content like a file's hash does, so the same entries loaded again are a no-op.
+    """
+    settings = settings or Settings()
+    with connect(db) as conn:
+        done = completed_batch(conn, source.name, content_key)
+        if done is not None:
+            return replace(done, origin=origin, already_loaded=True)
+        context = read_parse_context(conn, settings)
+        return _load_recorded(
+            conn, source, origin, content_key, context, lambda ctx: iter([(parse(ctx), 0)])
+        )
+
+
+# Parsed pieces of one batch, each with the record number its rejects count from.
+ParsedChunks = Callable[[ParseContext], Iterator[tuple[Parsed, int]]]
+
+
+def _load_recorded(
+    conn: psycopg.Connection,
+    source: Source,
+    label: str,
+    sha256: str,
+    context: ParseContext,
+    chunks: ParsedChunks,
+) -> BatchResult:
+    """`_load`, with a failure written to the ledger (in its own transaction) and re-raised."""
+    try:
+        return _load(conn, source, label, sha256, context, chunks)
+    except Exception as error:
+        _record_failure(conn, source.name, label, sha256, error)
+        raise
 
 
 def completed_batch(conn: psycopg.Connection, source: str, sha256: str) -> BatchResult | None:
@@ -182,7 +238,7 @@ def completed_batch(conn: psycopg.Connection, source: str, sha256: str) -> Batch
     return BatchResult(
         batch_id=row[0],
         source=source,
-        path=Path(row[1] or ""),
+        origin=row[1] or "",
         content_sha256=sha256,
         rows_in=row[2],
         rows_loaded=row[3],
@@ -241,21 +297,18 @@ def connect(db: Database) -> Iterator[psycopg.Connection]:
 def _load(
     conn: psycopg.Connection,
     source: Source,
-    path: Path,
     label: str,
     sha256: str,
     context: ParseContext,
-    chunk_records: int,
-    progress: ProgressCallback | None,
+    chunks: ParsedChunks,
 ) -> BatchResult:
-    total = path.stat().st_size
     with conn.transaction():
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}:{sha256}",)
         )
         done = completed_batch(conn, source.name, sha256)
         if done is not None:  # another loader finished the same content while we waited
-            return replace(done, path=path)
+            return done
         row = conn.execute(
             "INSERT INTO raw.ingest_batches (source, source_file, content_sha256, status) "
             "VALUES (%s, %s, %s, 'running') RETURNING id",
@@ -265,13 +318,7 @@ def _load(
         batch_id: uuid.UUID = row[0]
         merger = _Merger(conn, batch_id)
         counts = _Counts()
-        if progress:
-            progress(LoadProgress(path, 0, total, 0))
-        whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
-        for chunk in iter_chunks(path, max_records=whole_file):
-            if isinstance(source, ReferencingSource):
-                context = source.with_references(chunk.data, context, _reader(conn))
-            parsed = source.parse(chunk.data, path.name, context)
+        for parsed, record_offset in chunks(context):
             rejects = _check_parsed(source, parsed)
             counts.rows_in += parsed.records_in
             counts.events(parsed)
@@ -282,10 +329,8 @@ def _load(
                     counts.duplicate_in_file += in_file
                     counts.duplicate_stored += stored
                     counts.loaded += written
-            _quarantine(conn, batch_id, source.name, label, rejects, chunk.record_offset)
+            _quarantine(conn, batch_id, source.name, label, rejects, record_offset)
             counts.quarantined += len(rejects)
-            if progress:
-                progress(LoadProgress(path, chunk.bytes_done, total, counts.rows_in))
         if source.derived_sql:
             # Derived SQL may narrow its scans to the batch's time range.
             conn.execute(
@@ -323,7 +368,7 @@ def _load(
     return BatchResult(
         batch_id=batch_id,
         source=source.name,
-        path=path,
+        origin=label,
         content_sha256=sha256,
         rows_in=counts.rows_in,
         rows_loaded=counts.loaded,

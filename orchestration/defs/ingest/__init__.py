@@ -15,4 +15,13 @@ def definitions() -> dg.Definitions:
         dg.define_asset_job(ingest_job_name(name), selection=dg.AssetSelection.assets(asset))
         for name, asset in zip(source_names(), assets, strict=True)
     ]
-    return dg.Definitions(assets=assets, jobs=jobs, sensors=[landing_sensor(jobs)])
+    stream_schedule = dg.ScheduleDefinition(
+        name="drain_tracking_stream",
+        job=next(job for job in jobs if job.name == ingest_job_name("tracking")),
+        cron_schedule="*/5 * * * *",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every 5 minutes: load new tracking files and drain the Redis stream.",
+    )
+    return dg.Definitions(
+        assets=assets, jobs=jobs, sensors=[landing_sensor(jobs)], schedules=[stream_schedule]
+    )

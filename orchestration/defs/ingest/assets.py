@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import redis
 from psycopg import OperationalError
 from sqlalchemy.exc import OperationalError as SqlAlchemyOperationalError
 
+from ingestion import stream
 from ingestion.load.discover import find_new_files
 from ingestion.load.loader import BatchResult, load_file
 from ingestion.sources.base import Source
@@ -21,7 +23,7 @@ from ingestion.sources.registry import get_source, source_names
 from orchestration.resources import PipelineSettings
 
 OWNERS = ["team:data-platform"]
-TRANSIENT_ERRORS = (OperationalError, SqlAlchemyOperationalError)
+TRANSIENT_ERRORS = (OperationalError, SqlAlchemyOperationalError, redis.ConnectionError)
 
 # What each source is, for the asset's description in the UI.
 SOURCE_DESCRIPTIONS = {
@@ -34,6 +36,10 @@ SOURCE_DESCRIPTIONS = {
     "behaviour": "in-app user behaviour events",
     "audit": "audit events",
 }
+
+
+# Sources that also arrive on the Redis stream: their asset drains it after the files.
+STREAMED_SOURCES = {"tracking"}
 
 
 class IngestConfig(dg.Config):
@@ -78,8 +84,9 @@ def _batches_table(results: Sequence[BatchResult]) -> str:
     for r in results:
         status = " (already loaded)" if r.already_loaded else ""
         lines.append(
-            f"| {r.path.name}{status} | {r.rows_in} | {r.rows_loaded} | {r.rows_quarantined} "
-            f"| {r.rows_duplicate} | {r.min_event_at or '-'} | {r.max_event_at or '-'} |"
+            f"| {Path(r.origin).name}{status} | {r.rows_in} | {r.rows_loaded} "
+            f"| {r.rows_quarantined} | {r.rows_duplicate} "
+            f"| {r.min_event_at or '-'} | {r.max_event_at or '-'} |"
         )
     return "\n".join(lines)
 
@@ -125,6 +132,8 @@ def _ingest_asset(source_name: str) -> dg.AssetsDefinition:
                     + (" (already loaded)" if result.already_loaded else "")
                 )
                 results.append(result)
+            if source_name in STREAMED_SOURCES:
+                results += _drain_stream(context, bcf, database)
         except TRANSIENT_ERRORS as error:
             raise dg.RetryRequested(max_retries=3, seconds_to_wait=10) from error
         totals = _Totals()
@@ -153,6 +162,25 @@ def _ingest_asset(source_name: str) -> dg.AssetsDefinition:
             )
 
     return ingest
+
+
+def _drain_stream(
+    context: dg.AssetExecutionContext, bcf: PipelineSettings, database: str
+) -> list[BatchResult]:
+    redis_url = bcf.redis_url_resolved()
+    if redis_url is None:
+        context.log.warning("no Redis configured: the tracking stream is not drained")
+        return []
+    client = redis.Redis.from_url(redis_url)
+    try:
+        drained = stream.drain(client, database, bcf.settings())
+    finally:
+        client.close()
+    context.log.info(
+        f"stream: {drained.entries} entries, {drained.rows_loaded} events loaded, "
+        f"{drained.rows_quarantined} quarantined, {drained.dead_lettered} dead-lettered"
+    )
+    return drained.batches
 
 
 def ingest_assets() -> list[dg.AssetsDefinition]:
