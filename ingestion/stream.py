@@ -26,7 +26,7 @@ import redis
 
 from ingestion.load.loader import BatchResult, Database, load_parsed
 from ingestion.settings import Settings
-from ingestion.sources.tracking import source as tracking_source
+from ingestion.sources.tracking import SOURCE as tracking_source
 
 Entry = tuple[str, dict[bytes, bytes]]
 

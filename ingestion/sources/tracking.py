@@ -1080,4 +1080,4 @@ class TrackingSource:
         return parse_events(events, context, enrich=self.enrich, geoip=self.geoip)
 
 
-source = TrackingSource()
+SOURCE = TrackingSource()

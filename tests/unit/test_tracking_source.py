@@ -54,7 +54,7 @@ def _jsonl(*events: dict[str, Any]) -> bytes:
 
 
 def test_source_follows_the_contract() -> None:
-    source: Source = tracking.source
+    source: Source = tracking.SOURCE
     assert source.name == "tracking"
     assert source.file_patterns == ("*.jsonl", "*.jsonl.gz", "*.parquet")
     assert source.primary.table == "public.visitor_tracking"
@@ -64,7 +64,7 @@ def test_source_follows_the_contract() -> None:
     assert len(source.derived_sql) == 1
     assert ":batch_id" in source.derived_sql[0]
     assert "public.visitor_sessions" in source.derived_sql[0]
-    assert tracking.source.derived_tables == ("public.visitor_sessions",)
+    assert tracking.SOURCE.derived_tables == ("public.visitor_sessions",)
 
 
 def test_columns_match_visitor_tracking() -> None:
