@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     reporting_tz: str = "America/Sao_Paulo"
     reporting_currency: str = "BRL"
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
+    pseudonymisation_key: SecretStr = Field(
+        default=SecretStr(PLACEHOLDER_SECRET_KEY),
+        description="Key of the HMAC that stands for people's identifiers in the marts.",
+    )
 
     timescale_chunk_interval: str = "7 days"
     timescale_compress_after: str = "30 days"
@@ -121,11 +125,14 @@ class Settings(BaseSettings):
     def _derived_and_refused(self) -> Settings:
         if self.landing_dir is None:
             self.landing_dir = self.data_dir / "landing"
-        secret = self.secret_key.get_secret_value()
-        if self.env != "development" and secret.lower() in _PLACEHOLDER_SECRETS:
-            raise ValueError(
-                f"BCF_SECRET_KEY is a placeholder; set a real secret when BCF_ENV={self.env}"
-            )
+        if self.env != "development":
+            for name in ("secret_key", "pseudonymisation_key"):
+                secret: SecretStr = getattr(self, name)
+                if secret.get_secret_value().lower() in _PLACEHOLDER_SECRETS:
+                    raise ValueError(
+                        f"BCF_{name.upper()} is a placeholder; set a real secret when "
+                        f"BCF_ENV={self.env}"
+                    )
         return self
 
     @property

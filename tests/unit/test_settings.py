@@ -55,6 +55,9 @@ def test_placeholder_secret_is_refused_outside_development(
     with pytest.raises(ValidationError, match="BCF_SECRET_KEY is a placeholder"):
         Settings()
     monkeypatch.setenv("BCF_SECRET_KEY", "a-real-secret-of-some-length-5f1c")
+    with pytest.raises(ValidationError, match="BCF_PSEUDONYMISATION_KEY is a placeholder"):
+        Settings()
+    monkeypatch.setenv("BCF_PSEUDONYMISATION_KEY", "another-real-secret-9a2e")
     assert Settings().env == env
 
 
