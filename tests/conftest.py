@@ -9,6 +9,8 @@ each test still gets its own database, created from a template migrated once per
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,8 +43,14 @@ def _drop_database(admin_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("services")
+def services_dir() -> Iterator[Path]:
+    """Outside pytest's basetemp: a second pytest run prunes old basetemps, and a server
+    whose data folder vanishes shuts down mid-run."""
+    folder = Path(tempfile.mkdtemp(prefix="bcf-test-services-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
