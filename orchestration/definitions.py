@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import ceo_report, exports, ingest
+from orchestration.defs import ceo_report, dbt, exports, ingest, reports
 from orchestration.resources import PipelineSettings
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
         ingest.definitions(),
+        dbt.definitions(),
+        reports.definitions(),
         ceo_report.definitions(),
         exports.definitions(),
         dg.Definitions(resources={"bcf": PipelineSettings()}),

@@ -1,3 +1,6 @@
+-- Dagster shows this test as an asset check on mrr_movements_monthly (it reads several models).
+{{ config(meta={'dagster': {'ref': {'name': 'mrr_movements_monthly'}}}) }}
+
 -- The monthly roll-forward is the sum of its tenants: ending MRR and customers of
 -- mrr_movements_monthly equal those of mrr_by_tenant_monthly, and the CEO's MRR equals both.
 with tenants as (

@@ -1,3 +1,6 @@
+-- Dagster shows this test as an asset check on revenue_daily (it reads several models).
+{{ config(meta={'dagster': {'ref': {'name': 'revenue_daily'}}}) }}
+
 /*
     revenue_daily reconciles to the ledger (public.financial_transactions) to the cent
     (METRICS.md): completed payments − refunds − chargebacks, whatever their revenue type

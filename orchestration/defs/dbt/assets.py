@@ -1,0 +1,65 @@
+"""The dbt project as one subsettable multi-asset: `dbt build` of whatever is selected.
+
+Selecting some models (a sensor request, a click in the UI) runs `dbt build --select` of just
+those models and their tests; every model's materialization carries its row count and its
+column schema as built, every test its asset-check result.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the resource types from the
+# signature at definition time.
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtProject, dbt_assets
+from sqlalchemy.engine import make_url
+
+from ingestion.db.engine import database_url
+from ingestion.settings import Settings
+from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
+from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.translator import BcfDbtTranslator
+from orchestration.resources import PipelineSettings
+
+DBT_OP_NAME = "dbt_models"
+# Runs of the dbt models share this pool: with a pool limit of 1 in the instance settings
+# (concurrency.pools), two dbt builds never write the same tables at once.
+DBT_POOL = "dbt"
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name=DBT_OP_NAME,
+        dagster_dbt_translator=BcfDbtTranslator(),
+        pool=DBT_POOL,
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtResource, bcf: PipelineSettings
+    ) -> Iterator[Any]:
+        settings = bcf.settings()
+        _warn_if_parsed_for_another_database(context, settings)
+        invocation = dbt.cli(["build"], settings=settings, context=context)
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        keep_parse_state(settings, invocation.target_path)
+        prune_run_folders(settings, DBT_OP_NAME)
+
+    return dbt_models
+
+
+def _warn_if_parsed_for_another_database(
+    context: dg.AssetExecutionContext, settings: Settings
+) -> None:
+    """dagster-dbt finds the tables it measures by the database named in the manifest."""
+    database = make_url(database_url(settings)).database
+    for spec in context.assets_def.specs:
+        relation = str(spec.metadata.get("dagster/relation_identifier", ""))
+        if relation:
+            if relation.split(".")[0] != database:
+                context.log.warning(
+                    f"the manifest was parsed for database {relation.split('.')[0]!r}, this run "
+                    f"builds in {database!r}: row counts and column schemas will be missing "
+                    "(load the definitions with the same BCF_DATABASE_URL as the runs)"
+                )
+            return

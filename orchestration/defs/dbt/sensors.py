@@ -1,0 +1,136 @@
+"""After ingestion, build only what changed: the models (and reports) downstream of the tables
+an ingest run actually changed.
+
+A sensor rather than `AutomationCondition.eager()`: the ingest assets report a
+materialization on every run, including the tracking drain every 5 minutes that usually
+loads nothing, and an automation condition cannot see that a materialization loaded no rows,
+so eager() would rebuild the web marts every 5 minutes. This sensor reads the ingest
+materializations' metadata (`rows_loaded`, `files`) and ignores the empty ones; it waits
+while a dbt run is queued or running, so what lands meanwhile goes into one next run
+instead of two runs writing the same tables at once.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the context type from the signature.
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+SENSOR_NAME = "dbt_after_ingest"
+# Every run that builds dbt models carries this tag (the daily job's and this sensor's).
+DBT_RUN_TAG = "bcf/dbt"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+_PAGE = 500
+
+
+def loaded_something(metadata: Mapping[str, Any]) -> bool:
+    """Whether an ingest materialization changed its table.
+
+    The primary table of a source reports `rows_loaded`; the tables merged from the same
+    batches report `files` (batches, stream batches included). A materialization with
+    neither (a manual one, another producer) counts as a change.
+    """
+
+    def number(name: str) -> float | None:
+        value = metadata.get(name)
+        value = getattr(value, "value", value)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    rows_loaded = number("rows_loaded")
+    if rows_loaded is not None:
+        return rows_loaded > 0
+    files = number("files")
+    if files is not None:
+        return files > 0
+    return True
+
+
+def _new_materializations(
+    instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int
+) -> tuple[set[dg.AssetKey], int, int]:
+    """(keys changed, newest storage id seen, materializations seen) after storage id `after`."""
+    changed: set[dg.AssetKey] = set()
+    newest, seen = after, 0
+    for key in keys:
+        cursor = None
+        while True:
+            result = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
+                limit=_PAGE,
+                cursor=cursor,
+                ascending=True,
+            )
+            for record in result.records:
+                seen += 1
+                newest = max(newest, record.storage_id)
+                materialization = record.asset_materialization
+                if materialization is not None and loaded_something(materialization.metadata):
+                    changed.add(key)
+            if not result.has_more:
+                break
+            cursor = result.cursor
+    return changed, newest, seen
+
+
+def dbt_after_ingest_sensor(
+    job: UnresolvedAssetJobDefinition,
+    source_keys: Sequence[dg.AssetKey],
+    target: dg.AssetSelection,
+) -> dg.SensorDefinition:
+    """Requests a run of `target`'s assets downstream of the `source_keys` that changed."""
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After an ingest run that loaded rows, builds the dbt models downstream "
+        "of the tables it changed (and the reports on them); waits while a dbt run is queued "
+        "or in progress.",
+    )
+    def dbt_after_ingest(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        after = int(context.cursor or 0)
+        in_flight = context.instance.get_run_records(
+            dg.RunsFilter(tags={DBT_RUN_TAG: "true"}, statuses=IN_FLIGHT), limit=1
+        )
+        if in_flight:
+            return dg.SkipReason(f"dbt run {in_flight[0].dagster_run.run_id} is in progress")
+        changed, newest, seen = _new_materializations(context.instance, source_keys, after)
+        if not seen:
+            return dg.SkipReason("no ingest materializations since the last run")
+        if not changed:
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason(f"{seen} ingest materializations, none loaded rows"),
+                cursor=str(newest),
+            )
+        if context.repository_def is None:
+            raise dg.DagsterInvariantViolationError("the sensor needs its repository")
+        graph = context.repository_def.asset_graph
+        downstream = (dg.AssetSelection.assets(*changed).downstream() & target).resolve(graph)
+        if not downstream:
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason("nothing downstream of the changed tables"),
+                cursor=str(newest),
+            )
+        changed_names = ", ".join(sorted(key.to_user_string() for key in changed))
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"ingest-up-to-{newest}",
+                    asset_selection=sorted(downstream, key=lambda k: k.to_user_string()),
+                    tags={DBT_RUN_TAG: "true", "bcf/changed": changed_names[:255]},
+                )
+            ],
+            cursor=str(newest),
+        )
+
+    return dbt_after_ingest

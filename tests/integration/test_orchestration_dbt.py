@@ -1,0 +1,255 @@
+"""The dbt project in Dagster: the definitions load, lineage is one graph, tests are checks,
+the daily schedule and the after-ingest sensor request what they should.
+
+No database: the definitions parse the project (`dbt parse` needs no connection); the sensor
+ticks run against a temporary Dagster instance with ingest materializations reported into it.
+The in-process build against PostgreSQL is in test_reports.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+from dagster._core.test_utils import create_run_for_test
+
+from ingestion.settings import Settings
+from orchestration.definitions import defs
+from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME
+from orchestration.defs.dbt.project import PROJECT_DIR, prepare_manifest, project_fingerprint
+from orchestration.defs.dbt.sensors import DBT_RUN_TAG, SENSOR_NAME, loaded_something
+from orchestration.defs.dbt.translator import domain_group
+from orchestration.defs.ingest.assets import ingest_assets
+
+DOMAINS = {"staging", "finance", "ceo", "usage", "growth", "compliance", "support"}
+REPORTS = {"public/ceo_dashboard_metrics", "public/financial_reports", "public/compliance_reports"}
+
+
+def key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+@pytest.fixture(scope="module")
+def graph() -> AssetGraph:
+    return defs.get_repository_def().asset_graph
+
+
+@pytest.fixture(scope="module")
+def dbt_models() -> dg.AssetsDefinition:
+    return defs.resolve_assets_def(key("marts/revenue_daily"))
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return json.loads(prepare_manifest(Settings()).manifest_path.read_text())
+
+
+def test_every_model_is_an_asset_keyed_by_schema_with_group_owner_kinds_description(
+    dbt_models: dg.AssetsDefinition, manifest: dict[str, Any]
+) -> None:
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert {k.to_user_string() for k in dbt_models.keys} == {
+        f"{n['config']['schema']}/{n['name']}" for n in models
+    }
+    assert len(models) > 40
+    for spec in dbt_models.specs:
+        assert spec.description, spec.key
+        assert spec.owners == ["team:data-platform"], spec.key
+        assert spec.group_name in DOMAINS, spec.key
+        assert set(spec.kinds) == {"dbt", "postgres"}, spec.key
+    groups = {spec.key.to_user_string(): spec.group_name for spec in dbt_models.specs}
+    assert groups["marts/ceo_kpis_monthly"] == "ceo"
+    assert groups["marts/mrr_by_tenant_monthly"] == "finance"
+    assert groups["marts/usage_plan_limits_monthly"] == "usage"
+    assert groups["marts/web_traffic_daily"] == "growth"
+    assert groups["marts/compliance_retention_backlog"] == "compliance"
+    assert groups["staging/stg_payments__financial_transactions"] == "staging"
+    assert groups["intermediate/int_sessions"] == "growth"
+    # The YAML's description, and its columns as the asset's schema.
+    spec = dbt_models.specs_by_key[key("marts/revenue_daily")]
+    node = manifest["nodes"]["model.bcf_analytics.revenue_daily"]
+    assert spec.description == node["description"]
+    schema = spec.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns] == list(node["columns"])
+
+
+def test_domain_group_comes_from_the_folder() -> None:
+    assert domain_group(["p", "staging", "stripe", "stg_x"]) == "staging"
+    assert domain_group(["p", "marts", "executive", "ceo_kpis_monthly"]) == "ceo"
+    assert domain_group(["p", "intermediate", "subscriptions", "int_x"]) == "finance"
+    assert domain_group(["p", "marts", "newdomain", "m"]) == "newdomain"
+
+
+def test_sources_are_the_ingest_assets_so_lineage_is_one_graph(
+    graph: AssetGraph,
+    dbt_models: dg.AssetsDefinition,
+    manifest: dict[str, Any],
+) -> None:
+    ingest_keys = {k for a in ingest_assets() for k in a.keys}
+    source_keys = {dg.AssetKey([s["schema"], s["name"]]) for s in manifest["sources"].values()}
+    upstream = {dep.asset_key for spec in dbt_models.specs for dep in spec.deps}
+    assert source_keys == upstream - set(dbt_models.keys)
+    assert {k.to_user_string() for k in source_keys & ingest_keys} == {
+        "public/audit_logs", "public/financial_transactions", "public/platform_usage_tracking",
+        "public/trading_commissions", "public/trading_resource_usage",
+        "public/user_behavior_tracking", "public/visitor_tracking", "raw/expenses",
+        "raw/fx_rates", "raw/subscription_events",
+    }  # fmt: skip
+    # The rest are operational tables the platform writes (external assets, not built here).
+    for source in source_keys - ingest_keys:
+        assert not graph.get(source).is_materializable, source
+
+    revenue_upstream = (
+        dg.AssetSelection.assets(key("marts/revenue_daily")).upstream().resolve(graph)
+    )
+    assert key("public/financial_transactions") in revenue_upstream
+    assert key("raw/fx_rates") in revenue_upstream
+    ledger = graph.get(key("public/financial_transactions"))
+    assert ledger.is_materializable
+    assert ledger.group_name == "ingestion"
+    # ... and the reports hang off the marts.
+    reports_upstream = dg.AssetSelection.assets(key("public/financial_reports")).upstream()
+    assert key("raw/subscription_events") in reports_upstream.resolve(graph)
+
+
+def test_dbt_tests_are_asset_checks(
+    dbt_models: dg.AssetsDefinition, manifest: dict[str, Any]
+) -> None:
+    checks = {(c.asset_key.to_user_string(), c.name) for c in dbt_models.check_keys}
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert len(checks) == len(tests)
+    assert ("marts/mrr_movements_monthly", "assert_mrr_roll_forward_identity") in checks
+    assert ("marts/mrr_movements_monthly", "assert_mrr_months_are_continuous") in checks
+    # Singular tests over several models, attached through meta.dagster.ref.
+    assert ("marts/revenue_daily", "assert_revenue_daily_reconciles_to_ledger") in checks
+    assert ("marts/mrr_movements_monthly", "assert_mrr_tenants_add_up_to_movements") in checks
+    assert any(
+        asset == "marts/ceo_kpis_monthly" and name.startswith("not_null") for asset, name in checks
+    )
+    spec = next(
+        s for s in dbt_models.check_specs if s.name == "assert_revenue_daily_reconciles_to_ledger"
+    )
+    assert spec.blocking  # severity error: a failure stops what is downstream
+
+
+def test_daily_schedule_builds_every_model_and_the_reports(
+    graph: AssetGraph,
+    dbt_models: dg.AssetsDefinition,
+) -> None:
+    schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == Settings().reporting_tz
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.tags[DBT_RUN_TAG] == "true"
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    group_reports = dg.AssetSelection.groups("reports").resolve(graph)
+    assert {k.to_user_string() for k in group_reports} >= REPORTS
+    assert selected == {k.to_user_string() for k in set(dbt_models.keys) | group_reports}
+    with dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 26, 9, tzinfo=UTC)
+    ) as context:
+        [request] = schedule.evaluate_tick(context).run_requests or []
+    assert request.asset_selection is None  # the whole job
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _tick(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
+        result = sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return dg.SensorResult(skip_reason=result, cursor=cursor)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def _ingested(instance: dg.DagsterInstance, table: str, **metadata: Any) -> None:
+    instance.report_runless_asset_event(dg.AssetMaterialization(key(table), metadata=metadata))
+
+
+def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
+    instance: dg.DagsterInstance,
+) -> None:
+    assert _tick(instance).skip_reason is not None  # nothing ingested yet
+
+    _ingested(instance, "public/financial_transactions", files=1, merged_with="raw.stripe_events")
+    _ingested(instance, "public/visitor_tracking", rows_loaded=0, files=0)  # an empty drain
+    first = _tick(instance)
+    [request] = first.run_requests or []
+    selected = {k.to_user_string() for k in request.asset_selection or []}
+    assert request.tags[DBT_RUN_TAG] == "true"
+    assert {
+        "staging/stg_payments__financial_transactions",
+        "intermediate/int_ledger_movements",
+        "marts/revenue_daily",
+        "marts/finance_pnl_monthly",
+        "marts/ceo_kpis_monthly",
+        "public/financial_reports",
+        "public/ceo_dashboard_metrics",
+    } <= selected
+    assert not selected & {
+        "public/financial_transactions",  # not the ingest asset itself
+        "marts/web_traffic_daily",  # the drain loaded nothing
+        "staging/stg_tracking__visitor_events",
+        "marts/compliance_audit_activity_daily",
+        "public/compliance_reports",
+        "marts/mrr_by_tenant_monthly",  # from subscription events, not the ledger
+    }
+
+    # Nothing new since: skip. Then an empty drain only: skip, and the cursor moves past it.
+    assert _tick(instance, first.cursor).skip_reason is not None
+    _ingested(instance, "public/visitor_tracking", rows_loaded=0, files=0)
+    empty = _tick(instance, first.cursor)
+    assert empty.skip_reason is not None
+    assert not empty.run_requests
+    assert int(empty.cursor or 0) > int(first.cursor or 0)
+
+    # New audit events, while a dbt run is in progress: wait, then one run.
+    _ingested(instance, "public/audit_logs", rows_loaded=5, files=1)
+    running = create_run_for_test(
+        instance, status=dg.DagsterRunStatus.STARTED, tags={DBT_RUN_TAG: "true"}
+    )
+    waiting = _tick(instance, empty.cursor)
+    assert waiting.skip_reason is not None
+    assert not waiting.run_requests
+    instance.report_run_failed(running)
+    [audit] = _tick(instance, empty.cursor).run_requests or []
+    audit_selected = {k.to_user_string() for k in audit.asset_selection or []}
+    assert "marts/compliance_personal_data_access" in audit_selected
+    assert "public/compliance_reports" in audit_selected
+    assert "marts/revenue_daily" not in audit_selected
+
+
+def test_what_counts_as_a_change() -> None:
+    assert loaded_something({"rows_loaded": dg.MetadataValue.int(3)})
+    assert not loaded_something({"rows_loaded": dg.MetadataValue.int(0), "files": 2})
+    assert loaded_something({"files": dg.MetadataValue.int(1), "merged_with": "raw.stripe_events"})
+    assert not loaded_something({"files": 0})
+    assert loaded_something({})  # unknown producer: assume it changed
+
+
+def test_manifest_is_prepared_outside_the_repository_and_only_when_stale(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = Settings()
+    project = prepare_manifest(settings)
+    assert project.manifest_path.is_relative_to(settings.data_dir.resolve() / "dbt")
+    assert not (PROJECT_DIR / "target").exists() or not any(
+        p.name == "bcf_manifest_fingerprint" for p in (PROJECT_DIR / "target").iterdir()
+    )
+    before = project.manifest_path.stat().st_mtime_ns
+    assert prepare_manifest(settings).manifest_path.stat().st_mtime_ns == before  # no re-parse
+    assert project_fingerprint(PROJECT_DIR, {"A": "1"}) != project_fingerprint(
+        PROJECT_DIR, {"A": "2"}
+    )
