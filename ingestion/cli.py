@@ -151,6 +151,39 @@ def db_current() -> None:
     console.print(migrate.current(_database_url(_settings())))
 
 
+@app.command("ui")
+@one_line_errors
+def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000) -> None:
+    """Start the Dagster UI (dagster dev) on the configured or private services."""
+    import os
+    import subprocess
+    import sys
+
+    from ingestion.db.engine import redis_url
+
+    settings = _settings()
+    database = _database_url(settings)
+    if not settings.redis_url:
+        console.print(_local_services(settings)[1].start())
+    home = settings.data_dir.resolve() / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "BCF_DATABASE_URL": database,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+    if found_redis := redis_url(settings):
+        environment["BCF_REDIS_URL"] = found_redis
+    root = Path(__file__).resolve().parents[1]
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1"]
+    subprocess.run([*command, "-p", str(port)], env=environment, cwd=root, check=False)
+
+
 @app.command("settings")
 @one_line_errors
 def show_settings() -> None:
