@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
@@ -149,6 +150,66 @@ def db_current() -> None:
     from ingestion.db import migrate
 
     console.print(migrate.current(_database_url(_settings())))
+
+
+def _require_migrated(url: str) -> None:
+    from ingestion.db import migrate
+
+    if "(head)" not in migrate.current(url):
+        raise ServiceError("the database is not at the latest migration: run `bcf db upgrade`")
+
+
+@app.command("generate")
+@one_line_errors
+def generate(
+    tenants: Annotated[int, typer.Option(min=1, help="Customer tenants.")] = 20,
+    days: Annotated[int, typer.Option(min=1, help="Days of history, ending yesterday.")] = 540,
+    seed: Annotated[int, typer.Option(help="Same seed, same data, byte for byte.")] = 7,
+    scale: Annotated[
+        int | None, typer.Option(min=1, help="Tracking events per day (default: demo size).")
+    ] = None,
+    end_date: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: yesterday).")
+    ] = None,
+    database: Annotated[
+        bool, typer.Option(help="Also write the operational rows the files reference.")
+    ] = True,
+    bad_records: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of broken records to inject.")
+    ] = 0.0,
+) -> None:
+    """Write realistic demo landing files (and operational rows) for every source."""
+    from rich.progress import Progress
+
+    from ingestion.generate import GenerateProgress, GenerationConflictError
+    from ingestion.generate import generate as generate_data
+
+    settings = _settings()
+    url = _database_url(settings) if database else None
+    if url is not None:
+        _require_migrated(url)
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(step: GenerateProgress) -> None:
+            if step.step not in tasks:
+                tasks[step.step] = bar.add_task(step.step, total=step.total)
+            bar.update(tasks[step.step], completed=step.done, total=step.total)
+
+        try:
+            summary = generate_data(
+                url, settings.landing_path, tenants=tenants, days=days, seed=seed,
+                events_per_day=scale, end_date=end_date.date() if end_date else None,
+                progress=advance, bad_records=bad_records,
+            )  # fmt: skip
+        except GenerationConflictError as error:
+            errors.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+    table = Table("what", "how many", "detail", box=box.SIMPLE)
+    for row in summary.table():
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"landing files in {settings.landing_path}; load them with `bcf ingest`")
 
 
 @app.command("ui")
