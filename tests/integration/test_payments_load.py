@@ -11,30 +11,14 @@ import pytest
 
 from ingestion.load.loader import load_file
 from tests.fixtures.landing.payments.build_fixtures import charge, event, refund
-from tests.unit.test_payments_source import GOOD, PLANS, TENANTS, USERS
+from tests.support.payments_reference import insert_payments_reference
+from tests.unit.test_payments_source import GOOD
 
 
 @pytest.fixture
 def database(migrated_database_url: str) -> str:
     """The tenants, users and plans the payments fixtures reference."""
-    with psycopg.connect(migrated_database_url) as conn:
-        for letter, tenant in TENANTS.items():
-            conn.execute(
-                "INSERT INTO tenants (id, name, slug, type) VALUES (%s, %s, %s, 'empresa')",
-                (tenant, f"Tenant {letter}", f"tenant-{letter.lower()}"),
-            )
-        for user in USERS:
-            conn.execute("INSERT INTO users (id, email) VALUES (%s, %s)", (user, f"{user}@x.io"))
-        for plan in PLANS:
-            conn.execute(
-                "INSERT INTO subscription_plans (id, name, slug, price, currency, billing_cycle, "
-                "stripe_price_id, features, limits) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, '{}', '{}')",
-                (
-                    plan["id"], plan["slug"].title(), plan["slug"], plan["price"],
-                    plan["currency"], plan["billing_cycle"], plan["stripe_price_id"],
-                ),
-            )  # fmt: skip
+    insert_payments_reference(migrated_database_url)
     return migrated_database_url
 
 

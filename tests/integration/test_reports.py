@@ -39,7 +39,8 @@ from orchestration.defs.reports import build
 from orchestration.defs.reports.assets import report_assets
 from orchestration.resources import PipelineSettings
 from tests.integration.test_loader import FIXTURES, seed_reference
-from tests.unit.test_payments_source import PLANS, TENANTS, USERS
+from tests.support.payments_reference import insert_payments_reference
+from tests.unit.test_payments_source import TENANTS, USERS
 
 USERS_BY_LETTER = {"A1": next(iter(USERS))}
 
@@ -52,24 +53,7 @@ REPORT_TABLES = ("ceo_dashboard_metrics", "financial_reports", "compliance_repor
 def _seed(url: str) -> None:
     """The reference rows every landing fixture points at (tenants, users, plans)."""
     seed_reference(url)  # tenants A and B, the non-payment fixtures' users
-    with psycopg.connect(url) as conn:
-        for letter in ("C", "D", "E"):
-            conn.execute(
-                "INSERT INTO tenants (id, name, slug, type) VALUES (%s, %s, %s, 'empresa')",
-                (TENANTS[letter], f"Tenant {letter}", f"tenant-{letter.lower()}"),
-            )
-        for user in USERS:
-            conn.execute("INSERT INTO users (id, email) VALUES (%s, %s)", (user, f"{user}@x.io"))
-        for plan in PLANS:
-            conn.execute(
-                "INSERT INTO subscription_plans (id, name, slug, price, currency, billing_cycle, "
-                "stripe_price_id, features, limits) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, '{}', '{}')",
-                (
-                    plan["id"], plan["slug"].title(), plan["slug"], plan["price"],
-                    plan["currency"], plan["billing_cycle"], plan["stripe_price_id"],
-                ),
-            )  # fmt: skip
+    insert_payments_reference(url, tenant_letters=("C", "D", "E"))
 
 
 def _landing(folder: Path) -> Path:
