@@ -191,12 +191,22 @@ class LocalPostgres:
                     f"{created.stderr.strip()} (set BCF_SERVICES_OS_USER to an existing user)"
                 ) from None
             account = pwd.getpwnam(self.os_user)
+        self._keep_reachable()
+        for path in (self.root, *self.root.rglob("*")):
+            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+
+    def _keep_reachable(self) -> None:
+        """As root: let the system user traverse to the cluster folder.
+
+        Checked at every start, not only at creation: a parent may have been locked since
+        (pytest, for one, resets its temporary root to 0700 at each session).
+        """
+        if os.geteuid() != 0:
+            return
         for folder in (self.root, *self.root.parents):
             mode = folder.stat().st_mode
             if not mode & stat.S_IXOTH:
                 folder.chmod(mode | stat.S_IXOTH)  # traverse only, nothing becomes readable
-        for path in (self.root, *self.root.rglob("*")):
-            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
 
     def _init_cluster(self, binaries: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -237,6 +247,7 @@ class LocalPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             self._init_cluster(binaries)
             notes.append("new cluster")
+        self._keep_reachable()
         self._check_version(binaries)
         if (self.pgdata / "postmaster.pid").exists():
             (self.pgdata / "postmaster.pid").unlink()
