@@ -106,7 +106,7 @@ import orjson
 import polars as pl
 
 from ingestion.enrich import enrich_events, ip_table
-from ingestion.enrich.geo import GeoIp
+from ingestion.enrich.geo import GEO_SCHEMA, GeoIp
 from ingestion.sources.base import ParseContext, Parsed, Reject, Target
 
 NAME: Final = "tracking"
@@ -148,13 +148,7 @@ VISITOR_TRACKING_SCHEMA: Final[dict[str, pl.DataType]] = {
     "session_id": pl.String(),
     "ip_address": pl.String(),
     "ip_version": pl.Int32(),
-    "country": pl.String(),
-    "region": pl.String(),
-    "city": pl.String(),
-    "latitude": pl.Decimal(10, 8),
-    "longitude": pl.Decimal(11, 8),
-    "asn": pl.String(),
-    "isp": pl.String(),
+    **GEO_SCHEMA,
     "user_agent": pl.String(),
     "browser": pl.String(),
     "browser_version": pl.String(),
