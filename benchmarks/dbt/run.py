@@ -1,0 +1,370 @@
+"""dbt build time: full, incremental with one new day, and full refresh, at several scales.
+
+    uv run python -m benchmarks.dbt.run [--scales 300000,1000000] [--tenants 20] [--days 180]
+        [--database-url URL] [--seed 7] [--output benchmarks/dbt/results.json]
+
+For each scale (total tracking events over `days`; events per day = scale / days) in a fresh
+database migrated with `ingestion.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
+in a temporary folder) or on the server of `--database-url` (an admin URL):
+
+1. `ingestion.generate.run.generate` writes the demo data for `days + 1` days ending END + 1
+   (files plus operational rows) and every landing file is loaded with `find_new_files` +
+   `load_file` (generation and ingestion timed apart from dbt).
+2. The last day (END + 1, UTC) of the four event tables the incremental models read
+   (`visitor_tracking`, `user_behavior_tracking`, `audit_logs`, `platform_usage_tracking`)
+   is moved aside into a `bench_hold` schema: the history is `days` days ending END.
+3. `dbt build` (full: an empty warehouse), timed as the subprocess's wall time.
+4. The held day arrives (its rows are inserted back, counts checked), then `dbt build`
+   again (incremental), timed.
+5. `dbt build --full-refresh`, timed, for comparison.
+
+Why not "generate days + 1 ending a day later and ingest the changed files": the generator
+is not append-stable. Its traffic plan spreads `events_per_day x days` over the window with a
+growth curve relative to the window, so one more day changes every day's volume and
+regenerates the tracking weeks with new event ids (measured at 20k events / 30 days: 18
+files changed and `visitor_tracking` went from 20,074 to 40,829 rows, the old events kept
+and a second history added), and the monthly behaviour/audit/usage files change too.
+
+dbt runs as `.venv/bin/dbt` with the BCF_DBT_* settings, as role `bcf_pipeline`, with its
+target and logs in a temporary folder; the per-node timings of each build come from its
+`run_results.json`. Writes `benchmarks/dbt/results.json` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+DBT = str(Path(sys.executable).parent / "dbt")
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
+KEY = "benchmark-pseudonymisation-key-not-a-secret"
+END = date(2026, 11, 23)  # the history ends here; the new day is END + 1
+EVENT_TABLES = (
+    "public.visitor_tracking",
+    "public.user_behavior_tracking",
+    "public.audit_logs",
+    "public.platform_usage_tracking",
+)
+INCREMENTAL_MODELS = (
+    "int_sessions",
+    "int_user_activity_daily",
+    "web_traffic_daily",
+    "usage_platform_daily",
+    "compliance_audit_activity_daily",
+    "compliance_personal_data_access",
+)
+COUNTED = {
+    "visitor_tracking": "public.visitor_tracking",
+    "behaviour": "public.user_behavior_tracking",
+    "audit": "public.audit_logs",
+}
+
+
+def _admin(url: str, statement: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _database_url(admin_url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def _counts(url: str) -> dict[str, int]:
+    return {name: _admin(url, f"SELECT count(*) FROM {t}")[0][0] for name, t in COUNTED.items()}
+
+
+def ingest(url: str, landing: Path) -> dict[str, Any]:
+    """Load every landing file the ledger has not completed; timed."""
+    from ingestion.load.discover import find_new_files
+    from ingestion.load.loader import load_file
+
+    began = time.perf_counter()
+    files = find_new_files(url, landing)
+    totals = {"files": len(files), "rows_in": 0, "loaded": 0, "duplicate": 0, "quarantined": 0}
+    by_source: dict[str, int] = {}
+    for found in files:
+        result = load_file(url, found.source, found.path)
+        totals["rows_in"] += result.rows_in
+        totals["loaded"] += result.rows_loaded
+        totals["duplicate"] += result.rows_duplicate
+        totals["quarantined"] += result.rows_quarantined
+        by_source[found.source] = by_source.get(found.source, 0) + 1
+    return {**totals, "files_by_source": by_source, "seconds": time.perf_counter() - began}
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BCF_", "DBT_"))}
+    env.update(
+        BCF_DBT_HOST=parsed.host or "127.0.0.1",
+        BCF_DBT_PORT=str(parsed.port or 5432),
+        BCF_DBT_USER=parsed.username or "postgres",
+        BCF_DBT_PASSWORD=parsed.password or "",
+        BCF_DBT_DBNAME=parsed.database or "",
+        BCF_DBT_THREADS="4",
+        BCF_DBT_ROLE="bcf_pipeline",
+        BCF_PSEUDONYMISATION_KEY=KEY,
+        BCF_REPORTING_TZ="America/Sao_Paulo",
+        BCF_REPORTING_CURRENCY="BRL",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+    )
+    return env
+
+
+def dbt_build(url: str, work: Path, label: str, *extra: str) -> dict[str, Any]:
+    """`dbt build` as a subprocess; its wall time and the per-node timings."""
+    target, logs = work / f"target-{label}", work / f"logs-{label}"
+    command = [
+        DBT, "build", *extra,
+        "--project-dir", str(DBT_PROJECT),
+        "--profiles-dir", str(DBT_PROJECT),
+        "--target-path", str(target),
+        "--log-path", str(logs),
+    ]  # fmt: skip
+    began = time.perf_counter()
+    done = subprocess.run(command, env=dbt_env(url), capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - began
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    statuses: dict[str, int] = {}
+    for node in results:
+        statuses[node["status"]] = statuses.get(node["status"], 0) + 1
+    if done.returncode != 0:
+        failed = [n["unique_id"] for n in results if n["status"] in ("error", "fail")]
+        print(done.stdout[-4000:], file=sys.stderr)
+        raise RuntimeError(f"dbt build {' '.join(extra)} failed: {failed}")
+    nodes = sorted(
+        (
+            {"node": n["unique_id"], "s": round(n["execution_time"], 2), "status": n["status"]}
+            for n in results
+        ),
+        key=lambda n: -n["s"],
+    )
+    models = [n for n in nodes if n["node"].startswith("model.")]
+    return {
+        "seconds": round(seconds, 1),
+        "nodes": len(results),
+        "statuses": statuses,
+        "models_s": round(sum(n["s"] for n in models), 1),
+        "tests_s": round(sum(n["s"] for n in nodes if not n["node"].startswith("model.")), 1),
+        "slowest_models": models[:10],
+        "incremental_models_s": {
+            n["node"].split(".")[-1]: n["s"]
+            for n in models
+            if n["node"].split(".")[-1] in INCREMENTAL_MODELS
+        },
+        "models_all_s": {n["node"].split(".")[-1]: n["s"] for n in models},
+        "slowest_nodes": nodes[:10],
+    }
+
+
+def hold_back(url: str, day: date) -> dict[str, int]:
+    """Move the event rows of `day` (UTC) and later into `bench_hold`: not yet arrived."""
+    import psycopg
+
+    held = {}
+    with psycopg.connect(url, autocommit=False) as conn:
+        conn.execute("CREATE SCHEMA bench_hold")
+        for table in EVENT_TABLES:
+            name = table.split(".")[1]
+            conn.execute(
+                f"CREATE TABLE bench_hold.{name} AS SELECT * FROM {table} "
+                "WHERE created_at >= %s::date::timestamp AT TIME ZONE 'UTC'",
+                (day,),
+            )
+            cursor = conn.execute(
+                f"DELETE FROM {table} WHERE created_at >= %s::date::timestamp AT TIME ZONE 'UTC'",
+                (day,),
+            )
+            held[name] = cursor.rowcount
+    return held
+
+
+def arrive(url: str) -> float:
+    """The held-back day arrives: its rows are inserted again; returns the seconds."""
+    import psycopg
+
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=False) as conn:
+        for table in EVENT_TABLES:
+            name = table.split(".")[1]
+            conn.execute(f"INSERT INTO {table} SELECT * FROM bench_hold.{name}")
+        conn.execute("DROP SCHEMA bench_hold CASCADE")
+    for table in EVENT_TABLES:
+        _admin(url, f"ANALYZE {table}")
+    return time.perf_counter() - began
+
+
+def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from ingestion.db import migrate
+    from ingestion.generate.run import generate
+
+    database = f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    _admin(admin_url, f'CREATE DATABASE "{database}"')
+    url = _database_url(admin_url, database)
+    landing = work / f"landing-{events}"
+    days = args.days + 1  # the history plus the new day
+    per_day = max(1, round(events / args.days))
+    new_day = END + timedelta(days=1)
+    try:
+        began = time.perf_counter()
+        migrate.upgrade(url)
+        migrate_s = time.perf_counter() - began
+        print(f"[{events:,}] generating {days} days, {per_day}/day ...", flush=True)
+        began = time.perf_counter()
+        summary = generate(
+            url, landing, tenants=args.tenants, days=days, seed=args.seed,
+            events_per_day=per_day, end_date=new_day,
+        )  # fmt: skip
+        generate_s = time.perf_counter() - began
+        loaded = ingest(url, landing)
+        total = _counts(url)
+        print(f"[{events:,}] ingested {loaded['seconds']:.1f} s: {total}", flush=True)
+        held = hold_back(url, new_day)
+        for table in EVENT_TABLES:
+            _admin(url, f"VACUUM ANALYZE {table}")
+        counts = _counts(url)
+        print(f"[{events:,}] held back {new_day}: {held}", flush=True)
+
+        full = dbt_build(url, work, f"{events}-full")
+        print(f"[{events:,}] full dbt build {full['seconds']:.1f} s", flush=True)
+        arrive_s = arrive(url)
+        if _counts(url) != total:
+            raise RuntimeError("the new day did not restore the row counts")
+        incremental = dbt_build(url, work, f"{events}-incremental")
+        print(f"[{events:,}] incremental dbt build {incremental['seconds']:.1f} s", flush=True)
+        refresh = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
+        print(f"[{events:,}] full-refresh dbt build {refresh['seconds']:.1f} s", flush=True)
+        return {
+            "events_target": events,
+            "events_per_day": per_day,
+            "days_history": args.days,
+            "tenants": args.tenants,
+            "period": [str(summary.first_day), str(new_day)],
+            "rows": counts,
+            "rows_with_new_day": total,
+            "new_day_rows": held,
+            "migrate_s": round(migrate_s, 1),
+            "generate_s": round(generate_s, 1),
+            "ingest": {**loaded, "seconds": round(loaded["seconds"], 1)},
+            "new_day_insert_s": round(arrive_s, 2),
+            "full_build_s": full["seconds"],
+            "incremental_build_s": incremental["seconds"],
+            "full_refresh_s": refresh["seconds"],
+            "ratio_incremental_to_full": round(incremental["seconds"] / full["seconds"], 3),
+            "builds": {"full": full, "incremental": incremental, "full_refresh": refresh},
+        }
+    finally:
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(landing, ignore_errors=True)
+
+
+def _table(scales: list[dict[str, Any]]) -> str:
+    lines = [
+        "| events | visitor_tracking | behaviour | audit | ingest s | full build s "
+        "| incremental (1 new day) s | full refresh s | incremental / full |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in scales:
+        r = s["rows"]
+        lines.append(
+            f"| {s['events_target']:,} | {r['visitor_tracking']:,} | {r['behaviour']:,} "
+            f"| {r['audit']:,} | {s['ingest']['seconds']:.1f} | {s['full_build_s']:.1f} "
+            f"| {s['incremental_build_s']:.1f} | {s['full_refresh_s']:.1f} "
+            f"| {s['ratio_incremental_to_full']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="300000,1000000", help="total tracking events")
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="an admin URL (default: a private server)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",") if s.strip()]
+
+    os.chdir(PROJECT_ROOT)
+    work = Path(tempfile.mkdtemp(prefix="bench-dbt-"))
+    local = None
+    try:
+        if args.database_url:
+            admin_url = args.database_url
+        else:
+            from ingestion.local_services import LocalPostgres
+
+            local = LocalPostgres(
+                Path(tempfile.mkdtemp(prefix="bench-dbt-pg-")),
+                os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf"),
+            )
+            print(local.start(), flush=True)
+            admin_url = local.url("postgres")
+        from ingestion.db.engine import libpq_url
+
+        admin_url = libpq_url(admin_url)
+        version = _admin(admin_url, "SHOW server_version")[0][0]
+        results: dict[str, Any] = {
+            "benchmark": "benchmarks/dbt",
+            "machine": {
+                "cpu_count": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "server_version": version,
+                "private_server": local is not None,
+            },
+            "method": (
+                "per scale: fresh migrated database; generate + ingest all landing files; "
+                "dbt build (full); generate days+1 ending a day later, ingest the new files; "
+                "dbt build (incremental); dbt build --full-refresh; wall time of the dbt "
+                "subprocess, 4 dbt threads, role bcf_pipeline"
+            ),
+            "scales": [],
+        }
+        for events in scales:
+            results["scales"].append(run_scale(admin_url, events, args, work))
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print()
+        print(_table(results["scales"]))
+        for scale in results["scales"]:
+            print(f"\nincremental models (s), {scale['events_target']:,} events:")
+            for kind, build in scale["builds"].items():
+                print(f"  {kind:13} {build['incremental_models_s']}")
+            print(f"slowest models, full build, {scale['events_target']:,} events:")
+            for node in scale["builds"]["full"]["slowest_models"][:5]:
+                print(f"  {node['s']:7.2f} s  {node['node']}")
+        print(f"results: {args.output}")
+    finally:
+        if local is not None:
+            try:
+                local.stop()
+            finally:
+                local.delete()
+                shutil.rmtree(local.root.parents[1], ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
