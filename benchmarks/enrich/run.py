@@ -24,7 +24,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,19 @@ def addresses(rng: random.Random, count: int) -> list[str]:
     return out
 
 
-def events(count: int, visitors: int, seed: int) -> list[dict[str, Any]]:
+PAGES = ["/", "/precos", "/bots", "/bots/grid", "/blog/dca-bitcoin", "/cadastro", "/login"]
+TRAFFIC_SOURCES: list[dict[str, str]] = [
+    {},
+    {},
+    {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand", "gclid": "Cj0K"},
+    {"utm_source": "facebook", "utm_medium": "paidsocial", "fbclid": "IwAR2x"},
+    {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "nov"},
+    {"referrer": "https://www.google.com/"},
+]
+
+
+def iter_events(count: int, visitors: int, seed: int) -> Iterator[dict[str, Any]]:
+    """The synthetic traffic, one event at a time (bounded memory for large counts)."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     agents = user_agents()
     rng.shuffle(agents)
@@ -167,23 +179,14 @@ def events(count: int, visitors: int, seed: int) -> list[dict[str, Any]]:
     for visitor in range(visitors):
         if rng.random() < 0.03:
             visitor_agents[visitor] = rng.choice(BOTS)
-    pages = ["/", "/precos", "/bots", "/bots/grid", "/blog/dca-bitcoin", "/cadastro", "/login"]
-    sources = [
-        {},
-        {},
-        {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand", "gclid": "Cj0K"},
-        {"utm_source": "facebook", "utm_medium": "paidsocial", "fbclid": "IwAR2x"},
-        {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "nov"},
-        {"referrer": "https://www.google.com/"},
-    ]
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    out: list[dict[str, Any]] = []
-    while len(out) < count:
+    made = 0
+    while made < count:
         visitor = rng.randrange(visitors)
         session = uuid.UUID(int=rng.getrandbits(128)).hex[:16]
         at = start + timedelta(seconds=rng.randrange(24 * 3600 * 24))
-        source = rng.choice(sources)
-        for step in range(min(1 + int(rng.expovariate(0.25)), count - len(out))):
+        source = rng.choice(TRAFFIC_SOURCES)
+        for step in range(min(1 + int(rng.expovariate(0.25)), count - made)):
             event: dict[str, Any] = {
                 "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "occurred_at": (at + timedelta(seconds=40 * step)).isoformat(),
@@ -191,7 +194,7 @@ def events(count: int, visitors: int, seed: int) -> list[dict[str, Any]]:
                 "visitor_id": f"v{visitor}",
                 "ip": ips[visitor],
                 "user_agent": visitor_agents[visitor],
-                "page_url": "https://botcriptofy.com.br" + rng.choice(pages),
+                "page_url": "https://botcriptofy.com.br" + rng.choice(PAGES),
                 "page_title": "BotCriptoFy",
                 "screen_resolution": "1920x1080",
                 "visit_duration": rng.randrange(300),
@@ -199,8 +202,12 @@ def events(count: int, visitors: int, seed: int) -> list[dict[str, Any]]:
             }
             if rng.random() < 0.01:
                 event.update(event_type="conversion", event_name="signup", conversion_value=49.9)
-            out.append(event)
-    return out
+            made += 1
+            yield event
+
+
+def events(count: int, visitors: int, seed: int) -> list[dict[str, Any]]:
+    return list(iter_events(count, visitors, seed))
 
 
 def timed(label: str, rows: int, action: Callable[[], object], results: list[str]) -> float:

@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -50,9 +49,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from benchmarks.enrich.run import iter_events
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
@@ -61,61 +62,6 @@ RESULT_MARK = "@@BENCH_RESULT@@ "
 GENERATE_BATCH = 100_000
 TARGET_OFF = 0.50  # of the \copy rate, enrichment off (issue 3)
 TARGET_ON = 0.25  # with enrichment on
-
-
-# ---------------------------------------------------------------------------------------
-# Events: the traffic model of benchmarks/enrich/run.py, streamed (bounded memory)
-# ---------------------------------------------------------------------------------------
-
-PAGES = ["/", "/precos", "/bots", "/bots/grid", "/blog/dca-bitcoin", "/cadastro", "/login"]
-TRAFFIC_SOURCES: list[dict[str, str]] = [
-    {},
-    {},
-    {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand", "gclid": "Cj0K"},
-    {"utm_source": "facebook", "utm_medium": "paidsocial", "fbclid": "IwAR2x"},
-    {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "nov"},
-    {"referrer": "https://www.google.com/"},
-]
-
-
-def iter_events(count: int, visitors: int, seed: int) -> Iterator[dict[str, Any]]:
-    """The events `benchmarks.enrich.run.events(count, visitors, seed)` returns, one by one."""
-    from benchmarks.enrich.run import BOTS, addresses, user_agents
-
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
-    agents = user_agents()
-    rng.shuffle(agents)
-    weights = [1 / (rank + 1) ** 0.9 for rank in range(len(agents))]
-    ips = addresses(rng, visitors)
-    visitor_agents = rng.choices(agents, weights=weights, k=visitors)
-    for visitor in range(visitors):
-        if rng.random() < 0.03:
-            visitor_agents[visitor] = rng.choice(BOTS)
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    made = 0
-    while made < count:
-        visitor = rng.randrange(visitors)
-        session = uuid.UUID(int=rng.getrandbits(128)).hex[:16]
-        at = start + timedelta(seconds=rng.randrange(24 * 3600 * 24))
-        source = rng.choice(TRAFFIC_SOURCES)
-        for step in range(min(1 + int(rng.expovariate(0.25)), count - made)):
-            event: dict[str, Any] = {
-                "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "occurred_at": (at + timedelta(seconds=40 * step)).isoformat(),
-                "session_id": session,
-                "visitor_id": f"v{visitor}",
-                "ip": ips[visitor],
-                "user_agent": visitor_agents[visitor],
-                "page_url": "https://botcriptofy.com.br" + rng.choice(PAGES),
-                "page_title": "BotCriptoFy",
-                "screen_resolution": "1920x1080",
-                "visit_duration": rng.randrange(300),
-                **(source if step == 0 else {}),
-            }
-            if rng.random() < 0.01:
-                event.update(event_type="conversion", event_name="signup", conversion_value=49.9)
-            made += 1
-            yield event
 
 
 def generate(
