@@ -86,12 +86,11 @@ def drain(
     ensure_group(client, settings)
     result = DrainResult()
     while max_batches is None or len(result.batches) < max_batches:
-        entries = _take_over_stale(client, settings, consumer) or _read_new(
-            client, settings, consumer
-        )
-        if not entries:
+        # Only taken-over entries can have been delivered before: new ones skip the count.
+        if stale := _take_over_stale(client, settings, consumer):
+            entries = _dead_letter_exhausted(client, settings, stale, result)
+        elif not (entries := _read_new(client, settings, consumer)):
             break
-        entries = _dead_letter_exhausted(client, settings, entries, result)
         if entries:
             result.batches.append(_load(db, settings, entries))
             result.entries += len(entries)
