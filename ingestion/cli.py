@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -20,9 +20,11 @@ from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance
     from rich.progress import TaskID
 
     from ingestion.sources.base import Source
+    from orchestration.demo import PipelineRun
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 services_app = typer.Typer(
@@ -179,15 +181,24 @@ def generate(
     ] = 0.0,
 ) -> None:
     """Write realistic demo landing files (and operational rows) for every source."""
+    settings = _settings()
+    url = _database_url(settings) if database else None
+    if url is not None:
+        _require_migrated(url)
+    _generate_with_progress(
+        settings, url, tenants=tenants, days=days, seed=seed, events_per_day=scale,
+        end_date=end_date.date() if end_date else None, bad_records=bad_records,
+    )  # fmt: skip
+    console.print(f"landing files in {settings.landing_path}; load them with `bcf ingest`")
+
+
+def _generate_with_progress(settings: Settings, url: str | None, **arguments: Any) -> None:
+    """`ingestion.generate.generate` with a progress bar per step, then its summary table."""
     from rich.progress import Progress
 
     from ingestion.generate import GenerateProgress, GenerationConflictError
     from ingestion.generate import generate as generate_data
 
-    settings = _settings()
-    url = _database_url(settings) if database else None
-    if url is not None:
-        _require_migrated(url)
     with Progress(console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -197,11 +208,7 @@ def generate(
             bar.update(tasks[step.step], completed=step.done, total=step.total)
 
         try:
-            summary = generate_data(
-                url, settings.landing_path, tenants=tenants, days=days, seed=seed,
-                events_per_day=scale, end_date=end_date.date() if end_date else None,
-                progress=advance, bad_records=bad_records,
-            )  # fmt: skip
+            summary = generate_data(url, settings.landing_path, progress=advance, **arguments)
         except GenerationConflictError as error:
             errors.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1) from None
@@ -209,40 +216,150 @@ def generate(
     for row in summary.table():
         table.add_row(*row)
     console.print(table)
-    console.print(f"landing files in {settings.landing_path}; load them with `bcf ingest`")
 
 
 @app.command("ui")
 @one_line_errors
 def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000) -> None:
     """Start the Dagster UI (dagster dev) on the configured or private services."""
-    import os
     import subprocess
     import sys
 
     from ingestion.db.engine import redis_url
+    from orchestration.local import pipeline_environment
 
     settings = _settings()
     database = _database_url(settings)
     if not settings.redis_url:
         console.print(_local_services(settings)[1].start())
-    home = settings.data_dir.resolve() / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BCF_DATABASE_URL": database,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "GX_ANALYTICS_ENABLED": "False",
-    }
-    if found_redis := redis_url(settings):
-        environment["BCF_REDIS_URL"] = found_redis
+    environment = pipeline_environment(settings, database, redis_url(settings))
+    home = environment["DAGSTER_HOME"]
     root = Path(__file__).resolve().parents[1]
     console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1"]
     subprocess.run([*command, "-p", str(port)], env=environment, cwd=root, check=False)
+
+
+@app.command("demo")
+@one_line_errors
+def demo(
+    tenants: Annotated[int, typer.Option(min=1, help="Customer tenants.")] = 20,
+    days: Annotated[int, typer.Option(min=7, help="Days of history, ending yesterday.")] = 540,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    scale: Annotated[
+        int | None,
+        typer.Option(min=1, help="Tracking events per day (default 600: ~325,000 in all)."),
+    ] = None,
+) -> None:
+    """The main job: services, migrations, demo data, every asset and check, the summary."""
+    import os
+
+    import dagster as dg
+
+    from ingestion.db import migrate
+    from ingestion.db.engine import redis_url
+    from orchestration.local import pipeline_environment
+
+    settings = _settings()
+    database = _database_url(settings)
+    if not settings.redis_url:
+        console.print(_local_services(settings)[1].start())
+    migrate.upgrade(database)
+    console.print(f"database at {migrate.current(database)}")
+    _generate_with_progress(
+        settings, database, tenants=tenants, days=days, seed=seed, events_per_day=scale
+    )
+    # The Dagster definitions read these when imported, and the run is recorded where
+    # `bcf ui` looks.
+    os.environ.update(pipeline_environment(settings, database, redis_url(settings)))
+    run_log = settings.data_dir.resolve() / "demo" / "run.log"
+    run_log.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"materializing every asset and check; dbt's log: {run_log}")
+    with dg.DagsterInstance.get() as instance:
+        run = _materialize_with_progress(instance, run_log)
+    _print_demo_summary(settings, database, run)
+    if not run.success:
+        raise typer.Exit(1)
+
+
+def _materialize_with_progress(instance: DagsterInstance, run_log: Path) -> PipelineRun:
+    """The run with a progress bar; what it prints (dbt's log) goes to `run_log` instead."""
+    import contextlib
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from orchestration.demo import RunProgress, materialize_everything
+
+    columns = (
+        "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )  # fmt: skip
+    terminal = Console(file=sys.stdout)  # bound now: stdout is redirected below
+    with (
+        Progress(*columns, console=terminal, transient=True) as bar,
+        run_log.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
+        assets = bar.add_task("assets materialized", total=None)
+        checks = bar.add_task("checks evaluated", total=None)
+
+        def show(progress: RunProgress) -> None:
+            bar.update(assets, completed=progress.assets_done, total=progress.assets_total)
+            bar.update(checks, completed=progress.checks_done, total=progress.checks_total)
+
+        return materialize_everything(instance, show)
+
+
+def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> None:
+    from orchestration.demo import (
+        MOVEMENT_COLUMNS,
+        kpi_rows,
+        movement_rows,
+        read_summary,
+        summary_markdown,
+    )
+
+    marts = read_summary(database)
+    currency = settings.reporting_currency
+    kpis = Table("KPI", *(f"{k.month:%Y-%m}" for k in (marts.last_full, marts.current) if k))
+    for row in kpi_rows(marts, currency):
+        kpis.add_row(*row)
+    movements = Table(*MOVEMENT_COLUMNS, title=f"MRR movements ({currency}, whole units)")
+    for row in movement_rows(marts, decimals=0):
+        movements.add_row(*row)
+    channels = Table(
+        "channel", "visitors", "sessions", "leads",
+        title=f"Top channels, last {marts.channel_days} days",
+    )  # fmt: skip
+    for channel in marts.channels:
+        channels.add_row(
+            channel.channel, f"{channel.visitors:,}", f"{channel.sessions:,}", f"{channel.leads:,}"
+        )
+    for table in (kpis, movements, channels):
+        console.print(table)
+    state = "[green]succeeded[/green]" if run.success else "[red]FAILED[/red]"
+    console.print(
+        f"Dagster run {run.run_id} {state}: {len(run.materialized)} of {run.assets_total} "
+        f"assets materialized; checks: {run.checks_passed} passed, "
+        f"{len(run.checks_failed)} failed"
+    )
+    for check in run.checks_failed:
+        console.print(f"  [red]failed[/red] {check.asset} {check.name}: {check.description}")
+    for step in run.failed_steps:
+        console.print(f"  [red]step failed[/red] {step}: see the run in the Dagster UI")
+    outputs = {
+        label: Path(run.asset_paths[asset])
+        for label, asset in (("CEO report", "reports/ceo"), ("DuckDB export", "exports/marts"))
+        if asset in run.asset_paths
+    }
+    summary_file = settings.data_dir.resolve() / "demo" / "summary.md"
+    summary_file.parent.mkdir(parents=True, exist_ok=True)
+    outputs["this summary"] = summary_file
+    summary_file.write_text(summary_markdown(run, marts, currency, outputs), encoding="utf-8")
+    for label, path in outputs.items():
+        console.print(f"{label}: {path}")
+    console.print("Dagster UI with these runs: `uv run bcf ui`, then http://127.0.0.1:3000")
 
 
 @app.command("settings")

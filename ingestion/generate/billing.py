@@ -925,7 +925,7 @@ class Simulation:
         for (index, month), (commission, usage) in sorted((metered or {}).items()):
             tenant = self.world.tenants[index]
             account = self.accounts[index]
-            due = _second_business_day(date.fromisoformat(f"{month}-01"))
+            due = _second_business_day(add_months(date.fromisoformat(f"{month}-01"), 1))
             at = _ts(local_midnight(due)) + 9 * 3600 + int(self.rng.integers(0, 3 * 3600))
             factor = (
                 Decimal(1)

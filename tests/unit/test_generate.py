@@ -376,10 +376,12 @@ def test_churned_tenants_stop_paying_and_using(
             ).height
             == 0
         )
-        assert (
-            payments.filter((pl.col("tenant_id") == tenant) & (pl.col("created_at") > grace)).height
-            == 0
-        )
+        # Only the bill in arrears for the last month's trading, early in the next month.
+        arrears_due = (at.replace(day=1) + timedelta(days=32)).replace(day=1) + timedelta(days=7)
+        late = payments.filter((pl.col("tenant_id") == tenant) & (pl.col("created_at") > grace))
+        for description, paid_at in late.select("description", "created_at").iter_rows():
+            assert description.startswith(("Comissões de trading", "Uso medido")), description
+            assert paid_at < arrears_due
 
 
 def test_audit_has_personal_data_reads_and_subject_requests(

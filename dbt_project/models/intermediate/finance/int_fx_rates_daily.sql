@@ -23,11 +23,11 @@ spans as (
 days as (
     select
         spans.currency,
-        day::date as day
+        series.day::date as day
     from spans
     cross join lateral generate_series(
         spans.first_day::timestamp, spans.last_day::timestamp, interval '1 day'
-    ) as day
+    ) as series (day)
 ),
 
 filled as (

@@ -74,13 +74,13 @@ bounds as (
 ),
 
 months as (
-    select month::date as month
+    select series.month::date as month
     from bounds
     cross join lateral generate_series(
         coalesce(bounds.first_month, {{ as_of_month() }})::timestamp,
         {{ as_of_month() }}::timestamp,
         interval '1 month'
-    ) as month
+    ) as series (month)
 ),
 
 kpis as (

@@ -29,13 +29,13 @@ first_months as (
 spine as (
     select
         first_months.tenant_id,
-        month::date as month
+        series.month::date as month
     from first_months
     cross join lateral generate_series(
         first_months.first_month::timestamp,
         {{ as_of_month() }}::timestamp,
         interval '1 month'
-    ) as month
+    ) as series (month)
 ),
 
 monthly as (

@@ -1,0 +1,345 @@
+"""The demo's pipeline run and summary: every asset and check of the code location, then the
+numbers a CEO asks for first, read back from the marts.
+
+`bcf demo` (ingestion/cli.py) starts the services, migrates and generates the data; this
+module materializes everything through Dagster, in one run recorded in the instance that
+`bcf ui` shows, and summarises it. The Dagster definitions read their settings from the
+environment when they are imported, so `materialize_everything` imports them late.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from dagster._core.events import DagsterEventType
+
+from ingestion.db.engine import libpq_url
+
+# Dagster's console logger prints every event at DEBUG; the demo shows its own progress.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+DEMO_TAG = "bcf/demo"
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    assets_done: int
+    assets_total: int
+    checks_done: int
+    checks_total: int
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    name: str
+    passed: bool
+    severity: str
+    description: str
+
+
+@dataclass
+class PipelineRun:
+    """What one run of every asset did."""
+
+    run_id: str
+    success: bool
+    assets_total: int
+    materialized: set[str] = field(default_factory=set)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    asset_paths: dict[str, str] = field(default_factory=dict)  # asset -> file it wrote
+
+    @property
+    def not_materialized(self) -> int:
+        return self.assets_total - len(self.materialized)
+
+    @property
+    def checks_passed(self) -> int:
+        return sum(check.passed for check in self.checks)
+
+    @property
+    def checks_failed(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if not check.passed]
+
+
+def _watch(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    totals: tuple[int, int],
+    on_progress: Callable[[RunProgress], None],
+    done: threading.Event,
+) -> None:
+    """Report materializations and check evaluations as the run records them."""
+    materialized: set[dg.AssetKey] = set()
+    evaluated = 0
+    cursor: str | None = None
+    while True:
+        finished = done.wait(POLL_SECONDS)
+        while True:
+            batch = instance.get_records_for_run(
+                run_id,
+                cursor=cursor,
+                of_type={
+                    DagsterEventType.ASSET_MATERIALIZATION,
+                    DagsterEventType.ASSET_CHECK_EVALUATION,
+                },
+                limit=1000,
+            )
+            cursor = batch.cursor
+            for record in batch.records:
+                event = record.event_log_entry.dagster_event
+                if event is None:
+                    continue
+                if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                    materialized.add(event.asset_key)  # type: ignore[arg-type]
+                else:
+                    evaluated += 1
+            if not batch.has_more:
+                break
+        on_progress(RunProgress(len(materialized), totals[0], evaluated, totals[1]))
+        if finished:
+            return
+
+
+def materialize_everything(
+    instance: dg.DagsterInstance, on_progress: Callable[[RunProgress], None]
+) -> PipelineRun:
+    """Every asset and asset check of the code location, in one in-process run."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    asset_keys = list(job.asset_layer.executable_asset_keys)
+    check_keys = job.asset_layer.asset_graph.asset_check_keys
+    run_id = str(uuid.uuid4())
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch,
+        args=(instance, run_id, (len(asset_keys), len(check_keys)), on_progress, done),
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        result = job.execute_in_process(
+            run_config=QUIET_RUN_CONFIG,
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={DEMO_TAG: "true"},
+        )
+    finally:
+        done.set()
+        watcher.join()
+    return _outcome(result, len(asset_keys))
+
+
+def _outcome(result: dg.ExecuteInProcessResult, assets_total: int) -> PipelineRun:
+    run = PipelineRun(result.run_id, result.success, assets_total)
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        name = materialization.asset_key.to_user_string()
+        run.materialized.add(name)
+        for label in ("path", "duckdb_path"):
+            value = materialization.metadata.get(label)
+            if value is not None:
+                run.asset_paths[name] = str(value.value)
+    for evaluation in result.get_asset_check_evaluations():
+        run.checks.append(
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                name=evaluation.check_name,
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                description=_what_failed(evaluation),
+            )
+        )
+    run.failed_steps = [
+        event.step_key for event in result.all_events if event.is_step_failure and event.step_key
+    ]
+    return run
+
+
+def _what_failed(evaluation: dg.AssetCheckEvaluation) -> str:
+    """The check's own words, else the failing row count dbt tests report."""
+    if evaluation.description:
+        return evaluation.description
+    failed_rows = evaluation.metadata.get("dagster_dbt/failed_row_count")
+    return f"{failed_rows.value} failing rows" if failed_rows is not None else ""
+
+
+@dataclass(frozen=True)
+class MonthKpis:
+    month: date
+    mrr: Decimal
+    arr: Decimal
+    active_customers: int
+    customer_churn_rate: Decimal | None
+    net_mrr_churn_rate: Decimal | None
+    nrr_12m: Decimal | None
+    net_revenue: Decimal
+
+
+@dataclass(frozen=True)
+class MonthMovements:
+    month: date
+    starting_mrr: Decimal
+    new_mrr: Decimal
+    expansion_mrr: Decimal
+    reactivation_mrr: Decimal
+    contraction_mrr: Decimal
+    churned_mrr: Decimal
+    ending_mrr: Decimal
+
+
+@dataclass(frozen=True)
+class ChannelTraffic:
+    channel: str
+    visitors: int
+    sessions: int
+    leads: int
+
+
+@dataclass(frozen=True)
+class MartSummary:
+    """The headline numbers, as the marts have them."""
+
+    current: MonthKpis | None  # the month in progress
+    last_full: MonthKpis | None  # the month before it
+    movements: list[MonthMovements]  # oldest first
+    channels: list[ChannelTraffic]  # most sessions first
+    channel_days: int
+
+
+def read_summary(
+    url: str, movement_months: int = 6, channel_days: int = 30, top_channels: int = 5
+) -> MartSummary:
+    """MRR, ARR, churn, NRR and net revenue of the last two months, the MRR movements of the
+    last months and the top channels of the last days of traffic."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        kpis = [
+            MonthKpis(*row)
+            for row in conn.execute(
+                """
+                SELECT month, mrr, arr, active_customers, customer_churn_rate,
+                       net_mrr_churn_rate, nrr_12m, net_revenue
+                FROM marts.ceo_kpis_monthly ORDER BY month DESC LIMIT 2
+                """
+            ).fetchall()
+        ]
+        movements = [
+            MonthMovements(*row)
+            for row in conn.execute(
+                """
+                SELECT month, starting_mrr, new_mrr, expansion_mrr, reactivation_mrr,
+                       contraction_mrr, churned_mrr, ending_mrr
+                FROM marts.mrr_movements_monthly ORDER BY month DESC LIMIT %s
+                """,
+                (movement_months,),
+            ).fetchall()
+        ]
+        channels = [
+            ChannelTraffic(*row)
+            for row in conn.execute(
+                """
+                SELECT channel, sum(visitors)::int, sum(sessions)::int, sum(leads)::int
+                FROM marts.web_traffic_daily
+                WHERE day > (SELECT max(day) FROM marts.web_traffic_daily) - %s
+                GROUP BY channel ORDER BY sum(sessions) DESC, channel LIMIT %s
+                """,
+                (channel_days, top_channels),
+            ).fetchall()
+        ]
+    return MartSummary(
+        current=kpis[0] if kpis else None,
+        last_full=kpis[1] if len(kpis) > 1 else None,
+        movements=movements[::-1],
+        channels=channels,
+        channel_days=channel_days,
+    )
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    return "n/a" if amount is None else f"{currency} {amount:,.2f}"
+
+
+def percent(rate: Decimal | None) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f} %"
+
+
+def summary_markdown(
+    run: PipelineRun, marts: MartSummary, currency: str, outputs: dict[str, Path]
+) -> str:
+    """The summary as a Markdown document, the same numbers as the terminal shows."""
+    lines = ["# BotCriptoFy2 Analytics: demo summary", ""]
+    lines += [
+        f"Dagster run `{run.run_id}`: {'succeeded' if run.success else 'FAILED'}; "
+        f"{len(run.materialized)} of {run.assets_total} assets materialized; "
+        f"checks {run.checks_passed} passed, {len(run.checks_failed)} failed.",
+        "",
+        "## KPIs",
+        "",
+        "| | " + " | ".join(_kpi_header(marts)) + " |",
+        "|---|" + "---:|" * len(_kpi_header(marts)),
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in kpi_rows(marts, currency)]
+    lines += ["", "## MRR movements", ""]
+    lines += ["| " + " | ".join(MOVEMENT_COLUMNS) + " |", "|---|" + "---:|" * 7]
+    lines += ["| " + " | ".join(row) + " |" for row in movement_rows(marts)]
+    lines += ["", f"## Top channels, last {marts.channel_days} days of traffic", ""]
+    lines += ["| channel | visitors | sessions | leads |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {c.channel} | {c.visitors:,} | {c.sessions:,} | {c.leads:,} |" for c in marts.channels
+    ]
+    if run.checks_failed:
+        lines += ["", "## Failed checks", ""]
+        lines += [
+            f"- `{c.asset}` {c.name} ({c.severity}): {c.description}" for c in run.checks_failed
+        ]
+    lines += ["", "## Files", ""]
+    lines += [f"- {label}: `{path}`" for label, path in outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+MOVEMENT_COLUMNS = (
+    "month", "starting", "new", "expansion", "reactivation", "contraction", "churned", "ending",
+)  # fmt: skip
+
+
+def _kpi_header(marts: MartSummary) -> list[str]:
+    return [
+        f"{kpis.month:%Y-%m}{' (so far)' if kpis is marts.current else ''}"
+        for kpis in (marts.last_full, marts.current)
+        if kpis is not None
+    ]
+
+
+def kpi_rows(marts: MartSummary, currency: str) -> list[list[str]]:
+    months = [kpis for kpis in (marts.last_full, marts.current) if kpis is not None]
+    return [
+        ["MRR", *(money(k.mrr, currency) for k in months)],
+        ["ARR", *(money(k.arr, currency) for k in months)],
+        ["active customers", *(f"{k.active_customers:,}" for k in months)],
+        ["customer churn", *(percent(k.customer_churn_rate) for k in months)],
+        ["net MRR churn", *(percent(k.net_mrr_churn_rate) for k in months)],
+        ["NRR (12 months)", *(percent(k.nrr_12m) for k in months)],
+        ["net revenue", *(money(k.net_revenue, currency) for k in months)],
+    ]
+
+
+def movement_rows(marts: MartSummary, decimals: int = 2) -> list[list[str]]:
+    rows = []
+    for m in marts.movements:
+        amounts = (
+            m.starting_mrr, m.new_mrr, m.expansion_mrr, m.reactivation_mrr,
+            m.contraction_mrr, m.churned_mrr, m.ending_mrr,
+        )  # fmt: skip
+        rows.append([f"{m.month:%Y-%m}", *(f"{amount:,.{decimals}f}" for amount in amounts)])
+    return rows

@@ -1,0 +1,213 @@
+"""`bcf demo` end to end, as a new user runs it: no URLs set, so it starts its own PostgreSQL
+and Redis in a fresh data folder, migrates, generates a small data set, materializes every
+asset and check through Dagster, prints and writes the summary. Then it runs again.
+
+What is checked is what the user relies on: every asset materialized and every check passed
+(read from the Dagster instance the UI shows), the summary, the CEO report and its charts,
+the DuckDB export agreeing with PostgreSQL, the BI role reading the marts and nothing else,
+and a second run changing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import psycopg
+import pytest
+from dagster._core.events import DagsterEventType
+
+from ingestion.local_services import LocalPostgres
+from orchestration.definitions import defs
+
+SMALL = ["--tenants", "4", "--days", "45", "--scale", "40"]
+REPORT_TABLES = ("ceo_dashboard_metrics", "financial_reports", "compliance_reports")
+CHARTS = (
+    "mrr_waterfall", "mrr_arr", "churn_nrr",
+    "revenue_by_type", "traffic_by_channel", "usage_by_plan",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_demo(data_dir: Path) -> DemoRun:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BCF_") and name != "DAGSTER_HOME"
+    }
+    environment.update(BCF_DATA_DIR=str(data_dir), COLUMNS="160")
+    if os_user := os.environ.get("BCF_SERVICES_OS_USER"):
+        environment["BCF_SERVICES_OS_USER"] = os_user
+    bcf = Path(sys.executable).parent / "bcf"
+    done = subprocess.run(
+        [str(bcf), "demo", *SMALL], env=environment, capture_output=True, text=True, timeout=1200
+    )
+    return DemoRun(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's basetemp (a concurrent pytest run may prune it); the demo's private
+    servers live in it and are stopped at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="bcf-test-demo-"))
+    try:
+        yield folder
+    finally:
+        bcf = Path(sys.executable).parent / "bcf"
+        environment = {n: v for n, v in os.environ.items() if not n.startswith("BCF_")}
+        subprocess.run(
+            [str(bcf), "services", "down"],
+            env={**environment, "BCF_DATA_DIR": str(folder)},
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def first(data_dir: Path) -> DemoRun:
+    return run_demo(data_dir)
+
+
+@pytest.fixture(scope="module")
+def database_url(data_dir: Path, first: DemoRun) -> str:
+    return LocalPostgres(data_dir).url()
+
+
+def report_table_rows(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM public.{table}").fetchone()[0]  # type: ignore[index]
+            for table in REPORT_TABLES
+        }
+
+
+@pytest.fixture(scope="module")
+def instance(data_dir: Path, first: DemoRun) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(data_dir / "dagster"))) as opened:
+        yield opened
+
+
+def test_the_demo_succeeds_and_prints_the_summary(first: DemoRun) -> None:
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    for headline in ("MRR", "ARR", "customer churn", "NRR (12 months)", "net revenue"):
+        assert headline in first.stdout
+    assert "MRR movements" in first.stdout
+    assert "Top channels" in first.stdout
+    assert "0 failed" in first.stdout
+    assert "bcf ui" in first.stdout
+    assert "Traceback" not in first.stderr, first.stderr[-3000:]
+
+
+def test_every_asset_is_materialized_and_every_check_passed(
+    instance: dg.DagsterInstance, first: DemoRun
+) -> None:
+    runs = instance.get_run_records()
+    assert len(runs) == 1
+    assert runs[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    run_id = runs[0].dagster_run.run_id
+    materialized = {
+        record.event_log_entry.dagster_event.asset_key  # type: ignore[union-attr]
+        for record in instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+        ).records
+    }
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert materialized == set(job.asset_layer.executable_asset_keys)
+    evaluations = [
+        record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        for record in instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+        ).records
+    ]
+    assert {(e.asset_key, e.check_name) for e in evaluations} == set(
+        job.asset_layer.asset_graph.asset_check_keys
+    )
+    assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_the_summary_file_has_the_numbers_the_terminal_showed(
+    data_dir: Path, database_url: str
+) -> None:
+    summary = (data_dir / "demo" / "summary.md").read_text(encoding="utf-8")
+    with psycopg.connect(database_url) as conn:
+        mrr = conn.execute(
+            "SELECT mrr FROM marts.ceo_kpis_monthly ORDER BY month DESC LIMIT 1"
+        ).fetchone()[0]  # type: ignore[index]
+    assert mrr > 0
+    assert f"BRL {mrr:,.2f}" in summary
+    assert "0 failed" in summary
+
+
+def test_the_ceo_report_and_its_charts_are_written(data_dir: Path, first: DemoRun) -> None:
+    report = data_dir / "reports" / "ceo" / "index.html"
+    assert str(report) in first.stdout
+    html = report.read_text(encoding="utf-8")
+    assert len(html) > 50_000  # the charts are embedded
+    assert "MRR" in html
+    assert "no data yet" not in html
+    for chart in CHARTS:
+        png = report.parent / f"{chart}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 10_000, chart
+
+
+def test_the_duckdb_export_answers_with_the_same_mrr_as_postgresql(
+    data_dir: Path, database_url: str
+) -> None:
+    query = "SELECT month, mrr, arr FROM {}ceo_kpis_monthly ORDER BY month"
+    with psycopg.connect(database_url) as conn:
+        in_postgres = conn.execute(query.format("marts.")).fetchall()
+    with duckdb.connect(str(data_dir / "exports" / "bcf_marts.duckdb"), read_only=True) as con:
+        in_duckdb = con.execute(query.format("")).fetchall()
+    assert in_postgres
+    assert in_duckdb == in_postgres
+
+
+def test_the_bi_role_reads_every_mart_and_nothing_else(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        marts = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        ]
+        assert len(marts) > 20
+        conn.execute("SET ROLE bcf_bi_reader")
+        for mart in marts:
+            conn.execute(f'SELECT * FROM marts."{mart}" LIMIT 1')
+        for forbidden in (
+            "public.tenants",
+            "public.financial_transactions",
+            "raw.ingest_batches",
+            "staging.stg_platform__tenants",
+            "intermediate.int_sessions",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT 1 FROM {forbidden} LIMIT 1")
+
+
+def test_a_second_run_changes_nothing(data_dir: Path, database_url: str, first: DemoRun) -> None:
+    before = report_table_rows(database_url)
+    with psycopg.connect(database_url) as conn:
+        loaded = conn.execute("SELECT count(*) FROM raw.ingest_batches").fetchone()[0]  # type: ignore[index]
+    again = run_demo(data_dir)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert report_table_rows(database_url) == before
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.ingest_batches").fetchone()[0] == loaded  # type: ignore[index]
+    assert again.stdout.split("Dagster run")[1].split("\n")[0].endswith("0 failed")
