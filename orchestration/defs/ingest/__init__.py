@@ -22,6 +22,22 @@ def definitions() -> dg.Definitions:
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Every 5 minutes: load new tracking files and drain the Redis stream.",
     )
+    every_source = dg.define_asset_job(
+        "ingest_all_job",
+        selection=dg.AssetSelection.assets(*assets),
+        description="Every source: the files not yet in the ledger, and the tracking stream.",
+    )
+    hourly = dg.ScheduleDefinition(
+        name="ingest_hourly",
+        job=every_source,
+        cron_schedule="0 * * * *",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every hour: every source's new files, so nothing waits for the landing "
+        "sensor when it is paused or a file landed while the daemon was down.",
+    )
     return dg.Definitions(
-        assets=assets, jobs=jobs, sensors=[landing_sensor(jobs)], schedules=[stream_schedule]
+        assets=assets,
+        jobs=[*jobs, every_source],
+        sensors=[landing_sensor(jobs)],
+        schedules=[stream_schedule, hourly],
     )
