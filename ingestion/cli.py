@@ -362,6 +362,61 @@ def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> 
     console.print("Dagster UI with these runs: `uv run bcf ui`, then http://127.0.0.1:3000")
 
 
+@app.command("bi-credentials")
+@one_line_errors
+def bi_credentials(
+    user: Annotated[str, typer.Option(help="The login to create.")] = "bcf_bi",
+    rotate: Annotated[bool, typer.Option(help="Give an existing login a new password.")] = False,
+    revoke: Annotated[bool, typer.Option(help="Drop the login.")] = False,
+) -> None:
+    """A login for BI tools that reads the marts and nothing else (`bcf_bi_reader`)."""
+    from ingestion.db import bi_login
+
+    database = _database_url(_settings())
+    _require_migrated(database)
+    try:
+        if revoke:
+            dropped = bi_login.revoke(database, user)
+            console.print(f"dropped {user}" if dropped else f"no login {user}: nothing to drop")
+            return
+        login = bi_login.create_or_rotate(database, user, rotate=rotate)
+    except bi_login.BiLoginError as error:
+        raise ServiceError(str(error)) from None
+    table = Table("setting", "value", box=box.SIMPLE, title="Shown once: store the password")
+    for name, value in (
+        ("host", login.host), ("port", str(login.port)), ("database", login.database),
+        ("user", login.user), ("password", login.password), ("schema", "marts"),
+        ("URL", login.url),
+    ):  # fmt: skip
+        table.add_row(name, value)
+    console.print(table)
+    console.print(f"psql: psql '{login.url}'")
+    console.print("Metabase, Superset and DuckDB: see docs/bi.md")
+
+
+@app.command("bi-catalogue")
+@one_line_errors
+def bi_catalogue(
+    check: Annotated[bool, typer.Option(help="Only say whether docs/bi.md is current.")] = False,
+) -> None:
+    """Regenerate the mart catalogue of docs/bi.md from the dbt docs."""
+    import json
+
+    from orchestration.defs.dbt.catalogue import document_with_catalogue
+    from orchestration.defs.dbt.project import prepare_manifest
+
+    document = Path(__file__).resolve().parents[1] / "docs" / "bi.md"
+    manifest = json.loads(prepare_manifest(_settings()).manifest_path.read_text())
+    updated = document_with_catalogue(document, manifest)
+    if updated == document.read_text(encoding="utf-8"):
+        console.print("docs/bi.md's mart catalogue is current")
+    elif check:
+        raise ServiceError("docs/bi.md's mart catalogue is stale: run `bcf bi-catalogue`")
+    else:
+        document.write_text(updated, encoding="utf-8")
+        console.print("docs/bi.md's mart catalogue updated")
+
+
 @app.command("settings")
 @one_line_errors
 def show_settings() -> None:
