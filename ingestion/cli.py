@@ -77,6 +77,18 @@ def _local_services(settings: Settings) -> tuple[LocalPostgres, LocalRedis]:
     )
 
 
+def _start_private_redis(settings: Settings) -> None:
+    """Redis is optional (the tracking stream and API rate limits need it): without
+    `BCF_REDIS_URL` start the private one when `redis-server` is installed, else say so."""
+    if settings.redis_url:
+        return
+    redis_server = _local_services(settings)[1]
+    if redis_server.binary() is None:
+        console.print("Redis: redis-server is not installed; the tracking stream is skipped")
+        return
+    console.print(redis_server.start())
+
+
 def _database_url(settings: Settings) -> str:
     """The configured database, starting the private cluster when none is configured."""
     if not settings.database_url:
@@ -230,8 +242,7 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
 
     settings = _settings()
     database = _database_url(settings)
-    if not settings.redis_url:
-        console.print(_local_services(settings)[1].start())
+    _start_private_redis(settings)
     environment = pipeline_environment(settings, database, redis_url(settings))
     home = environment["DAGSTER_HOME"]
     root = Path(__file__).resolve().parents[1]
@@ -263,8 +274,7 @@ def demo(
 
     settings = _settings()
     database = _database_url(settings)
-    if not settings.redis_url:
-        console.print(_local_services(settings)[1].start())
+    _start_private_redis(settings)
     migrate.upgrade(database)
     console.print(f"database at {migrate.current(database)}")
     _generate_with_progress(
