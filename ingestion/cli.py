@@ -265,6 +265,7 @@ def demo(
 ) -> None:
     """The main job: services, migrations, demo data, every asset and check, the summary."""
     import os
+    import time
 
     import dagster as dg
 
@@ -272,14 +273,25 @@ def demo(
     from ingestion.db.engine import redis_url
     from orchestration.local import pipeline_environment
 
+    laps: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        laps[phase] = now - clock
+        clock = now
+
     settings = _settings()
     database = _database_url(settings)
     _start_private_redis(settings)
     migrate.upgrade(database)
     console.print(f"database at {migrate.current(database)}")
+    lap("services and migrations")
     _generate_with_progress(
         settings, database, tenants=tenants, days=days, seed=seed, events_per_day=scale
     )
+    lap("data")
     # The Dagster definitions read these when imported, and the run is recorded where
     # `bcf ui` looks.
     os.environ.update(pipeline_environment(settings, database, redis_url(settings)))
@@ -288,7 +300,14 @@ def demo(
     console.print(f"materializing every asset and check; dbt's log: {run_log}")
     with dg.DagsterInstance.get() as instance:
         run = _materialize_with_progress(instance, run_log)
+    lap("pipeline run")
     _print_demo_summary(settings, database, run)
+    lap("summary")
+    total = sum(laps.values())
+    console.print(
+        "timings: " + ", ".join(f"{phase} {s:.0f} s" for phase, s in laps.items())
+        + f", total {total:.0f} s"
+    )  # fmt: skip
     if not run.success:
         raise typer.Exit(1)
 
