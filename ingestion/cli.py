@@ -20,7 +20,7 @@ from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
+    from dagster import AssetKey, DagsterInstance
     from rich.progress import TaskID
 
     from ingestion.sources.base import Source
@@ -262,6 +262,9 @@ def demo(
         int | None,
         typer.Option(min=1, help="Tracking events per day (default 600: ~325,000 in all)."),
     ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild the marts, reports and exports even if nothing is new.")
+    ] = False,
 ) -> None:
     """The main job: services, migrations, demo data, every asset and check, the summary."""
     import os
@@ -297,9 +300,10 @@ def demo(
     os.environ.update(pipeline_environment(settings, database, redis_url(settings)))
     run_log = settings.data_dir.resolve() / "demo" / "run.log"
     run_log.parent.mkdir(parents=True, exist_ok=True)
+    run_log.write_text("", encoding="utf-8")
     console.print(f"materializing every asset and check; dbt's log: {run_log}")
     with dg.DagsterInstance.get() as instance:
-        run = _materialize_with_progress(instance, run_log)
+        run = _ingest_then_build(settings, instance, run_log, rebuild)
     lap("pipeline run")
     _print_demo_summary(settings, database, run)
     lap("summary")
@@ -312,14 +316,62 @@ def demo(
         raise typer.Exit(1)
 
 
-def _materialize_with_progress(instance: DagsterInstance, run_log: Path) -> PipelineRun:
-    """The run with a progress bar; what it prints (dbt's log) goes to `run_log` instead."""
+def _ingest_then_build(
+    settings: Settings, instance: DagsterInstance, run_log: Path, rebuild: bool
+) -> PipelineRun:
+    """The ingest assets, then everything built from them, unless nothing was loaded and the
+    last build is of today and of the same code and settings (that build is reported)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from orchestration.demo import (
+        ROOT,
+        LastBuild,
+        build_fingerprint,
+        earlier_run,
+        loaded_anything,
+        merged,
+        split_for_demo,
+    )
+
+    ingest_keys, build_keys = split_for_demo()
+    total = len(ingest_keys) + len(build_keys)
+    ingest = _materialize_with_progress(instance, ingest_keys, run_log, "ingestion")
+    if not ingest.success:
+        return merged([ingest], total)
+    state = run_log.parent
+    fingerprint = build_fingerprint(ROOT, settings)
+    today = datetime.now(ZoneInfo(settings.reporting_tz)).date().isoformat()
+    last = LastBuild.read(state)
+    if (
+        not rebuild
+        and last is not None
+        and (last.fingerprint, last.day) == (fingerprint, today)
+        and not loaded_anything(instance, ingest)
+        and (earlier := earlier_run(instance, last.run_id)) is not None
+        and earlier.success
+    ):
+        console.print(
+            f"nothing new: the marts, reports and exports of run {last.run_id} are current "
+            "(--rebuild builds them again)"
+        )
+        return merged([ingest, earlier], total)
+    build = _materialize_with_progress(instance, build_keys, run_log, "marts, reports, exports")
+    if build.success:
+        LastBuild(build.run_id, fingerprint, today).write(state)
+    return merged([ingest, build], total)
+
+
+def _materialize_with_progress(
+    instance: DagsterInstance, keys: list[AssetKey], run_log: Path, label: str
+) -> PipelineRun:
+    """One run with a progress bar; what it prints (dbt's log) is appended to `run_log`."""
     import contextlib
     import sys
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from orchestration.demo import RunProgress, materialize_everything
+    from orchestration.demo import RunProgress, run_selection
 
     columns = (
         "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
@@ -327,17 +379,17 @@ def _materialize_with_progress(instance: DagsterInstance, run_log: Path) -> Pipe
     terminal = Console(file=sys.stdout)  # bound now: stdout is redirected below
     with (
         Progress(*columns, console=terminal, transient=True) as bar,
-        run_log.open("w", encoding="utf-8") as log,
+        run_log.open("a", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
     ):
-        assets = bar.add_task("assets materialized", total=None)
-        checks = bar.add_task("checks evaluated", total=None)
+        assets = bar.add_task(f"{label}: assets materialized", total=None)
+        checks = bar.add_task(f"{label}: checks evaluated", total=None)
 
         def show(progress: RunProgress) -> None:
             bar.update(assets, completed=progress.assets_done, total=progress.assets_total)
             bar.update(checks, completed=progress.checks_done, total=progress.checks_total)
 
-        return materialize_everything(instance, show)
+        return run_selection(instance, keys, show)
 
 
 def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> None:
@@ -369,7 +421,7 @@ def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> 
         console.print(table)
     state = "[green]succeeded[/green]" if run.success else "[red]FAILED[/red]"
     console.print(
-        f"Dagster run {run.run_id} {state}: {len(run.materialized)} of {run.assets_total} "
+        f"Dagster runs {run.run_id} {state}: {len(run.materialized)} of {run.assets_total} "
         f"assets materialized; checks: {run.checks_passed} passed, "
         f"{len(run.checks_failed)} failed"
     )

@@ -1,18 +1,21 @@
-"""The demo's pipeline run and summary: every asset and check of the code location, then the
+"""The demo's pipeline runs and summary: every asset and check of the code location, then the
 numbers a CEO asks for first, read back from the marts.
 
 `bcf demo` (ingestion/cli.py) starts the services, migrates and generates the data; this
-module materializes everything through Dagster, in one run recorded in the instance that
-`bcf ui` shows, and summarises it. The Dagster definitions read their settings from the
-environment when they are imported, so `materialize_everything` imports them late.
+module materializes through Dagster, in runs recorded in the instance `bcf ui` shows: the
+ingest assets, then everything built from them (skipped when nothing was loaded and the last
+build is of today, of the same code and settings). The Dagster definitions read their
+settings from the environment when they are imported, so they are imported late.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +25,7 @@ import psycopg
 from dagster._core.events import DagsterEventType
 
 from ingestion.db.engine import libpq_url
+from ingestion.settings import Settings
 
 # Dagster's console logger prints every event at DEBUG; the demo shows its own progress.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -71,6 +75,19 @@ class PipelineRun:
         return [check for check in self.checks if not check.passed]
 
 
+def merged(runs: list[PipelineRun], assets_total: int) -> PipelineRun:
+    """The demo's runs (ingest, then build or the build it reused) as one account."""
+    whole = PipelineRun(
+        ", ".join(r.run_id for r in runs), all(r.success for r in runs), assets_total
+    )
+    for run in runs:
+        whole.materialized |= run.materialized
+        whole.checks += run.checks
+        whole.failed_steps += run.failed_steps
+        whole.asset_paths |= run.asset_paths
+    return whole
+
+
 def _watch(
     instance: dg.DagsterInstance,
     run_id: str,
@@ -110,20 +127,32 @@ def _watch(
             return
 
 
-def materialize_everything(
-    instance: dg.DagsterInstance, on_progress: Callable[[RunProgress], None]
+INGESTION_GROUP = "ingestion"
+STATE_FILE = "last_build.json"
+ROOT = Path(__file__).resolve().parents[1]
+# What the marts, reports and exports are built from, besides the loaded data.
+BUILD_INPUTS = ("dbt_project/models", "dbt_project/macros", "dbt_project/tests", "orchestration")
+BUILD_SETTINGS = ("reporting_tz", "reporting_currency", "pseudonymisation_key")
+
+
+def run_selection(
+    instance: dg.DagsterInstance,
+    keys: list[dg.AssetKey],
+    on_progress: Callable[[RunProgress], None],
 ) -> PipelineRun:
-    """Every asset and asset check of the code location, in one in-process run."""
+    """These assets of the code location and their checks, in one in-process run."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
-    asset_keys = list(job.asset_layer.executable_asset_keys)
-    check_keys = job.asset_layer.asset_graph.asset_check_keys
+    selected = set(keys)
+    checks = [
+        key for key in job.asset_layer.asset_graph.asset_check_keys if key.asset_key in selected
+    ]
     run_id = str(uuid.uuid4())
     done = threading.Event()
     watcher = threading.Thread(
         target=_watch,
-        args=(instance, run_id, (len(asset_keys), len(check_keys)), on_progress, done),
+        args=(instance, run_id, (len(keys), len(checks)), on_progress, done),
         daemon=True,
     )
     watcher.start()
@@ -132,26 +161,105 @@ def materialize_everything(
             run_config=QUIET_RUN_CONFIG,
             instance=instance,
             run_id=run_id,
+            asset_selection=keys,
             raise_on_error=False,
             tags={DEMO_TAG: "true"},
         )
     finally:
         done.set()
         watcher.join()
-    return _outcome(result, len(asset_keys))
+    return _outcome(instance, run_id, result.success, len(keys))
 
 
-def _outcome(result: dg.ExecuteInProcessResult, assets_total: int) -> PipelineRun:
-    run = PipelineRun(result.run_id, result.success, assets_total)
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
+def split_for_demo() -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(the ingest assets, everything built from them): the demo's two runs."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    graph = job.asset_layer.asset_graph
+    keys = sorted(job.asset_layer.executable_asset_keys, key=lambda key: key.to_user_string())
+    ingest = [key for key in keys if graph.get(key).group_name == INGESTION_GROUP]
+    return ingest, [key for key in keys if key not in set(ingest)]
+
+
+def loaded_anything(instance: dg.DagsterInstance, run: PipelineRun) -> bool:
+    """Whether an ingest run changed a table (the after-ingest sensor's rule)."""
+    from orchestration.defs.dbt.sensors import loaded_something
+
+    records = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+    ).records
+    return any(
+        loaded_something(record.asset_materialization.metadata)  # type: ignore[union-attr]
+        for record in records
+    )
+
+
+def build_fingerprint(root: Path, settings: Settings) -> str:
+    """Changes when the code or settings the marts, reports and exports come from change."""
+    digest = hashlib.sha256()
+    for folder in BUILD_INPUTS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".sql", ".yml", ".py", ".j2"}:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in BUILD_SETTINGS:
+        digest.update(f"{name}={getattr(settings, name)}".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """The last build run that succeeded: what it was built from, and on which day."""
+
+    run_id: str
+    fingerprint: str
+    day: str
+
+    @classmethod
+    def read(cls, folder: Path) -> LastBuild | None:
+        try:
+            return cls(**json.loads((folder / STATE_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write(self, folder: Path) -> None:
+        (folder / STATE_FILE).write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+
+def earlier_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun | None:
+    """A run of the instance as the demo reports it; None when it is gone."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return None
+    total = len(record.dagster_run.asset_selection or ())
+    return _outcome(
+        instance, run_id, record.dagster_run.status == dg.DagsterRunStatus.SUCCESS, total
+    )
+
+
+def _outcome(
+    instance: dg.DagsterInstance, run_id: str, success: bool, assets_total: int
+) -> PipelineRun:
+    run = PipelineRun(run_id, success, assets_total)
+    for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+    ).records:
+        materialization = record.asset_materialization
+        if materialization is None:
+            continue
         name = materialization.asset_key.to_user_string()
         run.materialized.add(name)
         for label in ("path", "duckdb_path"):
             value = materialization.metadata.get(label)
             if value is not None:
                 run.asset_paths[name] = str(value.value)
-    for evaluation in result.get_asset_check_evaluations():
+    for record in instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+    ).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue
         run.checks.append(
             CheckOutcome(
                 asset=evaluation.asset_key.to_user_string(),
@@ -161,9 +269,15 @@ def _outcome(result: dg.ExecuteInProcessResult, assets_total: int) -> PipelineRu
                 description=_what_failed(evaluation),
             )
         )
-    run.failed_steps = [
-        event.step_key for event in result.all_events if event.is_step_failure and event.step_key
-    ]
+    run.failed_steps = sorted(
+        {
+            record.event_log_entry.step_key
+            for record in instance.get_records_for_run(
+                run_id, of_type=DagsterEventType.STEP_FAILURE, limit=10_000
+            ).records
+            if record.event_log_entry.step_key
+        }
+    )
     return run
 
 
@@ -280,7 +394,7 @@ def summary_markdown(
     """The summary as a Markdown document, the same numbers as the terminal shows."""
     lines = ["# BotCriptoFy2 Analytics: demo summary", ""]
     lines += [
-        f"Dagster run `{run.run_id}`: {'succeeded' if run.success else 'FAILED'}; "
+        f"Dagster runs `{run.run_id}`: {'succeeded' if run.success else 'FAILED'}; "
         f"{len(run.materialized)} of {run.assets_total} assets materialized; "
         f"checks {run.checks_passed} passed, {len(run.checks_failed)} failed.",
         "",
