@@ -192,6 +192,11 @@ def test_one_run_materializes_ingestion_dbt_and_reports(
     assert isinstance(schema, dg.TableSchemaMetadataValue)
     columns = [c.name for c in schema.value.columns]
     assert columns[:3] == ["day", "tenant_id", "revenue_type"]
+    # ... and the latest rows as a preview, newest day first.
+    preview = str(revenue.metadata["preview"].value)
+    assert "| day | tenant_id | revenue_type |" in preview
+    latest_day = _one(database, "SELECT max(day) FROM marts.revenue_daily")
+    assert preview.split("|---|")[-1].split("\n")[1].startswith(f"| {latest_day} |")
 
     [ceo] = first_run.asset_materializations_for_node("public__ceo_dashboard_metrics")
     assert ceo.metadata["rows_written"].value == _one(

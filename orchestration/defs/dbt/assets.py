@@ -11,20 +11,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+import psycopg
 from dagster_dbt import DbtProject, dbt_assets
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from ingestion.db.engine import database_url
+from ingestion.db.engine import database_url, libpq_url
 from ingestion.settings import Settings
 from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.translator import BcfDbtTranslator
+from orchestration.markdown import markdown_table
 from orchestration.resources import PipelineSettings
 
 DBT_OP_NAME = "dbt_models"
 # Runs of the dbt models share this pool: with a pool limit of 1 in the instance settings
 # (concurrency.pools), two dbt builds never write the same tables at once.
 DBT_POOL = "dbt"
+PREVIEW_SCHEMA = "marts"
+PREVIEW_ROWS = 10
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
@@ -41,11 +46,33 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         settings = bcf.settings()
         _warn_if_parsed_for_another_database(context, settings)
         invocation = dbt.cli(["build"], settings=settings, context=context)
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        events = invocation.stream().fetch_row_counts().fetch_column_metadata()
+        with psycopg.connect(libpq_url(database_url(settings)), autocommit=True) as conn:
+            for event in events:
+                yield with_preview(context, event, conn)
         keep_parse_state(settings, invocation.target_path)
         prune_run_folders(settings, DBT_OP_NAME)
 
     return dbt_models
+
+
+def with_preview(context: dg.AssetExecutionContext, event: Any, conn: psycopg.Connection) -> Any:
+    """A mart's materialization with its latest rows as a table, for the asset page."""
+    if not isinstance(event, dg.Output):
+        return event
+    key = context.asset_key_for_output(event.output_name)
+    if key.path[0] != PREVIEW_SCHEMA:
+        return event
+    cursor = conn.execute(
+        sql.SQL("SELECT * FROM {}.{} ORDER BY 1 DESC LIMIT {}").format(
+            sql.Identifier(PREVIEW_SCHEMA), sql.Identifier(key.path[-1]), PREVIEW_ROWS
+        )
+    )
+    header = [column.name for column in cursor.description or ()]
+    preview = f"Latest {PREVIEW_ROWS} rows (by the first column)\n\n" + markdown_table(
+        header, cursor.fetchall()
+    )
+    return event.with_metadata({**event.metadata, "preview": dg.MetadataValue.md(preview)})
 
 
 def _warn_if_parsed_for_another_database(

@@ -18,6 +18,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from orchestration.markdown import markdown_table
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 Row = Mapping[str, Any]
@@ -470,16 +472,6 @@ def compliance_report_rows(
 
 
 # --- previews (asset metadata) -------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
-def markdown_table(header: Sequence[str], lines: Iterable[Sequence[Any]]) -> str:
-    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    rows += ["| " + " | ".join(_cell(v) for v in line) + " |" for line in lines]
-    return "\n".join(rows)
 
 
 def latest_period(rows: Sequence[Row]) -> Period | None:
