@@ -214,68 +214,133 @@ def arrive(url: str) -> float:
     return time.perf_counter() - began
 
 
-def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+PREPARED = "bench_meta.prepared"  # what `prepare` did, kept in the database (and its clones)
+
+
+def prepare(url: str, events: int, args: argparse.Namespace, landing: Path) -> dict[str, Any]:
+    """Migrate, generate `days + 1` days ending END + 1 and ingest every file; recorded.
+
+    The record (`bench_meta.prepared`) lets a later run benchmark a kept database (or a
+    `CREATE DATABASE ... TEMPLATE` clone of it) without generating and ingesting again.
+    """
     from ingestion.db import migrate
     from ingestion.generate.run import generate
 
-    database = f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
-    _admin(admin_url, f'CREATE DATABASE "{database}"')
-    url = _database_url(admin_url, database)
-    landing = work / f"landing-{events}"
     days = args.days + 1  # the history plus the new day
     per_day = max(1, round(events / args.days))
     new_day = END + timedelta(days=1)
-    try:
-        began = time.perf_counter()
-        migrate.upgrade(url)
-        migrate_s = time.perf_counter() - began
-        print(f"[{events:,}] generating {days} days, {per_day}/day ...", flush=True)
-        began = time.perf_counter()
-        summary = generate(
-            url, landing, tenants=args.tenants, days=days, seed=args.seed,
-            events_per_day=per_day, end_date=new_day,
-        )  # fmt: skip
-        generate_s = time.perf_counter() - began
-        loaded = ingest(url, landing)
-        total = _counts(url)
-        print(f"[{events:,}] ingested {loaded['seconds']:.1f} s: {total}", flush=True)
-        held = hold_back(url, new_day)
-        for table in EVENT_TABLES:
-            _admin(url, f"VACUUM ANALYZE {table}")
-        counts = _counts(url)
-        print(f"[{events:,}] held back {new_day}: {held}", flush=True)
+    began = time.perf_counter()
+    migrate.upgrade(url)
+    migrate_s = time.perf_counter() - began
+    print(f"[{events:,}] generating {days} days, {per_day}/day ...", flush=True)
+    began = time.perf_counter()
+    summary = generate(
+        url, landing, tenants=args.tenants, days=days, seed=args.seed,
+        events_per_day=per_day, end_date=new_day,
+    )  # fmt: skip
+    generate_s = time.perf_counter() - began
+    print(f"[{events:,}] generated in {generate_s:.0f} s; ingesting ...", flush=True)
+    loaded = ingest(url, landing)
+    for table in EVENT_TABLES:
+        _admin(url, f"VACUUM ANALYZE {table}")
+    record = {
+        "events_target": events,
+        "events_per_day": per_day,
+        "days_history": args.days,
+        "tenants": args.tenants,
+        "seed": args.seed,
+        "period": [str(summary.first_day), str(new_day)],
+        "rows_with_new_day": _counts(url),
+        "migrate_s": round(migrate_s, 1),
+        "generate_s": round(generate_s, 1),
+        "ingest": {**loaded, "seconds": round(loaded["seconds"], 1)},
+    }
+    print(f"[{events:,}] ingested in {loaded['seconds']:.0f} s: {record['rows_with_new_day']}")
+    _admin(url, "CREATE SCHEMA bench_meta")
+    _admin(url, f"CREATE TABLE {PREPARED} (record jsonb NOT NULL)")
+    with __import__("psycopg").connect(url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {PREPARED} VALUES (%s::jsonb)", (json.dumps(record),))
+    return record
 
-        full = dbt_build(url, work, f"{events}-full")
-        print(f"[{events:,}] full dbt build {full['seconds']:.1f} s", flush=True)
-        arrive_s = arrive(url)
-        if _counts(url) != total:
-            raise RuntimeError("the new day did not restore the row counts")
-        incremental = dbt_build(url, work, f"{events}-incremental")
-        print(f"[{events:,}] incremental dbt build {incremental['seconds']:.1f} s", flush=True)
-        refresh = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
-        print(f"[{events:,}] full-refresh dbt build {refresh['seconds']:.1f} s", flush=True)
-        return {
-            "events_target": events,
-            "events_per_day": per_day,
-            "days_history": args.days,
-            "tenants": args.tenants,
-            "period": [str(summary.first_day), str(new_day)],
-            "rows": counts,
-            "rows_with_new_day": total,
-            "new_day_rows": held,
-            "migrate_s": round(migrate_s, 1),
-            "generate_s": round(generate_s, 1),
-            "ingest": {**loaded, "seconds": round(loaded["seconds"], 1)},
-            "new_day_insert_s": round(arrive_s, 2),
-            "full_build_s": full["seconds"],
-            "incremental_build_s": incremental["seconds"],
-            "full_refresh_s": refresh["seconds"],
-            "ratio_incremental_to_full": round(incremental["seconds"] / full["seconds"], 3),
-            "builds": {"full": full, "incremental": incremental, "full_refresh": refresh},
-        }
+
+def prepared(url: str) -> dict[str, Any] | None:
+    """The record of `prepare` in this database, or None if it was not prepared."""
+    if not _admin(url, "SELECT to_regclass('bench_meta.prepared')")[0][0]:
+        return None
+    rows = _admin(url, f"SELECT record FROM {PREPARED}")
+    return rows[0][0] if rows else None
+
+
+def benchmark(url: str, record: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Hold back the new day, full build, the day arrives, incremental build, full refresh."""
+    events = record["events_target"]
+    new_day = END + timedelta(days=1)
+    total = record["rows_with_new_day"]
+    held = hold_back(url, new_day)
+    for table in EVENT_TABLES:
+        _admin(url, f"VACUUM ANALYZE {table}")
+    counts = _counts(url)
+    print(f"[{events:,}] held back {new_day}: {held}", flush=True)
+
+    full = dbt_build(url, work, f"{events}-full")
+    print(f"[{events:,}] full dbt build {full['seconds']:.1f} s", flush=True)
+    arrive_s = arrive(url)
+    if _counts(url) != total:
+        raise RuntimeError("the new day did not restore the row counts")
+    incremental = dbt_build(url, work, f"{events}-incremental")
+    print(f"[{events:,}] incremental dbt build {incremental['seconds']:.1f} s", flush=True)
+    refresh = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
+    print(f"[{events:,}] full-refresh dbt build {refresh['seconds']:.1f} s", flush=True)
+    return {
+        **record,
+        "rows": counts,
+        "new_day_rows": held,
+        "new_day_insert_s": round(arrive_s, 2),
+        "full_build_s": full["seconds"],
+        "incremental_build_s": incremental["seconds"],
+        "full_refresh_s": refresh["seconds"],
+        "ratio_incremental_to_full": round(incremental["seconds"] / full["seconds"], 3),
+        "builds": {"full": full, "incremental": incremental, "full_refresh": refresh},
+    }
+
+
+def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """One scale: a fresh database, or a clone of `--from-database` when it was prepared."""
+    database = f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    source = args.from_database and f"{args.from_database}_unbuilt"
+    if source:
+        # A file-level copy: needs no other session on the source for a moment.
+        _admin(admin_url, f'CREATE DATABASE "{database}" TEMPLATE "{source}"')
+    else:
+        _admin(admin_url, f'CREATE DATABASE "{database}"')
+    url = _database_url(admin_url, database)
+    landing = work / f"landing-{events}"
+    try:
+        record = prepared(url) if source else prepare(url, events, args, landing)
+        if record is None:
+            raise RuntimeError(f"{source} was not prepared by this benchmark (--prepare-only)")
+        return benchmark(url, record, work)
     finally:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(landing, ignore_errors=True)
+
+
+def keep_prepared(
+    admin_url: str, database: str, events: int, args: argparse.Namespace, work: Path
+) -> None:
+    """A kept database with every day loaded and built, and its unbuilt clone."""
+    _admin(admin_url, f'CREATE DATABASE "{database}"')
+    url = _database_url(admin_url, database)
+    landing = work / f"landing-{events}"
+    try:
+        prepare(url, events, args, landing)
+    finally:
+        shutil.rmtree(landing, ignore_errors=True)
+    _admin(admin_url, f'CREATE DATABASE "{database}_unbuilt" TEMPLATE "{database}"')
+    print(f"[{events:,}] kept {database}_unbuilt (for --from-database {database})", flush=True)
+    build = dbt_build(url, work, f"{events}-prepare")
+    print(f"[{events:,}] dbt build of {database}: {build['seconds']:.1f} s", flush=True)
+    print(f"ready: {url}", flush=True)
 
 
 def _table(scales: list[dict[str, Any]]) -> str:
@@ -303,6 +368,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="an admin URL (default: a private server)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--prepare-only",
+        metavar="DATABASE",
+        help="create, generate and ingest DATABASE (first scale), keep an unbuilt clone "
+        "DATABASE_unbuilt for --from-database, dbt build DATABASE, keep both, stop",
+    )
+    parser.add_argument(
+        "--from-database",
+        metavar="DATABASE",
+        help="benchmark a clone of this database made by --prepare-only (its _unbuilt copy)",
+    )
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
 
@@ -325,6 +401,9 @@ def main(argv: list[str] | None = None) -> None:
 
         admin_url = libpq_url(admin_url)
         version = _admin(admin_url, "SHOW server_version")[0][0]
+        if args.prepare_only:
+            keep_prepared(admin_url, args.prepare_only, scales[0], args, work)
+            return
         results: dict[str, Any] = {
             "benchmark": "benchmarks/dbt",
             "machine": {
