@@ -18,6 +18,7 @@ from ingestion.db.engine import database_url
 from ingestion.settings import Settings
 from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
 from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.sensors import TEST_WINDOW_TAG
 from orchestration.defs.dbt.translator import BcfDbtTranslator
 from orchestration.resources import PipelineSettings
 
@@ -40,7 +41,13 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         settings = bcf.settings()
         _warn_if_parsed_for_another_database(context, settings)
-        invocation = dbt.cli(["build"], settings=settings, context=context)
+        window = context.run.tags.get(TEST_WINDOW_TAG)
+        invocation = dbt.cli(
+            ["build"],
+            settings=settings,
+            context=context,
+            test_window_days=int(window) if window else None,
+        )
         yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
         keep_parse_state(settings, invocation.target_path)
         prune_run_folders(settings, DBT_OP_NAME)
