@@ -355,10 +355,14 @@ def benchmark(
 
 
 def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """One scale: a fresh database, or a clone of `--from-database` when it was prepared."""
-    database = f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    """One scale: a fresh database, a clone of `--from-database`'s unbuilt copy, or that
+    database itself (`--in-place`: prepared, never built; kept, built, afterwards)."""
     source = args.from_database and f"{args.from_database}_unbuilt"
-    if source:
+    database = args.from_database if args.in_place else f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    if args.in_place:
+        if not source:
+            raise SystemExit("--in-place needs --from-database")
+    elif source:
         # A file-level copy: needs no other session on the source for a moment.
         _admin(admin_url, f'CREATE DATABASE "{database}" TEMPLATE "{source}"')
     else:
@@ -368,12 +372,13 @@ def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path)
     try:
         record = prepared(url) if source else prepare(url, events, args, landing)
         if record is None:
-            raise RuntimeError(f"{source} was not prepared by this benchmark (--prepare-only)")
+            raise RuntimeError(f"{database} was not prepared by this benchmark (--prepare-only)")
         scale_work = work / str(events)  # its own target folder: parse state per database
         scale_work.mkdir()
         return benchmark(url, record, scale_work, full_refresh=not args.skip_full_refresh)
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if not args.in_place:
+            _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(landing, ignore_errors=True)
 
 
@@ -440,6 +445,11 @@ def main(argv: list[str] | None = None) -> None:
         "--from-database",
         metavar="DATABASE",
         help="benchmark a clone of this database made by --prepare-only (its _unbuilt copy)",
+    )
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="benchmark the --from-database database itself, not a clone; it is kept",
     )
     parser.add_argument(
         "--skip-full-refresh", action="store_true", help="no --full-refresh build at the end"
