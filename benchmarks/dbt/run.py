@@ -66,6 +66,16 @@ INCREMENTAL_MODELS = (
     "compliance_audit_activity_daily",
     "compliance_personal_data_access",
 )
+# What the Dagster sensor passes after ingestion (orchestration.defs.dbt.TEST_WINDOW_DAYS).
+TEST_WINDOW_ENV = "BCF_DBT_TEST_WINDOW_DAYS"
+TEST_WINDOW_DAYS = 7
+# The models downstream of the four event tables: what the sensor selects after they change.
+AFTER_INGEST_SELECTION = (
+    "source:tracking.visitor_tracking+",
+    "source:behaviour.user_behavior_tracking+",
+    "source:audit.audit_logs+",
+    "source:usage.platform_usage_tracking+",
+)
 COUNTED = {
     "visitor_tracking": "public.visitor_tracking",
     "behaviour": "public.user_behavior_tracking",
@@ -113,6 +123,8 @@ def ingest(url: str, landing: Path) -> dict[str, Any]:
 def dbt_env(url: str) -> dict[str, str]:
     from sqlalchemy.engine import make_url
 
+    from orchestration.defs.dbt.project import DBT_PGOPTIONS
+
     parsed = make_url(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BCF_", "DBT_"))}
     env.update(
@@ -127,13 +139,20 @@ def dbt_env(url: str) -> dict[str, str]:
         BCF_REPORTING_TZ="America/Sao_Paulo",
         BCF_REPORTING_CURRENCY="BRL",
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        PGOPTIONS=DBT_PGOPTIONS,  # as the Dagster runs: no JIT in dbt's sessions
     )
     return env
 
 
-def dbt_build(url: str, work: Path, label: str, *extra: str) -> dict[str, Any]:
-    """`dbt build` as a subprocess; its wall time and the per-node timings."""
-    target, logs = work / f"target-{label}", work / f"logs-{label}"
+def dbt_build(
+    url: str, work: Path, label: str, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`dbt build` as a subprocess; its wall time, dbt's own split and the per-node timings.
+
+    Every build of a scale shares one target folder, as the Dagster runs share their
+    partial-parse state: the first parses the whole project, the later ones reuse it.
+    """
+    target, logs = work / "target", work / f"logs-{label}"
     command = [
         DBT, "build", *extra,
         "--project-dir", str(DBT_PROJECT),
@@ -142,9 +161,12 @@ def dbt_build(url: str, work: Path, label: str, *extra: str) -> dict[str, Any]:
         "--log-path", str(logs),
     ]  # fmt: skip
     began = time.perf_counter()
-    done = subprocess.run(command, env=dbt_env(url), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env={**dbt_env(url), **(env or {})}, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - began
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    run_results = json.loads((target / "run_results.json").read_text())
+    results = run_results["results"]
     statuses: dict[str, int] = {}
     for node in results:
         statuses[node["status"]] = statuses.get(node["status"], 0) + 1
@@ -160,20 +182,26 @@ def dbt_build(url: str, work: Path, label: str, *extra: str) -> dict[str, Any]:
         key=lambda n: -n["s"],
     )
     models = [n for n in nodes if n["node"].startswith("model.")]
+    tests = [n for n in nodes if not n["node"].startswith("model.")]
+    executing = run_results["elapsed_time"]  # connecting and running the nodes
     return {
         "seconds": round(seconds, 1),
+        "executing_s": round(executing, 1),
+        "startup_and_parse_s": round(seconds - executing, 1),
+        "arguments": list(extra),
+        "env": env or {},
         "nodes": len(results),
         "statuses": statuses,
         "models_s": round(sum(n["s"] for n in models), 1),
-        "tests_s": round(sum(n["s"] for n in nodes if not n["node"].startswith("model.")), 1),
+        "tests_s": round(sum(n["s"] for n in tests), 1),
         "slowest_models": models[:10],
+        "slowest_tests": tests[:10],
         "incremental_models_s": {
             n["node"].split(".")[-1]: n["s"]
             for n in models
             if n["node"].split(".")[-1] in INCREMENTAL_MODELS
         },
         "models_all_s": {n["node"].split(".")[-1]: n["s"] for n in models},
-        "slowest_nodes": nodes[:10],
     }
 
 
@@ -214,83 +242,187 @@ def arrive(url: str) -> float:
     return time.perf_counter() - began
 
 
-def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+PREPARED = "bench_meta.prepared"  # what `prepare` did, kept in the database (and its clones)
+
+
+def prepare(url: str, events: int, args: argparse.Namespace, landing: Path) -> dict[str, Any]:
+    """Migrate, generate `days + 1` days ending END + 1 and ingest every file; recorded.
+
+    The record (`bench_meta.prepared`) lets a later run benchmark a kept database (or a
+    `CREATE DATABASE ... TEMPLATE` clone of it) without generating and ingesting again.
+    """
     from ingestion.db import migrate
     from ingestion.generate.run import generate
 
-    database = f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
-    _admin(admin_url, f'CREATE DATABASE "{database}"')
-    url = _database_url(admin_url, database)
-    landing = work / f"landing-{events}"
     days = args.days + 1  # the history plus the new day
     per_day = max(1, round(events / args.days))
     new_day = END + timedelta(days=1)
-    try:
-        began = time.perf_counter()
-        migrate.upgrade(url)
-        migrate_s = time.perf_counter() - began
-        print(f"[{events:,}] generating {days} days, {per_day}/day ...", flush=True)
-        began = time.perf_counter()
-        summary = generate(
-            url, landing, tenants=args.tenants, days=days, seed=args.seed,
-            events_per_day=per_day, end_date=new_day,
-        )  # fmt: skip
-        generate_s = time.perf_counter() - began
-        loaded = ingest(url, landing)
-        total = _counts(url)
-        print(f"[{events:,}] ingested {loaded['seconds']:.1f} s: {total}", flush=True)
-        held = hold_back(url, new_day)
-        for table in EVENT_TABLES:
-            _admin(url, f"VACUUM ANALYZE {table}")
-        counts = _counts(url)
-        print(f"[{events:,}] held back {new_day}: {held}", flush=True)
+    began = time.perf_counter()
+    migrate.upgrade(url)
+    migrate_s = time.perf_counter() - began
+    print(f"[{events:,}] generating {days} days, {per_day}/day ...", flush=True)
+    began = time.perf_counter()
+    summary = generate(
+        url, landing, tenants=args.tenants, days=days, seed=args.seed,
+        events_per_day=per_day, end_date=new_day,
+    )  # fmt: skip
+    generate_s = time.perf_counter() - began
+    print(f"[{events:,}] generated in {generate_s:.0f} s; ingesting ...", flush=True)
+    loaded = ingest(url, landing)
+    for table in EVENT_TABLES:
+        _admin(url, f"VACUUM ANALYZE {table}")
+    record = {
+        "events_target": events,
+        "events_per_day": per_day,
+        "days_history": args.days,
+        "tenants": args.tenants,
+        "seed": args.seed,
+        "period": [str(summary.first_day), str(new_day)],
+        "rows_with_new_day": _counts(url),
+        "migrate_s": round(migrate_s, 1),
+        "generate_s": round(generate_s, 1),
+        "ingest": {**loaded, "seconds": round(loaded["seconds"], 1)},
+    }
+    print(f"[{events:,}] ingested in {loaded['seconds']:.0f} s: {record['rows_with_new_day']}")
+    _admin(url, "CREATE SCHEMA bench_meta")
+    _admin(url, f"CREATE TABLE {PREPARED} (record jsonb NOT NULL)")
+    with __import__("psycopg").connect(url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {PREPARED} VALUES (%s::jsonb)", (json.dumps(record),))
+    return record
 
-        full = dbt_build(url, work, f"{events}-full")
-        print(f"[{events:,}] full dbt build {full['seconds']:.1f} s", flush=True)
-        arrive_s = arrive(url)
-        if _counts(url) != total:
-            raise RuntimeError("the new day did not restore the row counts")
-        incremental = dbt_build(url, work, f"{events}-incremental")
-        print(f"[{events:,}] incremental dbt build {incremental['seconds']:.1f} s", flush=True)
-        refresh = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
-        print(f"[{events:,}] full-refresh dbt build {refresh['seconds']:.1f} s", flush=True)
-        return {
-            "events_target": events,
-            "events_per_day": per_day,
-            "days_history": args.days,
-            "tenants": args.tenants,
-            "period": [str(summary.first_day), str(new_day)],
-            "rows": counts,
-            "rows_with_new_day": total,
-            "new_day_rows": held,
-            "migrate_s": round(migrate_s, 1),
-            "generate_s": round(generate_s, 1),
-            "ingest": {**loaded, "seconds": round(loaded["seconds"], 1)},
-            "new_day_insert_s": round(arrive_s, 2),
-            "full_build_s": full["seconds"],
-            "incremental_build_s": incremental["seconds"],
-            "full_refresh_s": refresh["seconds"],
-            "ratio_incremental_to_full": round(incremental["seconds"] / full["seconds"], 3),
-            "builds": {"full": full, "incremental": incremental, "full_refresh": refresh},
-        }
+
+def prepared(url: str) -> dict[str, Any] | None:
+    """The record of `prepare` in this database, or None if it was not prepared."""
+    if not _admin(url, "SELECT to_regclass('bench_meta.prepared')")[0][0]:
+        return None
+    rows = _admin(url, f"SELECT record FROM {PREPARED}")
+    return rows[0][0] if rows else None
+
+
+def benchmark(
+    url: str, record: dict[str, Any], work: Path, full_refresh: bool = True
+) -> dict[str, Any]:
+    """Hold back the new day, full build; the day arrives; the incremental builds.
+
+    The incremental builds, one after the other on the same data (each rebuilds the same
+    window, the new day plus `event_lookback_days`, so each costs what the first would):
+    `everything` (the daily schedule: every model, every test on every row), `test_window`
+    (every model, tests of the event models on their last TEST_WINDOW_DAYS), `after_ingest`
+    (what the Dagster sensor runs: the models downstream of the four event tables, tests on
+    the window). Then `dbt build --full-refresh` for comparison, unless skipped.
+    """
+    events = record["events_target"]
+    new_day = END + timedelta(days=1)
+    total = record["rows_with_new_day"]
+    held = hold_back(url, new_day)
+    for table in EVENT_TABLES:
+        _admin(url, f"VACUUM ANALYZE {table}")
+    counts = _counts(url)
+    print(f"[{events:,}] held back {new_day}: {held}", flush=True)
+
+    builds = {"full": dbt_build(url, work, f"{events}-full")}
+    print(f"[{events:,}] full dbt build {builds['full']['seconds']:.1f} s", flush=True)
+    arrive_s = arrive(url)
+    if _counts(url) != total:
+        raise RuntimeError("the new day did not restore the row counts")
+    window = {TEST_WINDOW_ENV: str(TEST_WINDOW_DAYS)}
+    incremental_runs: dict[str, tuple[tuple[str, ...], dict[str, str] | None]] = {
+        "incremental_everything": ((), None),
+        "incremental_test_window": ((), window),
+        "incremental_after_ingest": (("--select", *AFTER_INGEST_SELECTION), window),
+    }
+    for kind, (arguments, env) in incremental_runs.items():
+        builds[kind] = dbt_build(url, work, f"{events}-{kind}", *arguments, env=env)
+        print(f"[{events:,}] {kind} {builds[kind]['seconds']:.1f} s", flush=True)
+    if full_refresh:
+        builds["full_refresh"] = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
+        print(f"[{events:,}] full refresh {builds['full_refresh']['seconds']:.1f} s", flush=True)
+    full_s = builds["full"]["seconds"]
+    return {
+        **record,
+        "rows": counts,
+        "new_day_rows": held,
+        "new_day_insert_s": round(arrive_s, 2),
+        "test_window_days": TEST_WINDOW_DAYS,
+        "seconds": {kind: build["seconds"] for kind, build in builds.items()},
+        "ratio_to_full": {
+            kind: round(build["seconds"] / full_s, 3)
+            for kind, build in builds.items()
+            if kind.startswith("incremental")
+        },
+        "builds": builds,
+    }
+
+
+def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """One scale: a fresh database, a clone of `--from-database`'s unbuilt copy, or that
+    database itself (`--in-place`: prepared, never built; kept, built, afterwards)."""
+    source = args.from_database and f"{args.from_database}_unbuilt"
+    database = args.from_database if args.in_place else f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    if args.in_place:
+        if not source:
+            raise SystemExit("--in-place needs --from-database")
+    elif source:
+        # A file-level copy: needs no other session on the source for a moment.
+        _admin(admin_url, f'CREATE DATABASE "{database}" TEMPLATE "{source}"')
+    else:
+        _admin(admin_url, f'CREATE DATABASE "{database}"')
+    url = _database_url(admin_url, database)
+    landing = work / f"landing-{events}"
+    try:
+        record = prepared(url) if source else prepare(url, events, args, landing)
+        if record is None:
+            raise RuntimeError(f"{database} was not prepared by this benchmark (--prepare-only)")
+        scale_work = work / str(events)  # its own target folder: parse state per database
+        scale_work.mkdir()
+        return benchmark(url, record, scale_work, full_refresh=not args.skip_full_refresh)
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if not args.in_place:
+            _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(landing, ignore_errors=True)
 
 
+def keep_prepared(
+    admin_url: str, database: str, events: int, args: argparse.Namespace, work: Path
+) -> None:
+    """A kept database with every day loaded and built, and its unbuilt clone."""
+    _admin(admin_url, f'CREATE DATABASE "{database}"')
+    url = _database_url(admin_url, database)
+    landing = work / f"landing-{events}"
+    try:
+        prepare(url, events, args, landing)
+    finally:
+        shutil.rmtree(landing, ignore_errors=True)
+    _admin(admin_url, f'CREATE DATABASE "{database}_unbuilt" TEMPLATE "{database}"')
+    print(f"[{events:,}] kept {database}_unbuilt (for --from-database {database})", flush=True)
+    build = dbt_build(url, work, f"{events}-prepare")
+    print(f"[{events:,}] dbt build of {database}: {build['seconds']:.1f} s", flush=True)
+    print(f"ready: {url}", flush=True)
+
+
 def _table(scales: list[dict[str, Any]]) -> str:
+    kinds = (
+        "full",
+        "incremental_everything",
+        "incremental_test_window",
+        "incremental_after_ingest",
+        "full_refresh",
+    )
     lines = [
-        "| events | visitor_tracking | behaviour | audit | ingest s | full build s "
-        "| incremental (1 new day) s | full refresh s | incremental / full |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| events | visitor_tracking | " + " | ".join(f"{k} s" for k in kinds) + " |",
+        "|---:|---:|" + "---:|" * len(kinds),
     ]
-    for s in scales:
-        r = s["rows"]
+    for scale in scales:
+        seconds = scale["seconds"]
+        cells = []
+        for kind in kinds:
+            ratio = scale["ratio_to_full"].get(kind)
+            cell = f"{seconds[kind]:.1f}" if kind in seconds else "-"
+            cells.append(cell + (f" ({ratio:.2f})" if ratio is not None else ""))
         lines.append(
-            f"| {s['events_target']:,} | {r['visitor_tracking']:,} | {r['behaviour']:,} "
-            f"| {r['audit']:,} | {s['ingest']['seconds']:.1f} | {s['full_build_s']:.1f} "
-            f"| {s['incremental_build_s']:.1f} | {s['full_refresh_s']:.1f} "
-            f"| {s['ratio_incremental_to_full']:.2f} |"
+            f"| {scale['events_target']:,} | {scale['rows']['visitor_tracking']:,} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -303,6 +435,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="an admin URL (default: a private server)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--prepare-only",
+        metavar="DATABASE",
+        help="create, generate and ingest DATABASE (first scale), keep an unbuilt clone "
+        "DATABASE_unbuilt for --from-database, dbt build DATABASE, keep both, stop",
+    )
+    parser.add_argument(
+        "--from-database",
+        metavar="DATABASE",
+        help="benchmark a clone of this database made by --prepare-only (its _unbuilt copy)",
+    )
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="benchmark the --from-database database itself, not a clone; it is kept",
+    )
+    parser.add_argument(
+        "--skip-full-refresh", action="store_true", help="no --full-refresh build at the end"
+    )
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
 
@@ -325,6 +476,9 @@ def main(argv: list[str] | None = None) -> None:
 
         admin_url = libpq_url(admin_url)
         version = _admin(admin_url, "SHOW server_version")[0][0]
+        if args.prepare_only:
+            keep_prepared(admin_url, args.prepare_only, scales[0], args, work)
+            return
         results: dict[str, Any] = {
             "benchmark": "benchmarks/dbt",
             "machine": {
@@ -335,15 +489,22 @@ def main(argv: list[str] | None = None) -> None:
                 "private_server": local is not None,
             },
             "method": (
-                "per scale: fresh migrated database; generate + ingest all landing files; "
-                "dbt build (full); generate days+1 ending a day later, ingest the new files; "
-                "dbt build (incremental); dbt build --full-refresh; wall time of the dbt "
-                "subprocess, 4 dbt threads, role bcf_pipeline"
+                "per scale: a migrated database with days+1 days generated and ingested "
+                "(fresh, or a clone of a --prepare-only one); the last day held back; dbt "
+                "build (full); the day arrives; incremental builds: everything, tests on the "
+                "window, the sensor's selection with tests on the window; dbt build "
+                "--full-refresh; wall time of the dbt subprocess, 4 dbt threads, role "
+                "bcf_pipeline, one target folder (partial parse) per scale"
             ),
             "scales": [],
         }
+        # Scales measured by earlier runs (another --scales) stay in the file.
+        earlier = json.loads(args.output.read_text()) if args.output.exists() else {}
+        kept = [s for s in earlier.get("scales", []) if s["events_target"] not in scales]
+        measured = []
         for events in scales:
-            results["scales"].append(run_scale(admin_url, events, args, work))
+            measured.append(run_scale(admin_url, events, args, work))
+            results["scales"] = sorted(kept + measured, key=lambda s: s["events_target"])
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
         print()
@@ -351,7 +512,7 @@ def main(argv: list[str] | None = None) -> None:
         for scale in results["scales"]:
             print(f"\nincremental models (s), {scale['events_target']:,} events:")
             for kind, build in scale["builds"].items():
-                print(f"  {kind:13} {build['incremental_models_s']}")
+                print(f"  {kind:25} {build['incremental_models_s']}")
             print(f"slowest models, full build, {scale['events_target']:,} events:")
             for node in scale["builds"]["full"]["slowest_models"][:5]:
                 print(f"  {node['s']:7.2f} s  {node['node']}")

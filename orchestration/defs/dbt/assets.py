@@ -20,6 +20,7 @@ from ingestion.db.engine import database_url, libpq_url
 from ingestion.settings import Settings
 from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
 from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.sensors import TEST_WINDOW_TAG
 from orchestration.defs.dbt.translator import BcfDbtTranslator
 from orchestration.markdown import markdown_table
 from orchestration.resources import PipelineSettings
@@ -45,7 +46,13 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         settings = bcf.settings()
         _warn_if_parsed_for_another_database(context, settings)
-        invocation = dbt.cli(["build"], settings=settings, context=context)
+        window = context.run.tags.get(TEST_WINDOW_TAG)
+        invocation = dbt.cli(
+            ["build"],
+            settings=settings,
+            context=context,
+            test_window_days=int(window) if window else None,
+        )
         events = invocation.stream().fetch_row_counts().fetch_column_metadata()
         with psycopg.connect(libpq_url(database_url(settings)), autocommit=True) as conn:
             for event in events:

@@ -22,13 +22,14 @@ class DbtResource(dg.ConfigurableResource):
     threads: int | None = None  # BCF_DBT_THREADS
     role: str | None = None  # BCF_DBT_ROLE, e.g. bcf_pipeline (owner of the dbt schemas)
 
-    def env(self, settings: Settings) -> dict[str, str]:
+    def env(self, settings: Settings, test_window_days: int | None = None) -> dict[str, str]:
         return dbt_env(
             settings,
             database_url(settings),
             as_of=self.as_of,
             threads=self.threads,
             role=self.role,
+            test_window_days=test_window_days,
         )
 
     def cli(
@@ -38,8 +39,12 @@ class DbtResource(dg.ConfigurableResource):
         settings: Settings,
         context: dg.AssetExecutionContext | None = None,
         raise_on_error: bool = True,
+        test_window_days: int | None = None,
     ) -> DbtCliInvocation:
-        """Start `dbt <args>` (for the selection of `context`, inside `@dbt_assets`)."""
+        """Start `dbt <args>` (for the selection of `context`, inside `@dbt_assets`).
+
+        `test_window_days`: the event models' data tests read only their last N days.
+        """
         cli = DbtCliResource(
             project_dir=str(PROJECT_DIR),
             profiles_dir=str(PROJECT_DIR),
@@ -47,5 +52,5 @@ class DbtResource(dg.ConfigurableResource):
         )
         # dagster-dbt copies os.environ when it starts dbt (and loads the profile for its
         # adapter): the settings are in the environment only for that moment.
-        with environment(self.env(settings)):
+        with environment(self.env(settings, test_window_days)):
             return cli.cli(args, context=context, raise_on_error=raise_on_error)

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='session_day',
         indexes=[{'columns': ['session_day']}],
+        meta={'test_window_column': 'session_day'},
     )
 }}
 /*

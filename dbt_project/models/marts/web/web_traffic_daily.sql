@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='day',
         indexes=[{'columns': ['day']}],
+        meta={'test_window_column': 'day'},
     )
 }}
 /*

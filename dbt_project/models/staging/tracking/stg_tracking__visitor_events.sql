@@ -1,3 +1,4 @@
+{{ config(meta={'test_window_column': 'occurred_at'}) }}
 -- Web tracking events; the collector's metadata fields as typed columns. The IP address and
 -- user agent stay behind: no model downstream needs them.
 select

@@ -1,3 +1,4 @@
+{{ config(meta={'test_window_column': 'recorded_at'}) }}
 -- Usage records of a tenant's platform resources, recorded at recorded_at.
 select
     id as usage_event_id,
