@@ -98,7 +98,7 @@ def report_table_rows(url: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def instance(data_dir: Path, first: DemoRun) -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(data_dir / "dagster"))) as opened:
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as opened:
         yield opened
 
 
