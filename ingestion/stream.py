@@ -50,11 +50,16 @@ class DrainResult:
         return sum(b.rows_duplicate for b in self.batches if not b.already_loaded)
 
 
+def entry_fields(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The fields of the stream entry for one batch (the write API XADDs the same)."""
+    return {"events": json.dumps(list(events), separators=(",", ":"), default=str)}
+
+
 def publish(client: redis.Redis, events: Sequence[Mapping[str, Any]], settings: Settings) -> str:
     """Put one batch of tracking events on the stream; returns the entry id."""
     entry_id = client.xadd(
         settings.stream_key,
-        {"events": json.dumps(list(events), separators=(",", ":"), default=str)},
+        entry_fields(events),  # type: ignore[arg-type]
         maxlen=settings.stream_maxlen,
         approximate=True,
     )

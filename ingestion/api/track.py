@@ -1,0 +1,153 @@
+"""`POST /v1/track`: a batch of web tracking events from the collector.
+
+The events are checked by the tracking source itself (`ingestion.sources.tracking`), so
+what this route accepts is exactly what the stream's drain loads; a batch with a refused
+event is a 422 naming each one (`events[3]: ip '999.1.1.1' ...`) and nothing of it is kept.
+An accepted batch is one entry on the Redis stream (`ingestion.stream.entry_fields`). When
+Redis is down or refuses the entry, the batch is loaded straight into the database through
+the loader (`ingestion.load.load_parsed`, as role `bcf_pipeline`), the same path as the
+drain, so the event id still deduplicates and nothing is lost or loaded twice.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route's annotations.
+
+import asyncio
+import hashlib
+import uuid
+from typing import Any, Literal
+
+import orjson
+import psycopg
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ingestion import stream
+from ingestion.api.auth import authenticate, runtime_of
+from ingestion.api.errors import ERROR_RESPONSES, ApiError
+from ingestion.api.idempotency import Outcome, run_write
+from ingestion.api.runtime import Runtime
+from ingestion.db.access import PIPELINE_ROLE
+from ingestion.db.engine import libpq_url
+from ingestion.load.loader import load_parsed
+from ingestion.sources.tracking import SOURCE as tracking_source
+from ingestion.sources.tracking import parse_events
+
+EXAMPLE_EVENT = {
+    "event_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "occurred_at": "2026-11-25T14:03:12Z",
+    "session_id": "s_8c1f",
+    "visitor_id": "v_21aa",
+    "ip": "177.72.0.1",
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1",
+    "page_url": "https://botcriptofy.com.br/precos",
+    "utm_source": "google",
+    "visit_duration": 42,
+}
+
+
+class TrackBatch(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Tracking events in the format of docs/landing.md (tracking): event_id, "
+        "occurred_at, session_id, ip and page_url required; unknown fields kept as metadata.",
+        json_schema_extra={"examples": [[EXAMPLE_EVENT]]},
+    )
+
+
+class TrackAccepted(BaseModel):
+    accepted: int = Field(description="Events taken; none is dropped.")
+    delivery: Literal["stream", "database"] = Field(
+        description="`stream`: queued on Redis for ingestion; `database`: Redis was down, "
+        "loaded directly."
+    )
+    stream_entry_id: str | None = None
+    batch_id: uuid.UUID | None = Field(None, description="raw.ingest_batches id (database).")
+
+
+def _refusals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    parsed = parse_events(events, enrich=False)
+    return [
+        {
+            "field": f"events[{(reject.record_number or 1) - 1}]",
+            "message": reject.reason,
+            "type": "invalid_event",
+        }
+        for reject in parsed.rejects
+    ]
+
+
+def _load_directly(runtime: Runtime, events: list[dict[str, Any]]) -> uuid.UUID:
+    content = hashlib.sha256(orjson.dumps(events, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    with psycopg.connect(libpq_url(runtime.database_url), connect_timeout=10) as conn:
+        conn.execute(f"SET ROLE {PIPELINE_ROLE}")
+        conn.commit()
+        result = load_parsed(
+            conn,
+            tracking_source,
+            lambda context: tracking_source.parse_events(events, context),
+            origin=f"write API /v1/track, Redis unavailable ({len(events)} events)",
+            content_key=content,
+            settings=runtime.settings,
+        )
+    return result.batch_id
+
+
+async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
+    fields = stream.entry_fields(events)
+    delivered, entry_id = await runtime.with_redis(
+        lambda client: client.xadd(
+            runtime.settings.stream_key,
+            fields,  # type: ignore[arg-type]
+            maxlen=runtime.settings.stream_maxlen,
+            approximate=True,
+        )
+    )
+    if delivered and entry_id is not None:
+        text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        answer = TrackAccepted(accepted=len(events), delivery="stream", stream_entry_id=text)
+    else:
+        batch_id = await run_in_threadpool(_load_directly, runtime, events)
+        answer = TrackAccepted(accepted=len(events), delivery="database", batch_id=batch_id)
+    return Outcome(202, answer.model_dump_json().encode())
+
+
+def router() -> APIRouter:
+    routes = APIRouter()
+
+    @routes.post(
+        "/track",
+        status_code=202,
+        response_model=TrackAccepted,
+        responses=ERROR_RESPONSES,
+        tags=["tracking"],
+        summary="Queue a batch of web tracking events",
+    )
+    async def track(request: Request, batch: TrackBatch = Body()) -> Response:
+        principal = await authenticate(request, "track")
+        runtime = runtime_of(request)
+        if len(batch.events) > runtime.api.max_track_events:
+            raise ApiError(
+                422,
+                "too_many_events",
+                f"at most {runtime.api.max_track_events} events per call",
+                field="events",
+            )
+        # Polars releases the GIL; a thread keeps the event loop serving other requests.
+        refusals = await asyncio.to_thread(_refusals, batch.events)
+        if refusals:
+            raise ApiError(
+                422,
+                "invalid_event",
+                f"{len(refusals)} of {len(batch.events)} events refused; "
+                f"first: {refusals[0]['field']}: {refusals[0]['message']}",
+                field=refusals[0]["field"],
+                details=refusals,
+            )
+
+        async def work(conn: psycopg.AsyncConnection[Any] | None) -> Outcome:
+            return await _deliver(runtime, batch.events)
+
+        return await run_write(request, runtime, principal, work, transactional=False)
+
+    return routes
