@@ -198,7 +198,9 @@ async def _next_document_version(
         (values["document_id"],),
     )
     if row is None:
-        raise ApiError(422, "invalid_reference", "document_id: no such document", "document_id")
+        raise ApiError(
+            422, "invalid_reference", "document_id: no such document", field="document_id"
+        )
     values["version_number"] = row["next"]
 
 
@@ -533,7 +535,10 @@ async def _check_references(
         )
         if found is None:
             raise ApiError(
-                422, "invalid_reference", f"{column}: no such {target} row for this key", column
+                422,
+                "invalid_reference",
+                f"{column}: no such {target} row for this key",
+                field=column,
             )
 
 
@@ -688,10 +693,11 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
         base + "/{object_id}", get_object, methods=["GET"], response_model=Read,
         summary=f"Get a {resource.label}", **common,
     )
-    router.add_api_route(
-        base + "/{object_id}", update_object, methods=["PATCH"], response_model=Read,
-        summary=f"Update a {resource.label}", **common,
-    )
+    if resource.update_fields:
+        router.add_api_route(
+            base + "/{object_id}", update_object, methods=["PATCH"], response_model=Read,
+            summary=f"Update a {resource.label}", **common,
+        )
     if resource.can_delete:
         router.add_api_route(
             base + "/{object_id}", delete_object, methods=["DELETE"],
