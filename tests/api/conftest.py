@@ -153,3 +153,10 @@ def world(api_url: str, api_database_url: str) -> Iterator[World]:
     finally:
         for http in (tenants[0].client, tenants[1].client, platform):
             http.close()
+
+
+@pytest.fixture(scope="module")
+def api_url_without_redis(api_database_url: str) -> Iterator[str]:
+    """The API with its Redis unreachable (a port nothing listens on): the fallbacks."""
+    with serving(make_app(api_database_url, f"redis://127.0.0.1:{free_port()}/0")) as url:
+        yield url
