@@ -143,15 +143,17 @@ def list_(
     """List keys (never their secrets)."""
     from ingestion.api.keys import list_keys
 
-    table = Table("prefix", "name", "owner", "scopes", "created", "revoked")
+    table = Table("name", "scopes", "created", "revoked")
+    table.add_column("prefix", no_wrap=True)
+    table.add_column("owner", no_wrap=True)
     for row in list_keys(_database_url(), tenant):
         table.add_row(
-            row.prefix,
             row.name,
-            str(row.tenant_id) if row.tenant_id else "platform",
             ", ".join(row.scopes),
             f"{row.created_at:%Y-%m-%d %H:%M}",
             f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            row.prefix,
+            str(row.tenant_id) if row.tenant_id else "platform",
         )
     console.print(table)
 

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table
@@ -512,6 +512,18 @@ def _require_kind(resource: Resource, principal: Principal, action: str) -> None
             raise ApiError(403, "forbidden", "a tenant is read and updated with its own key")
 
 
+def _guard(resource: Resource, action: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency: the key, checked before the body is (a stranger gets 401, not 422)."""
+    scope = "read" if action == "read" else "write"
+
+    async def principal_for(request: Request) -> Principal:
+        principal = await authenticate(request, scope)
+        _require_kind(resource, principal, action)
+        return principal
+
+    return principal_for
+
+
 def _parameters(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
     return {
         name: Jsonb(value) if name in resource.json_columns and value is not None else value
@@ -603,13 +615,15 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
     base = f"/{resource.path}"
     tags = [resource.path]
 
+    reader, creator = Depends(_guard(resource, "read")), Depends(_guard(resource, "create"))
+    updater, deleter = Depends(_guard(resource, "update")), Depends(_guard(resource, "delete"))
+
     async def list_objects(
         request: Request,
         limit: int = Query(50, ge=1, le=page_max, description="Rows per page."),
         after: uuid.UUID | None = Query(None, description="Rows with an id after this one."),
+        principal: Principal = reader,
     ) -> Response:
-        principal = await authenticate(request, "read")
-        _require_kind(resource, principal, "read")
         async with runtime_of(request).transaction(principal) as conn:
             rows = await fetch_all(
                 conn,
@@ -626,9 +640,9 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
             media_type="application/json",
         )
 
-    async def get_object(request: Request, object_id: uuid.UUID) -> Response:
-        principal = await authenticate(request, "read")
-        _require_kind(resource, principal, "read")
+    async def get_object(
+        request: Request, object_id: uuid.UUID, principal: Principal = reader
+    ) -> Response:
         async with runtime_of(request).transaction(principal) as conn:
             row = await fetch_one(
                 conn, sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(resource)), (object_id,)
@@ -637,9 +651,11 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
             raise not_found(resource.label)
         return Response(resource.present(row), media_type="application/json")
 
-    async def create_object(request: Request, body: Create = Body()) -> Response:  # type: ignore[valid-type]
-        principal = await authenticate(request, "write")
-        _require_kind(resource, principal, "create")
+    async def create_object(
+        request: Request,
+        body: Create = Body(),  # type: ignore[valid-type]
+        principal: Principal = creator,
+    ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
             assert conn is not None
@@ -653,9 +669,8 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
         request: Request,
         object_id: uuid.UUID,
         body: Update = Body(),  # type: ignore[valid-type]
+        principal: Principal = updater,
     ) -> Response:
-        principal = await authenticate(request, "write")
-        _require_kind(resource, principal, "update")
 
         async def work(conn: Connection | None) -> Outcome:
             assert conn is not None
@@ -665,9 +680,9 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work, transactional=True)
 
-    async def delete_object(request: Request, object_id: uuid.UUID) -> Response:
-        principal = await authenticate(request, "write")
-        _require_kind(resource, principal, "delete")
+    async def delete_object(
+        request: Request, object_id: uuid.UUID, principal: Principal = deleter
+    ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
             assert conn is not None
@@ -715,9 +730,11 @@ def _counter_route(
     column: str,
     common: dict[str, Any],
 ) -> None:
-    async def increment(request: Request, object_id: uuid.UUID) -> Response:
-        principal = await authenticate(request, "write")
-        _require_kind(resource, principal, "update")
+    async def increment(
+        request: Request,
+        object_id: uuid.UUID,
+        principal: Principal = Depends(_guard(resource, "update")),  # noqa: B008
+    ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
             assert conn is not None

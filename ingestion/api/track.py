@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +26,7 @@ from ingestion import stream
 from ingestion.api.auth import authenticate, runtime_of
 from ingestion.api.errors import ERROR_RESPONSES, ApiError
 from ingestion.api.idempotency import Outcome, run_write
-from ingestion.api.runtime import Runtime
+from ingestion.api.runtime import Principal, Runtime
 from ingestion.db.access import PIPELINE_ROLE
 from ingestion.db.engine import libpq_url
 from ingestion.load.loader import load_parsed
@@ -112,6 +112,10 @@ async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
     return Outcome(202, answer.model_dump_json().encode())
 
 
+async def tracker(request: Request) -> Principal:
+    return await authenticate(request, "track")
+
+
 def router() -> APIRouter:
     routes = APIRouter()
 
@@ -123,8 +127,11 @@ def router() -> APIRouter:
         tags=["tracking"],
         summary="Queue a batch of web tracking events",
     )
-    async def track(request: Request, batch: TrackBatch = Body()) -> Response:
-        principal = await authenticate(request, "track")
+    async def track(
+        request: Request,
+        batch: TrackBatch = Body(),
+        principal: Principal = Depends(tracker),  # noqa: B008
+    ) -> Response:
         runtime = runtime_of(request)
         if len(batch.events) > runtime.api.max_track_events:
             raise ApiError(
