@@ -63,7 +63,11 @@ async def _lookup(runtime: Runtime, presented: str) -> Principal | None:
             else None
         )
         if runtime.api.key_cache_seconds > 0:
-            runtime.key_cache[prefix] = (now + runtime.api.key_cache_seconds, stored_hash, principal)
+            runtime.key_cache[prefix] = (
+                now + runtime.api.key_cache_seconds,
+                stored_hash,
+                principal,
+            )
     if principal is None or not keys.matches(presented, stored_hash):
         return None
     return principal

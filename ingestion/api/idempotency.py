@@ -136,9 +136,7 @@ def _reused_key() -> ApiError:
     )
 
 
-async def _run(
-    runtime: Runtime, principal: Principal, work: Work, transactional: bool
-) -> Outcome:
+async def _run(runtime: Runtime, principal: Principal, work: Work, transactional: bool) -> Outcome:
     if not transactional:
         return await work(None)
     async with runtime.transaction(principal) as conn:
@@ -184,9 +182,7 @@ async def _run_with_database_record(
                 assert stored is not None  # committed by the request that holds the key
                 if stored["request_sha256"] != fingerprint:
                     raise _reused_key()
-                raise _Replay(
-                    Outcome(stored["response_status"], stored["response_body"].encode())
-                )
+                raise _Replay(Outcome(stored["response_status"], stored["response_body"].encode()))
             outcome = await work(conn)
             await conn.execute(
                 "UPDATE api.idempotency_keys SET response_status = %s, response_body = %s "

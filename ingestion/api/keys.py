@@ -12,7 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import psycopg
 
@@ -104,17 +104,9 @@ def list_keys(url: str, tenant_id: uuid.UUID | None = None) -> list[ApiKey]:
     return [_key(row) for row in rows]
 
 
-def _key(row: tuple[object, ...]) -> ApiKey:
+def _key(row: tuple[Any, ...]) -> ApiKey:
     id_, prefix, name, tenant_id, scopes, created_at, revoked_at = row
-    return ApiKey(
-        id=id_,  # type: ignore[arg-type]
-        prefix=str(prefix),
-        name=str(name),
-        tenant_id=tenant_id,  # type: ignore[arg-type]
-        scopes=tuple(scopes),  # type: ignore[call-overload]
-        created_at=created_at,  # type: ignore[arg-type]
-        revoked_at=revoked_at,  # type: ignore[arg-type]
-    )
+    return ApiKey(id_, prefix, name, tenant_id, tuple(scopes), created_at, revoked_at)
 
 
 def _is_uuid(text: str) -> bool:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import orjson
 import psycopg
@@ -126,9 +126,7 @@ class Resource:
 
     @cached_property
     def json_columns(self) -> frozenset[str]:
-        return frozenset(
-            c.name for c in self.table.columns if isinstance(c.type, postgresql.JSONB)
-        )
+        return frozenset(c.name for c in self.table.columns if isinstance(c.type, postgresql.JSONB))
 
     def audited(self, row: str) -> sql.Composable:
         """The audit image of the CTE row `row`, sensitive columns redacted."""
@@ -137,7 +135,11 @@ class Resource:
             return image
         mask = Jsonb({name: secrets_box.REDACTED for name in self.redacted})
         return sql.SQL("CASE WHEN {}.{} THEN {} || {} ELSE {} END").format(
-            sql.Identifier(row), sql.Identifier(self.redact_when or ""), image, sql.Literal(mask), image
+            sql.Identifier(row),
+            sql.Identifier(self.redact_when or ""),
+            image,
+            sql.Literal(mask),
+            image,
         )
 
     def present(self, row: dict[str, Any]) -> bytes:
@@ -416,7 +418,7 @@ def _table(resource: Resource) -> sql.Composable:
     return sql.SQL("public.{}").format(sql.Identifier(resource.name))
 
 
-def insert_statement(resource: Resource, columns: Iterable[str]) -> sql.Composable:
+def insert_statement(resource: Resource, columns: Iterable[str]) -> sql.Composed:
     names = list(columns)
     return sql.SQL(
         "WITH new AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING *), "
@@ -429,8 +431,8 @@ def insert_statement(resource: Resource, columns: Iterable[str]) -> sql.Composab
     )
 
 
-def update_statement(resource: Resource, columns: Iterable[str]) -> sql.Composable:
-    assignments = [
+def update_statement(resource: Resource, columns: Iterable[str]) -> sql.Composed:
+    assignments: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
     ]
     if "updated_at" in resource.table.c:
@@ -447,7 +449,7 @@ def update_statement(resource: Resource, columns: Iterable[str]) -> sql.Composab
     )  # fmt: skip
 
 
-def increment_statement(resource: Resource, column: str) -> sql.Composable:
+def increment_statement(resource: Resource, column: str) -> sql.Composed:
     return sql.SQL(
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {column} = coalesce({column}, 0) + 1, updated_at = now() "
@@ -461,7 +463,7 @@ def increment_statement(resource: Resource, column: str) -> sql.Composable:
     )  # fmt: skip
 
 
-def delete_statement(resource: Resource) -> sql.Composable:
+def delete_statement(resource: Resource) -> sql.Composed:
     return sql.SQL(
         "WITH old AS (DELETE FROM {table} WHERE id = %(_id)s RETURNING *), "
         "audit AS ({audit}) SELECT id FROM old"
@@ -531,9 +533,7 @@ def _parameters(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _check_references(
-    conn: Connection, resource: Resource, values: dict[str, Any]
-) -> None:
+async def _check_references(conn: Connection, resource: Resource, values: dict[str, Any]) -> None:
     for column, target in resource.references.items():
         value = values.get(column)
         if value is None:
@@ -602,14 +602,18 @@ async def _update(
     await _check_references(conn, resource, values)
     if resource.prepare is not None:
         await resource.prepare(context, resource, values, old)
-    params = {**_parameters(resource, values), **_audit_params(request, principal), "_id": object_id}
+    params = {
+        **_parameters(resource, values),
+        **_audit_params(request, principal),
+        "_id": object_id,
+    }
     row = await fetch_one(conn, update_statement(resource, values), params)
     if row is None:
         raise not_found(resource.label)
     return Outcome(200, resource.present(row))
 
 
-def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # noqa: C901
+def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:
     Create, Update, Read = resource.create_model, resource.update_model, resource.read_model
     Page = page_model_for(_camel(resource.path, "Page"), Read)
     base = f"/{resource.path}"
@@ -620,8 +624,10 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
 
     async def list_objects(
         request: Request,
-        limit: int = Query(50, ge=1, le=page_max, description="Rows per page."),
-        after: uuid.UUID | None = Query(None, description="Rows with an id after this one."),
+        limit: Annotated[int, Query(ge=1, le=page_max, description="Rows per page.")] = 50,
+        after: Annotated[
+            uuid.UUID | None, Query(description="Rows with an id after this one.")
+        ] = None,
         principal: Principal = reader,
     ) -> Response:
         async with runtime_of(request).transaction(principal) as conn:
@@ -645,7 +651,9 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
     ) -> Response:
         async with runtime_of(request).transaction(principal) as conn:
             row = await fetch_one(
-                conn, sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(resource)), (object_id,)
+                conn,
+                sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(resource)),
+                (object_id,),
             )
         if row is None:
             raise not_found(resource.label)
@@ -653,7 +661,7 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
 
     async def create_object(
         request: Request,
-        body: Create = Body(),  # type: ignore[valid-type]
+        body: Annotated[Create, Body()],  # type: ignore[valid-type]
         principal: Principal = creator,
     ) -> Response:
 
@@ -668,7 +676,7 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
     async def update_object(
         request: Request,
         object_id: uuid.UUID,
-        body: Update = Body(),  # type: ignore[valid-type]
+        body: Annotated[Update, Body()],  # type: ignore[valid-type]
         principal: Principal = updater,
     ) -> Response:
 
@@ -696,27 +704,48 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:  # no
 
     common: dict[str, Any] = {"tags": tags, "responses": ERROR_RESPONSES}
     router.add_api_route(
-        base, list_objects, methods=["GET"], response_model=Page,
-        summary=f"List {resource.path}", **common,
+        base,
+        list_objects,
+        methods=["GET"],
+        response_model=Page,
+        summary=f"List {resource.path}",
+        **common,
     )
     if resource.can_create:
         router.add_api_route(
-            base, create_object, methods=["POST"], response_model=Read, status_code=201,
-            summary=f"Create a {resource.label}", **common,
+            base,
+            create_object,
+            methods=["POST"],
+            response_model=Read,
+            status_code=201,
+            summary=f"Create a {resource.label}",
+            **common,
         )
     router.add_api_route(
-        base + "/{object_id}", get_object, methods=["GET"], response_model=Read,
-        summary=f"Get a {resource.label}", **common,
+        base + "/{object_id}",
+        get_object,
+        methods=["GET"],
+        response_model=Read,
+        summary=f"Get a {resource.label}",
+        **common,
     )
     if resource.update_fields:
         router.add_api_route(
-            base + "/{object_id}", update_object, methods=["PATCH"], response_model=Read,
-            summary=f"Update a {resource.label}", **common,
+            base + "/{object_id}",
+            update_object,
+            methods=["PATCH"],
+            response_model=Read,
+            summary=f"Update a {resource.label}",
+            **common,
         )
     if resource.can_delete:
         router.add_api_route(
-            base + "/{object_id}", delete_object, methods=["DELETE"],
-            response_model=DeletedModel, summary=f"Delete a {resource.label}", **common,
+            base + "/{object_id}",
+            delete_object,
+            methods=["DELETE"],
+            response_model=DeletedModel,
+            summary=f"Delete a {resource.label}",
+            **common,
         )
     for sub_path, column in resource.counters.items():
         _counter_route(router, resource, base, sub_path, column, common)  # fmt: skip
@@ -748,8 +777,8 @@ def _counter_route(
 
     router.add_api_route(
         f"{base}/{{object_id}}/{sub_path}", increment, methods=["POST"],
-        response_model=resource.read_model, summary=f"Count one more {column.removesuffix('_count')}",
-        **common,
+        response_model=resource.read_model,
+        summary=f"Count one more {column.removesuffix('_count')}", **common,
     )  # fmt: skip
 
 

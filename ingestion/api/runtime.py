@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import redis.asyncio as aioredis
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
@@ -29,6 +30,7 @@ from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Statement = str | sql.SQL | sql.Composed
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Runtime:
     async def with_redis(
         self, action: Callable[[aioredis.Redis], Awaitable[T]]
     ) -> tuple[bool, T | None]:
-        """(True, result), or (False, None) when Redis is unset or failing (then skipped a while)."""
+        """(True, result); (False, None) when Redis is unset or failing (then skipped a while)."""
         if self.redis is None or time.monotonic() < self._redis_down_until:
             return False, None
         try:
@@ -117,16 +119,16 @@ class Runtime:
 
 
 async def fetch_one(
-    conn: psycopg.AsyncConnection[Any], statement: str, params: Any = None
+    conn: psycopg.AsyncConnection[Any], statement: Statement, params: Any = None
 ) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(statement, params)  # type: ignore[arg-type]
+        await cursor.execute(statement, params)
         return await cursor.fetchone()
 
 
 async def fetch_all(
-    conn: psycopg.AsyncConnection[Any], statement: str, params: Any = None
+    conn: psycopg.AsyncConnection[Any], statement: Statement, params: Any = None
 ) -> list[dict[str, Any]]:
     async with conn.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(statement, params)  # type: ignore[arg-type]
+        await cursor.execute(statement, params)
         return await cursor.fetchall()

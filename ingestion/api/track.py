@@ -14,7 +14,7 @@ drain, so the event id still deduplicates and nothing is lost or loaded twice.
 import asyncio
 import hashlib
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import psycopg
@@ -51,7 +51,7 @@ class TrackBatch(BaseModel):
         min_length=1,
         description="Tracking events in the format of docs/landing.md (tracking): event_id, "
         "occurred_at, session_id, ip and page_url required; unknown fields kept as metadata.",
-        json_schema_extra={"examples": [[EXAMPLE_EVENT]]},
+        examples=[[EXAMPLE_EVENT]],
     )
 
 
@@ -105,7 +105,9 @@ async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
     )
     if delivered and entry_id is not None:
         text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-        answer = TrackAccepted(accepted=len(events), delivery="stream", stream_entry_id=text)
+        answer = TrackAccepted(
+            accepted=len(events), delivery="stream", stream_entry_id=text, batch_id=None
+        )
     else:
         batch_id = await run_in_threadpool(_load_directly, runtime, events)
         answer = TrackAccepted(accepted=len(events), delivery="database", batch_id=batch_id)
@@ -129,7 +131,7 @@ def router() -> APIRouter:
     )
     async def track(
         request: Request,
-        batch: TrackBatch = Body(),
+        batch: Annotated[TrackBatch, Body()],
         principal: Principal = Depends(tracker),  # noqa: B008
     ) -> Response:
         runtime = runtime_of(request)

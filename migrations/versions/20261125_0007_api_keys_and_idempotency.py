@@ -32,7 +32,10 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.UUID(), nullable=True),
         sa.Column("scopes", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.Column(
-            "created_at", sa.TIMESTAMP(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("revoked_at", sa.TIMESTAMP(timezone=True), nullable=True),
         sa.CheckConstraint(
@@ -54,7 +57,10 @@ def upgrade() -> None:
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column(
-            "created_at", sa.TIMESTAMP(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("expires_at", sa.TIMESTAMP(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -63,9 +69,7 @@ def upgrade() -> None:
             name=op.f("fk_idempotency_keys_api_key_id"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "api_key_id", "idempotency_key", name=op.f("pk_idempotency_keys")
-        ),
+        sa.PrimaryKeyConstraint("api_key_id", "idempotency_key", name=op.f("pk_idempotency_keys")),
         schema=SCHEMA,
     )
     op.create_index(

@@ -129,9 +129,7 @@ def add_tenant(database_url: str, name: str) -> uuid.UUID:
 
 
 def client(base_url: str, key: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ def body_for(path: str, world: World, http: httpx.Client) -> dict[str, Any]:
                 "reward_type": "discount", "reward_value": "10.00", "created_by": user,
             }  # fmt: skip
         case "referral-links":
-            campaign = created(http, "referral-campaigns", body_for("referral-campaigns", world, http))
+            campaign = created(
+                http, "referral-campaigns", body_for("referral-campaigns", world, http)
+            )
             return {"campaign_id": campaign["id"], "user_id": user, "referral_code": f"R{tag}"}
         case "achievements":
             return {"name": "First bot", "category": "onboarding", "requirements": {"bots": 1}}
@@ -70,7 +72,12 @@ def body_for(path: str, world: World, http: httpx.Client) -> dict[str, Any]:
                 "content": "Still down",
             }  # fmt: skip
         case "knowledge-base-articles":
-            return {"title": "Reset a bot", "content": "Steps", "category": "bots", "created_by": user}
+            return {
+                "title": "Reset a bot",
+                "content": "Steps",
+                "category": "bots",
+                "created_by": user,
+            }
         case "notification-templates":
             return {
                 "department_id": department, "template_key": f"welcome-{tag}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import psycopg
@@ -19,14 +20,13 @@ def _leads_named(world: World, email: str) -> int:
 
 
 @pytest.fixture(params=["redis", "database"])
-def http(request: pytest.FixtureRequest, world: World) -> httpx.Client:
+def http(request: pytest.FixtureRequest, world: World) -> Iterator[httpx.Client]:
     """Tenant A's client on the API with Redis, or on the API whose Redis is down."""
     if request.param == "redis":
-        return world.a.client
-    base = request.getfixturevalue("api_url_without_redis")
-    fallback = client(base, world.a.key)
-    request.addfinalizer(fallback.close)
-    return fallback
+        yield world.a.client
+        return
+    with client(request.getfixturevalue("api_url_without_redis"), world.a.key) as fallback:
+        yield fallback
 
 
 def test_a_replay_returns_the_first_response(world: World, http: httpx.Client) -> None:
@@ -86,17 +86,25 @@ def test_fifty_concurrent_requests_with_one_key_create_one_row(
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
 
 
-def test_keys_expire_after_a_day(world: World, redis_server_url: str, api_url_without_redis: str) -> None:
+def test_keys_expire_after_a_day(
+    world: World, redis_server_url: str, api_url_without_redis: str
+) -> None:
     body = body_for("leads", world, world.a.client)
     key = str(uuid.uuid4())
-    assert world.a.client.post("/v1/leads", json=body, headers={"Idempotency-Key": key}).status_code == 201
+    assert (
+        world.a.client.post("/v1/leads", json=body, headers={"Idempotency-Key": key}).status_code
+        == 201
+    )
     store = redis.Redis.from_url(redis_server_url)
     ttls = [store.ttl(name) for name in store.scan_iter("bcf:api:idem:*")]
     store.close()
-    assert ttls and all(86_000 < ttl <= 86_400 for ttl in ttls)
+    assert ttls
+    assert all(86_000 < ttl <= 86_400 for ttl in ttls)
 
     fallback = client(api_url_without_redis, world.a.key)
-    first = fallback.post("/v1/leads", json=body | {"email": "late@example.com"}, headers={"Idempotency-Key": key})
+    first = fallback.post(
+        "/v1/leads", json=body | {"email": "late@example.com"}, headers={"Idempotency-Key": key}
+    )
     assert first.status_code == 201
     with psycopg.connect(world.database_url) as conn:
         left = conn.execute(
@@ -104,10 +112,14 @@ def test_keys_expire_after_a_day(world: World, redis_server_url: str, api_url_wi
             "WHERE idempotency_key = %s",
             (key,),
         ).fetchone()
-        assert left is not None and left[0] == 86_400
+        assert left is not None
+        assert left[0] == 86_400
         conn.execute("UPDATE api.idempotency_keys SET expires_at = now() - interval '1 second'")
     # Expired: the key is free again and runs as a new request.
-    again = fallback.post("/v1/leads", json=body | {"email": "later@example.com"}, headers={"Idempotency-Key": key})
+    again = fallback.post(
+        "/v1/leads", json=body | {"email": "later@example.com"}, headers={"Idempotency-Key": key}
+    )
     fallback.close()
-    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
     assert _leads_named(world, "later@example.com") == 1

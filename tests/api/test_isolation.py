@@ -28,7 +28,9 @@ def _ids(resource: Resource) -> str:
 
 def _object_of_b(world: World, resource: Resource) -> dict[str, Any]:
     if resource.can_create:
-        return created(world.b.client, resource.path, body_for(resource.path, world, world.b.client))
+        return created(
+            world.b.client, resource.path, body_for(resource.path, world, world.b.client)
+        )
     # Irregularities are detected by the pipeline, not created through the API.
     irregularity_id = uuid.uuid4()
     with psycopg.connect(world.database_url) as conn:
@@ -146,9 +148,7 @@ def _unwritable(resource: Resource, world: World) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("resource", CREATABLE, ids=_ids)
-def test_unwritable_fields_are_refused_and_change_nothing(
-    world: World, resource: Resource
-) -> None:
+def test_unwritable_fields_are_refused_and_change_nothing(world: World, resource: Resource) -> None:
     http = world.platform if resource.kind in ("platform", "tenants") else world.a.client
     body = body_for(resource.path, world, http)
     extra = _unwritable(resource, world)
@@ -161,6 +161,8 @@ def test_unwritable_fields_are_refused_and_change_nothing(
     assert world.count(f"SELECT count(*) FROM public.{resource.name}") == rows
 
     made = created(http, resource.path, body)
+    if resource.kind == "tenants":  # a tenant updates itself, with its own key
+        made, http = {"id": str(world.a.id)}, world.a.client
     if resource.update_fields:
         stored = world.row(resource.name, made["id"])
         response = http.patch(f"/v1/{resource.path}/{made['id']}", json=extra)

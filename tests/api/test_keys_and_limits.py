@@ -29,10 +29,16 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(
     key = made.output.strip().splitlines()[-1]
     prefix = key.split("_")[1]
     listed = runner.invoke(app, ["api-key", "list", "--tenant", str(world.a.id)])
-    assert prefix in listed.output and key not in listed.output
-    assert world.count(
-        "SELECT count(*) FROM api.api_keys WHERE prefix = %s AND secret_sha256 <> %s", prefix, key
-    ) == 1
+    assert prefix in listed.output
+    assert key not in listed.output
+    assert (
+        world.count(
+            "SELECT count(*) FROM api.api_keys WHERE prefix = %s AND secret_sha256 <> %s",
+            prefix,
+            key,
+        )
+        == 1
+    )
 
     collector = client(api_url, key)
     assert collector.get("/v1/leads").status_code == 200

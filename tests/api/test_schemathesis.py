@@ -40,7 +40,7 @@ def keys(api_database_url: str) -> Iterator[dict[str, str]]:
     scopes = ("read", "write", "track")
     _, tenant_key = create_key(api_database_url, "fuzz", tenant_id=tenant, scopes=scopes)
     _, platform_key = create_key(api_database_url, "fuzz", tenant_id=None, scopes=scopes)
-    yield {"tenant": tenant_key, "platform": platform_key}
+    return {"tenant": tenant_key, "platform": platform_key}
 
 
 def _document() -> dict[str, Any]:

@@ -38,8 +38,7 @@ def event(**overrides: Any) -> dict[str, Any]:
 def _stored(database_url: str, ids: list[str]) -> set[str]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT source_record_id FROM public.visitor_tracking "
-            "WHERE source_record_id = ANY(%s)",
+            "SELECT source_record_id FROM public.visitor_tracking WHERE source_record_id = ANY(%s)",
             (ids,),
         ).fetchall()
     return {row[0] for row in rows}
@@ -55,14 +54,13 @@ def test_a_batch_goes_on_the_stream_and_the_drain_loads_it(
     assert (answer["accepted"], answer["delivery"]) == (100, "stream")
 
     drained = stream.drain(redis_client, world.database_url, Settings())
-    assert drained.rows_loaded == 100 and drained.rows_quarantined == 0
+    assert drained.rows_loaded == 100
+    assert drained.rows_quarantined == 0
     ids = [e["event_id"] for e in events]
     assert _stored(world.database_url, ids) == set(ids)
 
 
-def test_a_batch_with_a_bad_event_is_refused_whole(
-    world: World, redis_client: redis.Redis
-) -> None:
+def test_a_batch_with_a_bad_event_is_refused_whole(world: World, redis_client: redis.Redis) -> None:
     events = [event(), event(ip="999.1.1.1"), event(occurred_at="yesterday")]
     response = world.a.client.post("/v1/track", json={"events": events})
     assert response.status_code == 422

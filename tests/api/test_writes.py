@@ -153,7 +153,9 @@ def test_deleting_a_referenced_row_is_a_conflict(world: World) -> None:
         ({"metadata": "not an object"}, "metadata"),
     ],
 )
-def test_bad_input_is_a_422_naming_the_field(world: World, body: dict[str, object], field: str) -> None:
+def test_bad_input_is_a_422_naming_the_field(
+    world: World, body: dict[str, object], field: str
+) -> None:
     base = body_for("leads", world, world.a.client)
     response = world.a.client.post("/v1/leads", json={**base, **body})
     assert response.status_code == 422
@@ -204,7 +206,8 @@ def test_pages_are_capped_and_chained(world: World) -> None:
     first = http.get("/v1/leads", params={"limit": 2}).json()
     rest = http.get("/v1/leads", params={"limit": 2, "after": first["next_after"]}).json()
     seen = [row["id"] for row in first["data"] + rest["data"]]
-    assert set(seen) == made and len(seen) == 3
+    assert set(seen) == made
+    assert len(seen) == 3
     assert rest["next_after"] is None
 
 
