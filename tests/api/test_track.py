@@ -3,6 +3,7 @@ database through the loader; nothing lost, nothing twice."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import psycopg
 import redis
 
 from ingestion import stream
+from ingestion.api.track import BatchValidator
 from ingestion.local_services import LocalRedis
 from ingestion.settings import Settings
 from tests.api.conftest import World, client, make_app, serving
@@ -114,3 +116,19 @@ def test_redis_stopped_mid_run_loses_no_event(
     assert world.count(
         "SELECT count(*) FROM public.visitor_tracking WHERE source_record_id = ANY(%s)", ids
     ) == len(ids)
+
+
+def test_requests_validated_together_get_only_their_own_refusals() -> None:
+    shared_id = str(uuid.uuid4())
+    first = [event(event_id=shared_id, occurred_at="2026-11-20T10:00:00Z"), event()]
+    second = [event(ip="not-an-ip"), event(event_id=shared_id, occurred_at="2026-11-21T10:00:00Z")]
+    third = [event(), event(), event(page_url="ftp://x")]
+
+    async def together() -> list[list[dict[str, Any]]]:
+        validator = BatchValidator()
+        return await asyncio.gather(*(validator.refusals(ev) for ev in (first, second, third)))
+
+    mine, theirs, others = asyncio.run(together())
+    assert mine == []  # the same id at another time in another request is not this one's fault
+    assert [r["field"] for r in theirs] == ["events[0]"]
+    assert [r["field"] for r in others] == ["events[2]"]
