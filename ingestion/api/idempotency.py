@@ -81,12 +81,16 @@ def _presented(request: Request) -> str | None:
 
 
 async def run_write(
-    request: Request, runtime: Runtime, principal: Principal, work: Work, *, transactional: bool
+    request: Request, runtime: Runtime, principal: Principal, work: Work
 ) -> Response:
-    """Run `work` once per Idempotency-Key; in a `bcf_api` transaction when `transactional`."""
+    """Run `work` once per Idempotency-Key.
+
+    `work` gets the open `bcf_api` transaction the key's database record is in (Redis down),
+    else None and opens its own.
+    """
     key = _presented(request)
     if key is None:
-        return _response(await _run(runtime, principal, work, transactional))
+        return _response(await work(None))
     fingerprint = await _fingerprint(request)
     slot = f"bcf:api:idem:{principal.key_id}:{hashlib.sha256(key.encode()).hexdigest()}"
     deadline = time.monotonic() + runtime.api.idempotency_wait_seconds
@@ -114,7 +118,7 @@ async def run_write(
             raise ApiError(409, "conflict", f"a request with this {HEADER} is still in progress")
         await asyncio.sleep(_POLL_SECONDS)
     try:
-        outcome = await _run(runtime, principal, work, transactional)
+        outcome = await work(None)
     except BaseException:
         await runtime.with_redis(lambda client: client.delete(slot))
         raise

@@ -19,6 +19,7 @@ be visible to the key too: foreign keys are checked by PostgreSQL without row-le
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations,
 # which name models built at runtime.
 
+import functools
 import ipaddress
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -46,7 +47,7 @@ from ingestion.api.models import (
     read_model_for,
     update_model_for,
 )
-from ingestion.api.runtime import Principal, fetch_all, fetch_one
+from ingestion.api.runtime import Principal, Runtime, fetch_all, fetch_one
 from ingestion.db import schema
 
 Kind = Literal["tenant", "child", "platform", "tenants"]
@@ -70,7 +71,7 @@ _RLS_TABLES: Final = frozenset(
 )
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one object per resource
 class Resource:
     path: str  # URL segment, plural, kebab-case
     table: Table
@@ -386,6 +387,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         can_create=False,
     ),
 )  # fmt: skip
+BY_PATH: Final = {resource.path: resource for resource in RESOURCES}
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,20 +420,35 @@ def _table(resource: Resource) -> sql.Composable:
     return sql.SQL("public.{}").format(sql.Identifier(resource.name))
 
 
-def insert_statement(resource: Resource, columns: Iterable[str]) -> sql.Composed:
-    names = list(columns)
-    return sql.SQL(
-        "WITH new AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING *), "
-        "audit AS ({audit}) SELECT * FROM new"
-    ).format(
-        table=_table(resource),
-        columns=sql.SQL(", ").join(map(sql.Identifier, names)),
-        values=sql.SQL(", ").join(map(sql.Placeholder, names)),
-        audit=_audit(resource, "create", "new", None, resource.audited("new")),
+def insert_statement(resource: Resource, columns: Iterable[str]) -> str:
+    return _insert_text(resource.path, tuple(columns))
+
+
+@functools.cache
+def _insert_text(path: str, names: tuple[str, ...]) -> str:
+    resource = BY_PATH[path]
+    return (
+        sql.SQL(
+            "WITH new AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING *), "
+            "audit AS ({audit}) SELECT * FROM new"
+        )
+        .format(
+            table=_table(resource),
+            columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+            values=sql.SQL(", ").join(map(sql.Placeholder, names)),
+            audit=_audit(resource, "create", "new", None, resource.audited("new")),
+        )
+        .as_string()
     )
 
 
-def update_statement(resource: Resource, columns: Iterable[str]) -> sql.Composed:
+def update_statement(resource: Resource, columns: Iterable[str]) -> str:
+    return _update_text(resource.path, tuple(columns))
+
+
+@functools.cache
+def _update_text(path: str, columns: tuple[str, ...]) -> str:
+    resource = BY_PATH[path]
     assignments: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
     ]
@@ -446,10 +463,11 @@ def update_statement(resource: Resource, columns: Iterable[str]) -> sql.Composed
         assignments=sql.SQL(", ").join(assignments),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
-    )  # fmt: skip
+    ).as_string()  # fmt: skip
 
 
-def increment_statement(resource: Resource, column: str) -> sql.Composed:
+@functools.cache
+def increment_statement(resource: Resource, column: str) -> str:
     return sql.SQL(
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {column} = coalesce({column}, 0) + 1, updated_at = now() "
@@ -460,16 +478,21 @@ def increment_statement(resource: Resource, column: str) -> sql.Composed:
         column=sql.Identifier(column),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
-    )  # fmt: skip
+    ).as_string()  # fmt: skip
 
 
-def delete_statement(resource: Resource) -> sql.Composed:
-    return sql.SQL(
-        "WITH old AS (DELETE FROM {table} WHERE id = %(_id)s RETURNING *), "
-        "audit AS ({audit}) SELECT id FROM old"
-    ).format(
-        table=_table(resource),
-        audit=_audit(resource, "delete", "old", resource.audited("old"), None),
+@functools.cache
+def delete_statement(resource: Resource) -> str:
+    return (
+        sql.SQL(
+            "WITH old AS (DELETE FROM {table} WHERE id = %(_id)s RETURNING *), "
+            "audit AS ({audit}) SELECT id FROM old"
+        )
+        .format(
+            table=_table(resource),
+            audit=_audit(resource, "delete", "old", resource.audited("old"), None),
+        )
+        .as_string()
     )
 
 
@@ -554,63 +577,121 @@ async def _check_references(conn: Connection, resource: Resource, values: dict[s
             )
 
 
-async def _create(
-    context: WriteContext, request: Request, resource: Resource, body: WriteModel
+async def _in_transaction(
+    runtime: Runtime,
+    principal: Principal,
+    conn: Connection | None,
+    steps: Callable[[Connection], Awaitable[Outcome]],
 ) -> Outcome:
-    conn, principal = context.conn, context.principal
+    """`steps` in the transaction already open for the idempotency record, else in a new one."""
+    if conn is not None:
+        return await steps(conn)
+    async with runtime.transaction(principal) as own:
+        return await steps(own)
+
+
+async def _one_statement(
+    runtime: Runtime,
+    principal: Principal,
+    conn: Connection | None,
+    statement: str,
+    params: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A write that is one statement (row and audit row): one round trip when on its own."""
+    if conn is not None:
+        return await fetch_one(conn, statement, params)
+    return await runtime.one_statement(principal, statement, params)
+
+
+async def _create(
+    runtime: Runtime,
+    conn: Connection | None,
+    request: Request,
+    resource: Resource,
+    principal: Principal,
+    body: WriteModel,
+) -> Outcome:
     values = body.model_dump(exclude_unset=True)
-    await _check_references(conn, resource, values)
     if resource.kind == "tenant":
         values["tenant_id"] = principal.tenant_id
     params = _audit_params(request, principal)
-    if resource.kind == "tenants":
-        # The new tenant's row must pass its own policy: the transaction acts as that tenant.
-        values["id"] = params["_tenant"] = uuid.uuid4()
-        await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(values["id"]),))
-    if resource.prepare is not None:
-        await resource.prepare(context, resource, values, None)
-    row = await fetch_one(
-        conn, insert_statement(resource, values), {**_parameters(resource, values), **params}
-    )
-    assert row is not None
-    if resource.after_create is not None:
-        await resource.after_create(context, resource, row, None)
-    return Outcome(201, resource.present(row))
+    checked = [column for column in resource.references if values.get(column) is not None]
+    if not checked and resource.prepare is None and resource.kind != "tenants":
+        statement = insert_statement(resource, values)
+        row = await _one_statement(
+            runtime, principal, conn, statement, {**_parameters(resource, values), **params}
+        )
+        assert row is not None
+        return Outcome(201, resource.present(row))
+
+    async def steps(conn: Connection) -> Outcome:
+        context = WriteContext(conn, principal, runtime.settings.secret_key.get_secret_value())
+        await _check_references(conn, resource, values)
+        if resource.kind == "tenants":
+            # The new tenant's row must pass its own policy: the transaction acts as it.
+            values["id"] = params["_tenant"] = uuid.uuid4()
+            await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(values["id"]),))
+        if resource.prepare is not None:
+            await resource.prepare(context, resource, values, None)
+        row = await fetch_one(
+            conn, insert_statement(resource, values), {**_parameters(resource, values), **params}
+        )
+        assert row is not None
+        if resource.after_create is not None:
+            await resource.after_create(context, resource, row, None)
+        return Outcome(201, resource.present(row))
+
+    return await _in_transaction(runtime, principal, conn, steps)
 
 
 async def _update(
-    context: WriteContext,
+    runtime: Runtime,
+    conn: Connection | None,
     request: Request,
     resource: Resource,
+    principal: Principal,
     object_id: uuid.UUID,
     body: WriteModel,
 ) -> Outcome:
-    conn, principal = context.conn, context.principal
     values = body.model_dump(exclude_unset=True)
     if not values:
         raise ApiError(422, "invalid_request", "nothing to update: the body sets no field")
     for name, value in values.items():
         if value is None and not resource.table.c[name].nullable:
             raise ApiError(422, "invalid_value", f"{name} cannot be null", field=name)
-    old = await fetch_one(
-        conn,
-        sql.SQL("SELECT * FROM {} WHERE id = %s FOR UPDATE").format(_table(resource)),
-        (object_id,),
-    )
-    if old is None:
-        raise not_found(resource.label)
-    await _check_references(conn, resource, values)
-    if resource.prepare is not None:
-        await resource.prepare(context, resource, values, old)
     params = {
         **_parameters(resource, values),
         **_audit_params(request, principal),
         "_id": object_id,
     }
-    row = await fetch_one(conn, update_statement(resource, values), params)
-    if row is None:
-        raise not_found(resource.label)
-    return Outcome(200, resource.present(row))
+    checked = [column for column in resource.references if values.get(column) is not None]
+    if not checked and resource.prepare is None:
+        row = await _one_statement(
+            runtime, principal, conn, update_statement(resource, values), params
+        )
+        if row is None:
+            raise not_found(resource.label)
+        return Outcome(200, resource.present(row))
+
+    async def steps(conn: Connection) -> Outcome:
+        old = await fetch_one(
+            conn,
+            sql.SQL("SELECT * FROM {} WHERE id = %s FOR UPDATE").format(_table(resource)),
+            (object_id,),
+        )
+        if old is None:
+            raise not_found(resource.label)
+        await _check_references(conn, resource, values)
+        if resource.prepare is not None:
+            context = WriteContext(conn, principal, runtime.settings.secret_key.get_secret_value())
+            await resource.prepare(context, resource, values, old)
+            params.update(_parameters(resource, values))
+        row = await fetch_one(conn, update_statement(resource, values), params)
+        if row is None:
+            raise not_found(resource.label)
+        return Outcome(200, resource.present(row))
+
+    return await _in_transaction(runtime, principal, conn, steps)
 
 
 def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:
@@ -666,12 +747,10 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:
     ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
-            assert conn is not None
-            context = WriteContext(conn, principal, runtime.settings.secret_key.get_secret_value())
-            return await _create(context, request, resource, body)
+            return await _create(runtime, conn, request, resource, principal, body)
 
         runtime = runtime_of(request)
-        return await run_write(request, runtime, principal, work, transactional=True)
+        return await run_write(request, runtime, principal, work)
 
     async def update_object(
         request: Request,
@@ -681,26 +760,25 @@ def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:
     ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
-            assert conn is not None
-            context = WriteContext(conn, principal, runtime.settings.secret_key.get_secret_value())
-            return await _update(context, request, resource, object_id, body)
+            return await _update(runtime, conn, request, resource, principal, object_id, body)
 
         runtime = runtime_of(request)
-        return await run_write(request, runtime, principal, work, transactional=True)
+        return await run_write(request, runtime, principal, work)
 
     async def delete_object(
         request: Request, object_id: uuid.UUID, principal: Principal = deleter
     ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
-            assert conn is not None
             params = {**_audit_params(request, principal), "_id": object_id}
-            row = await fetch_one(conn, delete_statement(resource), params)
+            statement = delete_statement(resource)
+            row = await _one_statement(runtime, principal, conn, statement, params)
             if row is None:
                 raise not_found(resource.label)
             return Outcome(200, orjson.dumps({"id": str(row["id"]), "deleted": True}))
 
-        return await run_write(request, runtime_of(request), principal, work, transactional=True)
+        runtime = runtime_of(request)
+        return await run_write(request, runtime, principal, work)
 
     common: dict[str, Any] = {"tags": tags, "responses": ERROR_RESPONSES}
     router.add_api_route(
@@ -766,14 +844,15 @@ def _counter_route(
     ) -> Response:
 
         async def work(conn: Connection | None) -> Outcome:
-            assert conn is not None
             params = {**_audit_params(request, principal), "_id": object_id}
-            row = await fetch_one(conn, increment_statement(resource, column), params)
+            statement = increment_statement(resource, column)
+            row = await _one_statement(runtime, principal, conn, statement, params)
             if row is None:
                 raise not_found(resource.label)
             return Outcome(200, resource.present(row))
 
-        return await run_write(request, runtime_of(request), principal, work, transactional=True)
+        runtime = runtime_of(request)
+        return await run_write(request, runtime, principal, work)
 
     router.add_api_route(
         f"{base}/{{object_id}}/{sub_path}", increment, methods=["POST"],

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import psycopg
 import redis.asyncio as aioredis
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
@@ -96,6 +97,27 @@ class Runtime:
 
     def redis_failed(self) -> None:
         self._redis_down_until = time.monotonic() + self.api.redis_retry_seconds
+
+    async def one_statement(
+        self, principal: Principal, statement: Statement, params: Any
+    ) -> dict[str, Any] | None:
+        """`statement`'s first row, in a transaction of its own as `bcf_api` for the
+        principal's tenant: BEGIN, role, tenant, statement and COMMIT in one round trip."""
+        tenant = str(principal.tenant_id) if principal.tenant_id else ""
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    await conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+                    await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+                    cursor = conn.cursor(row_factory=dict_row)
+                    await cursor.execute(statement, params)
+                    await conn.execute("COMMIT")
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.execute("ROLLBACK")
+                raise
+            return await cursor.fetchone()
 
     @asynccontextmanager
     async def transaction(

@@ -207,6 +207,6 @@ def router() -> APIRouter:
         async def work(conn: psycopg.AsyncConnection[Any] | None) -> Outcome:
             return await _deliver(runtime, batch.events)
 
-        return await run_write(request, runtime, principal, work, transactional=False)
+        return await run_write(request, runtime, principal, work)
 
     return routes
