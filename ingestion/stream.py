@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis
 
 from ingestion.load.loader import BatchResult, Database, load_parsed
@@ -52,7 +53,11 @@ class DrainResult:
 
 def entry_fields(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The fields of the stream entry for one batch (the write API XADDs the same)."""
-    return {"events": json.dumps(list(events), separators=(",", ":"), default=str)}
+    try:
+        encoded = orjson.dumps(list(events), default=str).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the slower encoder
+        encoded = json.dumps(list(events), separators=(",", ":"), default=str)
+    return {"events": encoded}
 
 
 def publish(client: redis.Redis, events: Sequence[Mapping[str, Any]], settings: Settings) -> str:

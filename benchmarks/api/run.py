@@ -60,7 +60,8 @@ TARGET_CREATE_SHARE = 0.25  # of pgbench's rate
 TARGET_EVENTS_PER_SECOND = 20_000
 PGBENCH_SCRIPT = """\\set n random(1, 1000000000)
 INSERT INTO public.leads (tenant_id, name, email, source)
-VALUES (CAST(:tenant AS uuid), 'Bench', 'pgbench-' || CAST(:n AS text) || '@example.com', 'organic');
+VALUES (CAST(:tenant AS uuid), 'Bench', 'pgbench-' || CAST(:n AS text) || '@example.com',
+        'organic');
 """
 
 

@@ -97,8 +97,9 @@ def create_app(
     )
     app.state.runtime = runtime
     errors.install(app)
-    app.include_router(resources.router(api_settings.page_max), prefix="/v1")
+    # Routes are tried in order: the collector's route, the busiest, goes first.
     app.include_router(track.router(), prefix="/v1")
+    app.include_router(resources.router(api_settings.page_max), prefix="/v1")
     app.add_middleware(BodySizeLimit, limit=api_settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
