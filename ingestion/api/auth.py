@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Final
 
+import redis.asyncio as aioredis
 from fastapi import Request
 
 from ingestion.api import keys
@@ -97,8 +98,8 @@ async def _rate_limit(runtime: Runtime, principal: Principal) -> None:
     minute = int(now // 60)
     counter = f"bcf:api:rate:{principal.key_id}:{minute}"
 
-    async def count(client: object) -> int:
-        pipe = runtime.redis.pipeline(transaction=False)  # type: ignore[union-attr]
+    async def count(client: aioredis.Redis) -> int:
+        pipe = client.pipeline(transaction=False)
         pipe.incr(counter)
         pipe.expire(counter, 120)
         calls, _ = await pipe.execute()

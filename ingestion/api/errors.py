@@ -81,6 +81,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Body too large",
         422: "Invalid input; `field` names the offender",
         429: "Rate limit reached; see Retry-After",
+        503: "The database failed for a reason not caused by the request",
     }.items()
 }
 

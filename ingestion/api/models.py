@@ -109,7 +109,7 @@ class WriteModel(BaseModel):
 
 
 class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=False)
+    """A row as responses show it."""
 
 
 def create_model_for(name: str, table: Table, fields: tuple[str, ...]) -> type[WriteModel]:

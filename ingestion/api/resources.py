@@ -87,7 +87,6 @@ class Resource:
     # Columns shown redacted in responses and audit rows when `redact_when` is true on the row.
     redacted: tuple[str, ...] = ()
     redact_when: str | None = None
-    summary: str = ""
     counters: dict[str, str] = field(default_factory=dict)  # sub-path: column incremented
 
     @property

@@ -95,9 +95,6 @@ class Runtime:
             log.warning("Redis unavailable, using the database fallback: %s", error)
             return False, None
 
-    def redis_failed(self) -> None:
-        self._redis_down_until = time.monotonic() + self.api.redis_retry_seconds
-
     async def one_statement(
         self, principal: Principal, statement: Statement, params: Any
     ) -> dict[str, Any] | None:
