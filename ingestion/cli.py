@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from ingestion.api.cli import register as register_api_commands
 from ingestion.db.engine import database_url, libpq_url
 from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
 from ingestion.settings import Settings
@@ -33,6 +34,7 @@ services_app = typer.Typer(
 db_app = typer.Typer(help="Operational schema migrations (Alembic).", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
+register_api_commands(app)  # bcf api, bcf api-key
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -1,5 +1,5 @@
-"""Alembic environment: the URL comes from the pipeline's settings; only `public` and `raw`
-are Alembic's (dbt owns staging, intermediate and marts; TimescaleDB its internal schemas)."""
+"""Alembic environment: the URL comes from the pipeline's settings; only `public`, `raw` and
+`api` are Alembic's (dbt owns staging, intermediate and marts; TimescaleDB its internal schemas)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ingestion.db.engine import create_db_engine, database_url
 from ingestion.db.schema import metadata
 from ingestion.settings import Settings
 
-OWNED_SCHEMAS = {None, "public", "raw"}
+OWNED_SCHEMAS = {None, "public", "raw", "api"}
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:

@@ -45,6 +45,7 @@ NAMING_CONVENTION: dict[str, str] = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 RAW_SCHEMA = "raw"
+API_SCHEMA = "api"  # the write API's own tables: keys and idempotency records
 
 HYPERTABLES: tuple[str, ...] = (
     "visitor_tracking",
@@ -1125,6 +1126,46 @@ expenses = Table(
     Column("ingested_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
     CheckConstraint("amount > 0", name="amount"),
     schema=RAW_SCHEMA,
+)
+
+# The write API's keys (schema api): a tenant's key, or a platform key (tenant_id NULL).
+# Only a SHA-256 of the secret is stored; `prefix` finds the row and is shown in listings.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _uuid_pk(),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("secret_sha256", CHAR(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    _fk("tenant_id", "tenants.id", cascade=True),
+    Column("scopes", postgresql.ARRAY(Text), nullable=False),
+    Column("created_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+    _ts("revoked_at"),
+    CheckConstraint(
+        "scopes <@ ARRAY['read', 'write', 'track']::text[] AND cardinality(scopes) > 0",
+        name="scopes",
+    ),
+    schema=API_SCHEMA,
+)
+
+# Idempotency-Key records when Redis is down (Redis holds them otherwise), 24 h each.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column(
+        "api_key_id",
+        UUID,
+        ForeignKey(f"{API_SCHEMA}.api_keys.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("request_sha256", CHAR(64), nullable=False),
+    _int("response_status"),
+    Column("response_body", Text),
+    Column("created_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+    Column("expires_at", TIMESTAMPTZ, nullable=False),
+    Index(None, "expires_at"),
+    schema=API_SCHEMA,
 )
 
 TENANT_SCOPED_TABLES: tuple[str, ...] = tuple(

@@ -1,0 +1,361 @@
+"""The write API under load, next to pgbench doing the same single-row insert (the ceiling).
+
+    uv run python -m benchmarks.api.run [--clients 16] [--duration 15] [--workers 2]
+        [--database-url ADMIN_URL] [--redis-url URL]
+
+In one run, on one fresh database (migrated to head) of one server:
+
+1. **pgbench**: `INSERT INTO public.leads (tenant_id, name, email, source) VALUES (...)`, one
+   row per transaction, `--clients` connections, prepared statements, `--duration` seconds;
+   per-transaction latencies from its log.
+2. **API single create**: `POST /v1/leads` (a new lead each time), `--clients` concurrent
+   keep-alive connections, `--duration` seconds. Each request: key check (cached), rate
+   limit (Redis), one transaction as `bcf_api` with the tenant set, the insert and its
+   audit row.
+3. **API tracking**: `POST /v1/track` with `--batch-events` (100) events per call, distinct
+   event ids, the same connections and duration: validation by the tracking source, one
+   XADD per call.
+
+The API runs as `uvicorn --workers N` (uvloop, httptools) in its own processes; the load
+comes from this process (asyncio, raw HTTP/1.1, one connection per client), on the same
+machine: client, API, PostgreSQL and Redis share its cores, as pgbench and PostgreSQL do in
+step 1. Without `--database-url`/`--redis-url`, private servers are started in a
+temporary folder and removed at the end.
+
+Writes `benchmarks/api/results.json` (`--output`) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from ingestion.api.keys import create_key
+from ingestion.db import migrate
+from ingestion.local_services import LocalPostgres, LocalRedis, free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
+PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
+TARGET_CREATE_SHARE = 0.25  # of pgbench's rate
+TARGET_EVENTS_PER_SECOND = 20_000
+PGBENCH_SCRIPT = """\\set n random(1, 1000000000)
+INSERT INTO public.leads (tenant_id, name, email, source)
+VALUES (CAST(:tenant AS uuid), 'Bench', 'pgbench-' || CAST(:n AS text) || '@example.com',
+        'organic');
+"""
+
+
+def _pgbench_binary() -> str:
+    for candidate in (os.environ.get("PGBENCH"), "pgbench", str(PGBENCH)):
+        if candidate and (Path(candidate).is_file() or _on_path(candidate)):
+            return candidate
+    raise SystemExit("pgbench not found: set PGBENCH or install postgresql-client")
+
+
+def _on_path(name: str) -> bool:
+    from shutil import which
+
+    return which(name) is not None
+
+
+def _percentiles(latencies_s: list[float]) -> dict[str, float]:
+    if not latencies_s:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+    ordered = sorted(latencies_s)
+    return {
+        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+    }
+
+
+def run_pgbench(
+    url: str, tenant: uuid.UUID, clients: int, duration: int, work: Path
+) -> dict[str, Any]:
+    script = work / "insert_lead.sql"
+    script.write_text(PGBENCH_SCRIPT)
+    logs = work / "pgbench-logs"
+    logs.mkdir(exist_ok=True)
+    command = [
+        _pgbench_binary(), "--no-vacuum", "--protocol=prepared", f"--client={clients}",
+        f"--jobs={min(clients, os.cpu_count() or 2)}", f"--time={duration}",
+        f"--define=tenant={tenant}", f"--file={script}", "--log",
+        f"--log-prefix={logs / 'pgbench'}", url,
+    ]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, check=True)
+    tps = float(re.search(r"tps = ([\d.]+)", finished.stdout).group(1))  # type: ignore[union-attr]
+    latencies = []
+    for log in logs.glob("pgbench*"):
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3:
+                latencies.append(int(fields[2]) / 1_000_000)  # microseconds
+    return {"requests_per_s": round(tps, 1), "requests": len(latencies), **_percentiles(latencies)}
+
+
+async def _client(
+    port: int,
+    path: str,
+    key: str,
+    bodies: Callable[[], bytes],
+    until: float,
+    latencies: list[float],
+    statuses: Counter[int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+    )
+    try:
+        while time.perf_counter() < until:
+            body = bodies()
+            started = time.perf_counter()
+            writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+    finally:
+        writer.close()
+
+
+def run_load(
+    port: int, path: str, key: str, bodies: Callable[[], bytes], clients: int, duration: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    async def everyone() -> float:
+        until = time.perf_counter() + duration
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(_client(port, path, key, bodies, until, latencies, statuses) for _ in range(clients))
+        )
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(everyone())
+    return {
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "requests": len(latencies),
+        "statuses": {str(code): count for code, count in sorted(statuses.items())},
+        **_percentiles(latencies),
+    }
+
+
+def lead_bodies() -> Callable[[], bytes]:
+    counter = itertools.count()
+    run = uuid.uuid4().hex[:8]
+
+    def body() -> bytes:
+        n = next(counter)
+        return f'{{"name":"Bench","email":"api-{run}-{n}@example.com","source":"organic"}}'.encode()
+
+    return body
+
+
+def track_bodies(batch_events: int, distinct: int) -> Callable[[], bytes]:
+    """`distinct` prepared bodies of `batch_events` events each, cycled; ids differ per body."""
+    import orjson
+
+    agents = [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1",
+    ]
+    prepared = []
+    for b in range(distinct):
+        events = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "occurred_at": f"2026-11-2{b % 5}T{i % 24:02d}:{b % 60:02d}:00Z",
+                "session_id": f"s-{b}-{i // 5}",
+                "visitor_id": f"v-{b}-{i // 10}",
+                "ip": f"177.72.{b % 250}.{i % 250}",
+                "user_agent": agents[i % 2],
+                "page_url": f"https://botcriptofy.com.br/p/{i % 7}",
+                "referrer": "https://www.google.com/",
+                "utm_source": "google",
+                "visit_duration": i % 90,
+            }
+            for i in range(batch_events)
+        ]
+        prepared.append(orjson.dumps({"events": events}))
+    cycle = itertools.cycle(prepared)
+    return lambda: next(cycle)
+
+
+def start_api(
+    database_url: str, redis_url: str, workers: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "BCF_DATABASE_URL": database_url,
+        "BCF_REDIS_URL": redis_url,
+        "BCF_API_RATE_LIMIT_PER_MINUTE": str(10**9),
+        "BCF_ENV": "development",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "ingestion.api.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("the API did not become ready within 60 s")
+
+
+def _database(admin_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=15, help="Seconds per measurement.")
+    parser.add_argument("--warmup", type=float, default=3.0, help="Seconds before each API run.")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes.")
+    parser.add_argument("--batch-events", type=int, default=100)
+    parser.add_argument("--database-url", help="An admin URL; default: a private server.")
+    parser.add_argument("--redis-url", help="Default: a private redis-server.")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+
+    # The folder outlives the servers in it: they stop (ExitStack) before it is deleted.
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, ExitStack() as stack:
+        work = Path(folder)
+        admin_url = args.database_url
+        if admin_url is None:
+            postgres = LocalPostgres(work, os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf"))
+            print(postgres.start(), flush=True)
+            stack.callback(postgres.stop)
+            admin_url = postgres.url("postgres")
+        redis_url = args.redis_url
+        if redis_url is None:
+            redis_server = LocalRedis(work)
+            print(redis_server.start(), flush=True)
+            stack.callback(redis_server.stop)
+            redis_url = redis_server.url()
+        name = f"bench_api_{uuid.uuid4().hex[:8]}"
+        url = _database(admin_url, name)
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        stack.callback(drop)
+        print("migrating ...", flush=True)
+        migrate.upgrade(url)
+        tenant = uuid.uuid4()
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "INSERT INTO public.tenants (id, name, slug, type) "
+                "VALUES (%s, 'Bench', %s, 'empresa')",
+                (tenant, f"bench-{tenant.hex[:8]}"),
+            )
+        _, key = create_key(url, "bench", tenant_id=tenant, scopes=("read", "write", "track"))
+
+        print(f"pgbench: {args.clients} clients, {args.duration} s ...", flush=True)
+        pgbench = run_pgbench(url, tenant, args.clients, args.duration, work)
+        print(f"  {pgbench}", flush=True)
+
+        api, port = start_api(url, redis_url, args.workers)
+        stack.callback(api.wait, 30)
+        stack.callback(api.terminate)
+        creates, tracks = lead_bodies(), track_bodies(args.batch_events, 2000)
+        results: dict[str, Any] = {"pgbench_insert": pgbench}
+        scenarios = (("api_create", "/v1/leads", creates), ("api_track", "/v1/track", tracks))
+        for label, path, bodies in scenarios:
+            run_load(port, path, key, bodies, args.clients, args.warmup)
+            print(f"{label}: {args.clients} clients, {args.duration} s ...", flush=True)
+            results[label] = run_load(port, path, key, bodies, args.clients, args.duration)
+            print(f"  {results[label]}", flush=True)
+        results["api_track"]["events_per_s"] = round(
+            results["api_track"]["requests_per_s"] * args.batch_events
+        )
+        with psycopg.connect(url) as conn:
+            audited = conn.execute(
+                "SELECT count(*) FROM public.audit_logs WHERE resource = 'leads'"
+            ).fetchone()
+        created = results["api_create"]["statuses"].get("201", 0)  # the measured run only
+        share = results["api_create"]["requests_per_s"] / pgbench["requests_per_s"]
+        summary = {
+            "create_share_of_pgbench": round(share, 3),
+            "create_target_met": share >= TARGET_CREATE_SHARE,
+            "track_events_per_s": results["api_track"]["events_per_s"],
+            "track_target_met": results["api_track"]["events_per_s"] >= TARGET_EVENTS_PER_SECOND,
+            "audit_rows_for_leads": audited[0] if audited else None,
+            "created_in_measured_run": created,
+        }
+    report = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "results": results,
+        "summary": summary,
+    }
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    _print_table(report)
+    return report
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    rows = report["results"]
+    print(f"\n{'':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'events/s':>11}")
+    for label in ("pgbench_insert", "api_create", "api_track"):
+        row = rows[label]
+        events = row.get("events_per_s", "")
+        print(
+            f"{label:<16}{row['requests_per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}"
+            f"{events!s:>11}"
+        )
+    summary = report["summary"]
+    print(
+        f"\ncreate = {summary['create_share_of_pgbench']:.1%} of pgbench "
+        f"(target {TARGET_CREATE_SHARE:.0%}); tracking {summary['track_events_per_s']:,} "
+        f"events/s (target {TARGET_EVENTS_PER_SECOND:,})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The application factory: routes under `/v1`, `/healthz`, `/readyz`, the body size cap."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingestion.api import errors, resources, track
+from ingestion.api.config import ApiSettings
+from ingestion.api.errors import error_response
+from ingestion.api.runtime import Runtime
+from ingestion.db.engine import database_url as configured_database_url
+from ingestion.db.engine import redis_url as configured_redis_url
+from ingestion.settings import Settings
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """413 for a body over `limit` bytes, by Content-Length or while it streams in."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "payload_too_large", f"the body is over {self.limit} bytes", "body"
+        )
+        await response(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    api_settings: ApiSettings | None = None,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+) -> FastAPI:
+    """The API on the configured database and Redis (or those given)."""
+    settings = settings or Settings()
+    api_settings = api_settings or ApiSettings()
+    runtime = Runtime(
+        settings,
+        api_settings,
+        database_url or configured_database_url(settings),
+        redis_url if redis_url is not None else configured_redis_url(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.open()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="BotCriptoFy2 write API",
+        version="1",
+        description="Writes to the operational tables and the tracking collector's events. "
+        "See docs/api.md.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    # Routes are tried in order: the collector's route, the busiest, goes first.
+    app.include_router(track.router(), prefix="/v1")
+    app.include_router(resources.router(api_settings.page_max), prefix="/v1")
+    app.add_middleware(BodySizeLimit, limit=api_settings.max_body_bytes)
+
+    @app.get("/healthz", tags=["health"], summary="The process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database and Redis answer")
+    async def readyz() -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            async with runtime.pool.connection(timeout=5) as conn:
+                await conn.execute("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as error:  # any failure means not ready; the reason is shown
+            checks["database"] = f"unavailable: {type(error).__name__}"
+        if runtime.redis is None:
+            checks["redis"] = "not configured"
+        else:
+            try:
+                await runtime.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as error:
+                checks["redis"] = f"unavailable: {type(error).__name__}"
+        ready = checks["database"] == "ok" and checks["redis"] in ("ok", "not configured")
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return app

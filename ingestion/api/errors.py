@@ -1,0 +1,167 @@
+"""Errors as JSON: `{"error": {"type", "message", "field", "details"}}`, never a bare 500.
+
+Database errors caused by the input (a unique value taken, a reference to nothing, a CHECK)
+become 4xx with the offending column named; anything else is a 500 with no internals shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import errors as pg
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    field: str | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type_
+        self.message = message
+        self.field = field
+        self.headers = headers
+        self.details = details
+
+
+def not_found(resource: str) -> ApiError:
+    return ApiError(404, "not_found", f"no such {resource}")
+
+
+def error_response(
+    status: int,
+    type_: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "message": message, "field": field}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+# Responses every route may give, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in {
+        400: "Malformed request",
+        401: "Missing or unknown API key",
+        403: "The key lacks the scope or kind this route needs",
+        404: "No such object (or another tenant's)",
+        409: "Conflicts with stored data",
+        413: "Body too large",
+        422: "Invalid input; `field` names the offender",
+        429: "Rate limit reached; see Retry-After",
+        503: "The database failed for a reason not caused by the request",
+    }.items()
+}
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(location[-1] if location else "")
+
+
+def database_error(error: psycopg.Error) -> ApiError | None:
+    """The 4xx an input-caused database error stands for; None for a server fault."""
+    diag = error.diag
+    column = diag.column_name
+    constraint = diag.constraint_name or ""
+    if isinstance(error, pg.UniqueViolation):
+        field = column or _constraint_columns(diag.message_detail)
+        return ApiError(409, "conflict", f"{field or 'a value'} is already taken", field=field)
+    if isinstance(error, pg.ForeignKeyViolation):
+        field = _constraint_columns(diag.message_detail)
+        if "still referenced" in (diag.message_detail or ""):
+            return ApiError(
+                409, "conflict", "other rows still refer to this object: delete them first"
+            )
+        return ApiError(422, "invalid_reference", f"{field}: no such object", field=field)
+    if isinstance(error, pg.CheckViolation):
+        return ApiError(
+            422, "invalid_value", f"value refused by the check {constraint}", field=column
+        )
+    if isinstance(error, pg.NotNullViolation):
+        return ApiError(422, "missing_value", f"{column} is required", field=column)
+    if isinstance(error, pg.InsufficientPrivilege):
+        return ApiError(404, "not_found", "no such object")
+    if isinstance(error, pg.DataError | pg.ProgramLimitExceeded):
+        return ApiError(422, "invalid_value", diag.message_primary or "invalid value")
+    return None
+
+
+def _constraint_columns(detail: str | None) -> str | None:
+    # "Key (email)=(x@y.z) already exists." -> "email"
+    if detail and detail.startswith("Key (") and ")=" in detail:
+        return detail[5 : detail.index(")=")]
+    return None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(
+            error.status, error.type, error.message, error.field, error.headers, error.details
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", ""), "type": e["type"]}
+            for e in error.errors()
+        ]
+        first = problems[0] if problems else {"field": None, "message": "invalid request"}
+        return error_response(
+            422,
+            "invalid_request",
+            f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+            first["field"],
+            details=problems,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        kinds = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        return error_response(
+            error.status_code,
+            kinds.get(error.status_code, "http_error"),
+            str(error.detail),
+            headers=dict(error.headers or {}),
+        )
+
+    @app.exception_handler(psycopg.Error)
+    async def _database(request: Request, error: psycopg.Error) -> JSONResponse:
+        mapped = database_error(error)
+        if mapped is None:
+            log.exception("database error on %s %s", request.method, request.url.path)
+            return error_response(503, "unavailable", "the database could not take the request")
+        return error_response(mapped.status, mapped.type, mapped.message, mapped.field)

@@ -1,0 +1,198 @@
+"""`Idempotency-Key` on POST, with Stripe's semantics, and the transaction every write runs in.
+
+- The first request with a key runs; its response (2xx only) is kept for
+  `idempotency_ttl_seconds` (24 h) and every later request with the same key gets it back,
+  with `Idempotent-Replayed: true`.
+- The same key with another body (or route) is a 422. A request refused before it ran
+  (validation) or failing keeps nothing, so it can be retried with the key.
+- Requests racing on one key: the first runs, the others wait for its answer
+  (up to `idempotency_wait_seconds`, then 409).
+
+Records live in Redis (`bcf:api:idem:<key id>:<sha256 of the key>`). When Redis is down they
+live in `api.idempotency_keys`, written in the same transaction as the write itself: a
+concurrent duplicate blocks on the row's primary key until the first commits, then reads
+its answer; a first request that rolls back leaves no row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+import psycopg
+from fastapi import Request, Response
+
+from ingestion.api.errors import ApiError
+from ingestion.api.runtime import Principal, Runtime, fetch_one
+
+HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+MAX_KEY_LENGTH: Final = 255
+_PENDING_SECONDS: Final = 120  # a claim outlives any request; a crashed one frees the key
+_POLL_SECONDS: Final = 0.02
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: bytes  # JSON
+
+
+# Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
+Work = Callable[[psycopg.AsyncConnection[Any] | None], Awaitable[Outcome]]
+
+
+def _response(outcome: Outcome, replayed: bool = False) -> Response:
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    return Response(outcome.body, outcome.status, headers, media_type="application/json")
+
+
+async def _fingerprint(request: Request) -> str:
+    """The request's route and body, the body normalised so key order does not matter."""
+    body = await request.body()
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    except orjson.JSONDecodeError:
+        canonical = body
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def _presented(request: Request) -> str | None:
+    if request.method != "POST":
+        return None
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters",
+            field=HEADER,
+        )
+    return key
+
+
+async def run_write(
+    request: Request, runtime: Runtime, principal: Principal, work: Work
+) -> Response:
+    """Run `work` once per Idempotency-Key.
+
+    `work` gets the open `bcf_api` transaction the key's database record is in (Redis down),
+    else None and opens its own.
+    """
+    key = _presented(request)
+    if key is None:
+        return _response(await work(None))
+    fingerprint = await _fingerprint(request)
+    slot = f"bcf:api:idem:{principal.key_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    deadline = time.monotonic() + runtime.api.idempotency_wait_seconds
+    while True:
+        answered, claimed = await runtime.with_redis(
+            lambda client: client.set(
+                slot, orjson.dumps({"fp": fingerprint}), nx=True, ex=_PENDING_SECONDS
+            )
+        )
+        if not answered:
+            return await _run_with_database_record(runtime, principal, key, fingerprint, work)
+        if claimed:
+            break
+        answered, stored = await runtime.with_redis(lambda client: client.get(slot))
+        if not answered:
+            raise ApiError(409, "conflict", f"a request with this {HEADER} is in progress")
+        if stored is None:
+            continue  # the first request failed and released the key: claim it now
+        record = orjson.loads(stored)
+        if record["fp"] != fingerprint:
+            raise _reused_key()
+        if "status" in record:
+            return _response(Outcome(record["status"], record["body"].encode()), replayed=True)
+        if time.monotonic() > deadline:
+            raise ApiError(409, "conflict", f"a request with this {HEADER} is still in progress")
+        await asyncio.sleep(_POLL_SECONDS)
+    try:
+        outcome = await work(None)
+    except BaseException:
+        await runtime.with_redis(lambda client: client.delete(slot))
+        raise
+    record_bytes = orjson.dumps(
+        {"fp": fingerprint, "status": outcome.status, "body": outcome.body.decode()}
+    )
+    await runtime.with_redis(
+        lambda client: client.set(slot, record_bytes, ex=runtime.api.idempotency_ttl_seconds)
+    )
+    return _response(outcome)
+
+
+def _reused_key() -> ApiError:
+    return ApiError(
+        422,
+        "idempotency_key_reused",
+        f"this {HEADER} was used with another request body or route",
+        field=HEADER,
+    )
+
+
+async def _run(runtime: Runtime, principal: Principal, work: Work, transactional: bool) -> Outcome:
+    if not transactional:
+        return await work(None)
+    async with runtime.transaction(principal) as conn:
+        return await work(conn)
+
+
+class _Replay(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+async def _run_with_database_record(
+    runtime: Runtime, principal: Principal, key: str, fingerprint: str, work: Work
+) -> Response:
+    try:
+        async with runtime.transaction(principal) as conn:
+            claimed = await fetch_one(
+                conn,
+                """
+                INSERT INTO api.idempotency_keys AS k
+                    (api_key_id, idempotency_key, request_sha256, expires_at)
+                VALUES (%(key_id)s, %(key)s, %(fp)s, now() + make_interval(secs => %(ttl)s))
+                ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
+                    SET request_sha256 = excluded.request_sha256, response_status = NULL,
+                        response_body = NULL, created_at = now(), expires_at = excluded.expires_at
+                    WHERE k.expires_at < now()
+                RETURNING 1 AS claimed
+                """,
+                {
+                    "key_id": principal.key_id,
+                    "key": key,
+                    "fp": fingerprint,
+                    "ttl": runtime.api.idempotency_ttl_seconds,
+                },
+            )
+            if claimed is None:
+                stored = await fetch_one(
+                    conn,
+                    "SELECT request_sha256, response_status, response_body "
+                    "FROM api.idempotency_keys WHERE api_key_id = %s AND idempotency_key = %s",
+                    (principal.key_id, key),
+                )
+                assert stored is not None  # committed by the request that holds the key
+                if stored["request_sha256"] != fingerprint:
+                    raise _reused_key()
+                raise _Replay(Outcome(stored["response_status"], stored["response_body"].encode()))
+            outcome = await work(conn)
+            await conn.execute(
+                "UPDATE api.idempotency_keys SET response_status = %s, response_body = %s "
+                "WHERE api_key_id = %s AND idempotency_key = %s",
+                (outcome.status, outcome.body.decode(), principal.key_id, key),
+            )
+    except _Replay as replay:
+        return _response(replay.outcome, replayed=True)
+    return _response(outcome)

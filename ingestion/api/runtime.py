@@ -1,0 +1,153 @@
+"""What every request shares: the database pool, Redis (while it answers), the key cache.
+
+Each request runs in one transaction on a pooled connection, as role `bcf_api` with
+`app.tenant_id` set to the key's tenant, so row-level security confines it even if an
+application check were missing. The connection's login role must be allowed to
+`SET ROLE bcf_api` (and `bcf_pipeline`, for tracking events loaded while Redis is down).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+import redis.asyncio as aioredis
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
+
+from ingestion.api.config import ApiSettings
+from ingestion.db.access import API_ROLE
+from ingestion.db.engine import libpq_url
+from ingestion.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Statement = str | sql.SQL | sql.Composed
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: one API key, of one tenant or of the platform (tenant_id None)."""
+
+    key_id: uuid.UUID
+    prefix: str
+    name: str
+    tenant_id: uuid.UUID | None
+    scopes: frozenset[str]
+
+    @property
+    def is_platform(self) -> bool:
+        return self.tenant_id is None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    api: ApiSettings
+    database_url: str
+    redis_url: str | None
+    pool: AsyncConnectionPool = field(init=False)
+    redis: aioredis.Redis | None = field(init=False, default=None)
+    key_cache: dict[str, tuple[float, str, Principal | None]] = field(default_factory=dict)
+    _redis_down_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.pool = AsyncConnectionPool(
+            libpq_url(self.database_url),
+            min_size=1,
+            max_size=self.api.pool_size,
+            # Transactions are explicit (BEGIN ... COMMIT in one round trip with the role).
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        if self.redis_url:
+            self.redis = aioredis.Redis.from_url(
+                self.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
+            )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def with_redis(
+        self, action: Callable[[aioredis.Redis], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        """(True, result); (False, None) when Redis is unset or failing (then skipped a while)."""
+        if self.redis is None or time.monotonic() < self._redis_down_until:
+            return False, None
+        try:
+            return True, await action(self.redis)
+        except (RedisError, OSError) as error:
+            self._redis_down_until = time.monotonic() + self.api.redis_retry_seconds
+            log.warning("Redis unavailable, using the database fallback: %s", error)
+            return False, None
+
+    async def one_statement(
+        self, principal: Principal, statement: Statement, params: Any
+    ) -> dict[str, Any] | None:
+        """`statement`'s first row, in a transaction of its own as `bcf_api` for the
+        principal's tenant: BEGIN, role, tenant, statement and COMMIT in one round trip."""
+        tenant = str(principal.tenant_id) if principal.tenant_id else ""
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    await conn.execute(f"SET LOCAL ROLE {API_ROLE}")
+                    await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+                    cursor = conn.cursor(row_factory=dict_row)
+                    await cursor.execute(statement, params)
+                    await conn.execute("COMMIT")
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.execute("ROLLBACK")
+                raise
+            return await cursor.fetchone()
+
+    @asynccontextmanager
+    async def transaction(
+        self, principal: Principal | None
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One transaction as `bcf_api`, confined to the principal's tenant (none: no rows
+        of any tenant-scoped table are visible)."""
+        tenant = str(principal.tenant_id) if principal and principal.tenant_id else ""
+        async with self.pool.connection() as conn:
+            # One round trip: the tenant is a UUID we read from our own table, never input.
+            await conn.execute(
+                f"BEGIN; SET LOCAL ROLE {API_ROLE}; SET LOCAL app.tenant_id = '{tenant}'"
+            )
+            try:
+                yield conn
+            except BaseException:
+                if not conn.closed:
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+
+async def fetch_one(
+    conn: psycopg.AsyncConnection[Any], statement: Statement, params: Any = None
+) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(statement, params)
+        return await cursor.fetchone()
+
+
+async def fetch_all(
+    conn: psycopg.AsyncConnection[Any], statement: Statement, params: Any = None
+) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(statement, params)
+        return await cursor.fetchall()

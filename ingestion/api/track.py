@@ -1,0 +1,235 @@
+"""`POST /v1/track`: a batch of web tracking events from the collector.
+
+The events are checked by the tracking source itself (`ingestion.sources.tracking`), so
+what this route accepts is exactly what the stream's drain loads; a batch with a refused
+event is a 422 naming each one (`events[3]: ip '999.1.1.1' ...`) and nothing of it is kept.
+An accepted batch is one entry on the Redis stream (`ingestion.stream.entry_fields`). When
+Redis is down or refuses the entry, the batch is loaded straight into the database through
+the loader (`ingestion.load.load_parsed`, as role `bcf_pipeline`), the same path as the
+drain, so the event id still deduplicates and nothing is lost or loaded twice.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route's annotations.
+
+import asyncio
+import hashlib
+import uuid
+from typing import Any, Literal
+
+import orjson
+import psycopg
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ingestion import stream
+from ingestion.api.auth import authenticate, runtime_of
+from ingestion.api.errors import ERROR_RESPONSES, ApiError
+from ingestion.api.idempotency import Outcome, run_write
+from ingestion.api.runtime import Principal, Runtime
+from ingestion.db.access import PIPELINE_ROLE
+from ingestion.db.engine import libpq_url
+from ingestion.load.loader import load_parsed
+from ingestion.sources.tracking import SOURCE as tracking_source
+from ingestion.sources.tracking import parse_events
+
+EXAMPLE_EVENT = {
+    "event_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "occurred_at": "2026-11-25T14:03:12Z",
+    "session_id": "s_8c1f",
+    "visitor_id": "v_21aa",
+    "ip": "177.72.0.1",
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1",
+    "page_url": "https://botcriptofy.com.br/precos",
+    "utm_source": "google",
+    "visit_duration": 42,
+}
+
+
+class TrackBatch(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Tracking events in the format of docs/landing.md (tracking): event_id, "
+        "occurred_at, session_id, ip and page_url required; unknown fields kept as metadata.",
+        examples=[[EXAMPLE_EVENT]],
+    )
+
+
+class TrackAccepted(BaseModel):
+    accepted: int = Field(description="Events taken; none is dropped.")
+    delivery: Literal["stream", "database"] = Field(
+        description="`stream`: queued on Redis for ingestion; `database`: Redis was down, "
+        "loaded directly."
+    )
+    stream_entry_id: str | None = None
+    batch_id: uuid.UUID | None = Field(None, description="raw.ingest_batches id (database).")
+
+
+def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
+    """The body's events: `{"events": [object, ...]}` with 1 to `most` of them, else a 422."""
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ApiError(
+            422, "invalid_request", f"the body is not JSON: {error}", field="body"
+        ) from None
+    events = decoded.get("events") if isinstance(decoded, dict) else None
+    if not isinstance(events, list) or not events:
+        raise ApiError(
+            422, "invalid_request", 'the body must be {"events": [event, ...]}', field="events"
+        )
+    if len(events) > most:
+        raise ApiError(422, "too_many_events", f"at most {most} events per call", field="events")
+    for position, event in enumerate(events):
+        if not isinstance(event, dict):
+            field = f"events[{position}]"
+            raise ApiError(422, "invalid_event", f"{field} is not an object", field=field)
+    return events
+
+
+def _refusals(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(0-based position, reason) of every event the tracking source refuses."""
+    parsed = parse_events(events, enrich=False)
+    return [((reject.record_number or 1) - 1, reject.reason) for reject in parsed.rejects]
+
+
+_CLASH = "already came with occurred_at"  # one event id at two times: a batch-wide check
+
+
+class BatchValidator:
+    """Validates the events of concurrent requests together, in one `parse_events` call.
+
+    Polars costs ~10 ms per call whatever the size, so 100 events alone are mostly overhead;
+    requests that arrive while a validation runs wait for the next one and share it. Each
+    request gets back only its own refusals. An event id sent at two times is refused only
+    within one request: such a refusal across requests sends the request to be checked alone.
+    """
+
+    def __init__(self, max_events: int = 20_000) -> None:
+        self.max_events = max_events
+        self.waiting: list[tuple[list[dict[str, Any]], asyncio.Future[list[dict[str, Any]]]]] = []
+        self.running: asyncio.Task[None] | None = None
+
+    async def refusals(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((events, future))
+        if self.running is None or self.running.done():
+            self.running = asyncio.create_task(self._validate_waiting())
+        return await future
+
+    async def _validate_waiting(self) -> None:
+        while self.waiting:
+            taken, count = 0, 0
+            while taken < len(self.waiting) and (
+                taken == 0 or count + len(self.waiting[taken][0]) <= self.max_events
+            ):
+                count += len(self.waiting[taken][0])
+                taken += 1
+            batch, self.waiting = self.waiting[:taken], self.waiting[taken:]
+            try:
+                found = await asyncio.to_thread(_refusals, [e for ev, _ in batch for e in ev])
+            except Exception as error:  # every waiting request learns of it, none hangs
+                for _, future in batch:
+                    if not future.done():  # a caller that went away no longer waits
+                        future.set_exception(error)
+                continue
+            start = 0
+            for events, future in batch:
+                end = start + len(events)
+                own = [(at - start, why) for at, why in found if start <= at < end]
+                if len(batch) > 1 and any(_CLASH in why for _, why in own):
+                    own = await asyncio.to_thread(_refusals, events)
+                if not future.done():
+                    future.set_result(
+                        [
+                            {"field": f"events[{at}]", "message": why, "type": "invalid_event"}
+                            for at, why in own
+                        ]
+                    )
+                start = end
+
+
+def _load_directly(runtime: Runtime, events: list[dict[str, Any]]) -> uuid.UUID:
+    content = hashlib.sha256(orjson.dumps(events, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    with psycopg.connect(libpq_url(runtime.database_url), connect_timeout=10) as conn:
+        conn.execute(f"SET ROLE {PIPELINE_ROLE}")
+        conn.commit()
+        result = load_parsed(
+            conn,
+            tracking_source,
+            lambda context: tracking_source.parse_events(events, context),
+            origin=f"write API /v1/track, Redis unavailable ({len(events)} events)",
+            content_key=content,
+            settings=runtime.settings,
+        )
+    return result.batch_id
+
+
+async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
+    fields = stream.entry_fields(events)
+    delivered, entry_id = await runtime.with_redis(
+        lambda client: client.xadd(
+            runtime.settings.stream_key,
+            fields,  # type: ignore[arg-type]
+            maxlen=runtime.settings.stream_maxlen,
+            approximate=True,
+        )
+    )
+    if delivered and entry_id is not None:
+        text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        answer = TrackAccepted(
+            accepted=len(events), delivery="stream", stream_entry_id=text, batch_id=None
+        )
+    else:
+        batch_id = await run_in_threadpool(_load_directly, runtime, events)
+        answer = TrackAccepted(accepted=len(events), delivery="database", batch_id=batch_id)
+    return Outcome(202, answer.model_dump_json().encode())
+
+
+async def tracker(request: Request) -> Principal:
+    return await authenticate(request, "track")
+
+
+def router() -> APIRouter:
+    routes = APIRouter()
+    validator = BatchValidator()
+
+    @routes.post(
+        "/track",
+        status_code=202,
+        response_model=TrackAccepted,
+        responses=ERROR_RESPONSES,
+        tags=["tracking"],
+        summary="Queue a batch of web tracking events",
+        # The body is read here (orjson), not by FastAPI: a third of the route's time was
+        # JSON decoding and a generic validation the tracking source repeats anyway.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": TrackBatch.model_json_schema()}},
+            }
+        },
+    )
+    async def track(
+        request: Request,
+        principal: Principal = Depends(tracker),  # noqa: B008
+    ) -> Response:
+        runtime = runtime_of(request)
+        events = _events_of(await request.body(), runtime.api.max_track_events)
+        refusals = await validator.refusals(events)
+        if refusals:
+            raise ApiError(
+                422,
+                "invalid_event",
+                f"{len(refusals)} of {len(events)} events refused; "
+                f"first: {refusals[0]['field']}: {refusals[0]['message']}",
+                field=refusals[0]["field"],
+                details=refusals,
+            )
+
+        async def work(conn: psycopg.AsyncConnection[Any] | None) -> Outcome:
+            return await _deliver(runtime, events)
+
+        return await run_write(request, runtime, principal, work)
+
+    return routes

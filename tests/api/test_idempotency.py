@@ -1,0 +1,125 @@
+"""Idempotency-Key with Stripe's semantics, kept in Redis or, with Redis down, in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from tests.api.conftest import World, client
+from tests.api.samples import body_for
+
+
+def _leads_named(world: World, email: str) -> int:
+    return world.count("SELECT count(*) FROM public.leads WHERE email = %s", email)
+
+
+@pytest.fixture(params=["redis", "database"])
+def http(request: pytest.FixtureRequest, world: World) -> Iterator[httpx.Client]:
+    """Tenant A's client on the API with Redis, or on the API whose Redis is down."""
+    if request.param == "redis":
+        yield world.a.client
+        return
+    with client(request.getfixturevalue("api_url_without_redis"), world.a.key) as fallback:
+        yield fallback
+
+
+def test_a_replay_returns_the_first_response(world: World, http: httpx.Client) -> None:
+    body = body_for("leads", world, http)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = http.post("/v1/leads", json=body, headers=headers)
+    again = http.post("/v1/leads", json=dict(reversed(body.items())), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert _leads_named(world, body["email"]) == 1
+
+
+def test_the_same_key_with_another_body_is_a_422(world: World, http: httpx.Client) -> None:
+    body = body_for("leads", world, http)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    assert http.post("/v1/leads", json=body, headers=headers).status_code == 201
+    other = {**body, "name": "Someone else"}
+    response = http.post("/v1/leads", json=other, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["type"] == "idempotency_key_reused"
+    assert world.count("SELECT count(*) FROM public.leads WHERE name = 'Someone else'") == 0
+
+
+def test_a_refused_request_keeps_nothing(world: World, http: httpx.Client) -> None:
+    body = body_for("leads", world, http)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    invalid = http.post("/v1/leads", json={**body, "source": "tv"}, headers=headers)
+    assert invalid.status_code == 422
+    assert http.post("/v1/leads", json=body, headers=headers).status_code == 201
+    # A database refusal (a taken value) is not kept either.
+    user = body_for("users", world, world.platform)
+    assert world.platform.post("/v1/users", json=user).status_code == 201
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    assert world.platform.post("/v1/users", json=user, headers=key).status_code == 409
+    fresh = {**user, "email": f"other-{uuid.uuid4().hex[:8]}@example.com"}
+    assert world.platform.post("/v1/users", json=fresh, headers=key).status_code == 201
+
+
+def test_fifty_concurrent_requests_with_one_key_create_one_row(
+    world: World, http: httpx.Client
+) -> None:
+    body = body_for("leads", world, http)
+    headers = {**http.headers, "Idempotency-Key": str(uuid.uuid4())}
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=str(http.base_url), timeout=60) as pool:
+            return await asyncio.gather(
+                *(pool.post("/v1/leads", json=body, headers=headers) for _ in range(50))
+            )
+
+    responses = asyncio.run(fire())
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert _leads_named(world, body["email"]) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
+
+
+def test_keys_expire_after_a_day(
+    world: World, redis_server_url: str, api_url_without_redis: str
+) -> None:
+    body = body_for("leads", world, world.a.client)
+    key = str(uuid.uuid4())
+    assert (
+        world.a.client.post("/v1/leads", json=body, headers={"Idempotency-Key": key}).status_code
+        == 201
+    )
+    store = redis.Redis.from_url(redis_server_url)
+    ttls = [store.ttl(name) for name in store.scan_iter("bcf:api:idem:*")]
+    store.close()
+    assert ttls
+    assert all(86_000 < ttl <= 86_400 for ttl in ttls)
+
+    fallback = client(api_url_without_redis, world.a.key)
+    first = fallback.post(
+        "/v1/leads", json=body | {"email": "late@example.com"}, headers={"Idempotency-Key": key}
+    )
+    assert first.status_code == 201
+    with psycopg.connect(world.database_url) as conn:
+        left = conn.execute(
+            "SELECT extract(epoch FROM expires_at - created_at) FROM api.idempotency_keys "
+            "WHERE idempotency_key = %s",
+            (key,),
+        ).fetchone()
+        assert left is not None
+        assert left[0] == 86_400
+        conn.execute("UPDATE api.idempotency_keys SET expires_at = now() - interval '1 second'")
+    # Expired: the key is free again and runs as a new request.
+    again = fallback.post(
+        "/v1/leads", json=body | {"email": "later@example.com"}, headers={"Idempotency-Key": key}
+    )
+    fallback.close()
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert _leads_named(world, "later@example.com") == 1

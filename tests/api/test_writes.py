@@ -1,0 +1,236 @@
+"""What a write leaves behind: the row, its audit row, encrypted secrets; and clear errors."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import psycopg
+import pytest
+
+from ingestion.api import secrets_box
+from tests.api.conftest import SECRET_KEY, World
+from tests.api.samples import body_for, created
+
+
+def _audit(world: World, object_id: str) -> list[dict[str, object]]:
+    with psycopg.connect(world.database_url) as conn:
+        cursor = conn.cursor(row_factory=psycopg.rows.dict_row)
+        return cursor.execute(
+            "SELECT tenant_id, action, resource, old_values, new_values, host(ip_address) AS ip, "
+            "user_agent, metadata FROM public.audit_logs WHERE resource_id = %s "
+            "ORDER BY created_at, action",
+            (object_id,),
+        ).fetchall()
+
+
+def test_every_write_leaves_an_audit_row_with_old_and_new_values(world: World) -> None:
+    http = world.a.client
+    lead = http.post(
+        "/v1/leads",
+        json=body_for("leads", world, http),
+        headers={"User-Agent": "platform-sync/1.0", "Idempotency-Key": f"k-{uuid.uuid4()}"},
+    ).json()
+    http.patch(f"/v1/leads/{lead['id']}", json={"status": "qualified", "score": 80})
+    http.delete(f"/v1/leads/{lead['id']}")
+
+    rows = {str(row["action"]): row for row in _audit(world, lead["id"])}
+    assert set(rows) == {"create", "update", "delete"}
+    assert rows["create"]["old_values"] is None
+    assert rows["create"]["new_values"]["email"] == lead["email"]  # type: ignore[index]
+    assert rows["update"]["old_values"]["status"] == "new"  # type: ignore[index]
+    assert rows["update"]["new_values"]["status"] == "qualified"  # type: ignore[index]
+    assert rows["delete"]["old_values"]["score"] == 80  # type: ignore[index]
+    assert rows["delete"]["new_values"] is None
+    for row in rows.values():
+        assert row["tenant_id"] == world.a.id
+        assert row["resource"] == "leads"
+        assert row["ip"] == "127.0.0.1"
+        assert row["metadata"]["api_key_prefix"] == world.a.key.split("_")[1]  # type: ignore[index]
+    assert rows["create"]["user_agent"] == "platform-sync/1.0"
+    assert "idempotency_key" in rows["create"]["metadata"]  # type: ignore[operator]
+
+
+def test_a_failed_write_leaves_no_audit_row(world: World) -> None:
+    body = body_for("leads", world, world.a.client)
+    made = created(world.a.client, "leads", body)
+    response = world.a.client.patch(f"/v1/leads/{made['id']}", json={"status": "sold"})
+    assert response.status_code == 422
+    assert [row["action"] for row in _audit(world, made["id"])] == ["create"]
+
+
+@pytest.mark.parametrize("path", ["tenant-configurations", "system-configurations"])
+def test_sensitive_values_are_stored_encrypted_and_never_returned(world: World, path: str) -> None:
+    http = world.platform if path.startswith("system") else world.a.client
+    made = created(http, path, body_for(path, world, http))
+    table = path.replace("-", "_")
+    stored = world.row(table, made["id"])
+    assert stored is not None
+    assert stored["is_encrypted"] is True
+    clear = "hunter2" if path.startswith("system") else "s3cr3t"
+    assert clear not in stored["value"]
+    assert secrets_box.decrypt(SECRET_KEY, stored["value"]) == clear
+    assert made["value"] == http.get(f"/v1/{path}/{made['id']}").json()["value"] == "[redacted]"
+    listed = http.get(f"/v1/{path}").json()["data"]
+    assert {row["value"] for row in listed if row["id"] == made["id"]} == {"[redacted]"}
+
+    changed = http.patch(f"/v1/{path}/{made['id']}", json={"value": "rotated"}).json()
+    assert changed["value"] == "[redacted]"
+    stored = world.row(table, made["id"])
+    assert stored is not None
+    assert secrets_box.decrypt(SECRET_KEY, stored["value"]) == "rotated"
+    for row in _audit(world, made["id"]):
+        for image in (row["old_values"], row["new_values"]):
+            assert image is None or image["value"] == "[redacted]"  # type: ignore[index]
+    response = http.patch(f"/v1/{path}/{made['id']}", json={"is_sensitive": False})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "is_sensitive"
+
+
+def test_marking_a_value_sensitive_encrypts_the_stored_one(world: World) -> None:
+    http = world.a.client
+    body = {**body_for("tenant-configurations", world, http), "is_sensitive": False}
+    made = created(http, "tenant-configurations", body)
+    assert made["value"] == "s3cr3t"
+    marked = http.patch(f"/v1/tenant-configurations/{made['id']}", json={"is_sensitive": True})
+    assert marked.json()["value"] == "[redacted]"
+    stored = world.row("tenant_configurations", made["id"])
+    assert stored is not None
+    assert secrets_box.decrypt(SECRET_KEY, stored["value"]) == "s3cr3t"
+
+
+def test_read_only_configuration_refuses_updates(world: World) -> None:
+    body = {**body_for("system-configurations", world, world.platform), "is_readonly": True}
+    made = created(world.platform, "system-configurations", body)
+    response = world.platform.patch(
+        f"/v1/system-configurations/{made['id']}", json={"description": "x"}
+    )
+    assert response.status_code == 409
+
+
+def test_referral_counters_count_and_are_audited(world: World) -> None:
+    http = world.a.client
+    link = created(http, "referral-links", body_for("referral-links", world, http))
+    for _ in range(3):
+        assert http.post(f"/v1/referral-links/{link['id']}/clicks").status_code == 200
+    counted = http.post(f"/v1/referral-links/{link['id']}/conversions").json()
+    assert (counted["click_count"], counted["conversion_count"]) == (3, 1)
+    assert len(_audit(world, link["id"])) == 5
+
+
+def test_document_versions_are_numbered_by_the_server(world: World) -> None:
+    http = world.a.client
+    body = body_for("document-versions", world, http)
+    first = created(http, "document-versions", body)
+    second = created(http, "document-versions", body)
+    assert (first["version_number"], second["version_number"]) == (1, 2)
+    document = http.get(f"/v1/documents/{body['document_id']}").json()
+    assert document["version"] == 2
+
+
+def test_deleting_a_parent_cascades_as_the_seed_says(world: World) -> None:
+    http = world.a.client
+    link = created(http, "referral-links", body_for("referral-links", world, http))
+    assert http.delete(f"/v1/referral-campaigns/{link['campaign_id']}").json()["deleted"] is True
+    assert world.row("referral_links", link["id"]) is None
+
+
+def test_deleting_a_referenced_row_is_a_conflict(world: World) -> None:
+    http = world.a.client
+    earned = created(http, "user-achievements", body_for("user-achievements", world, http))
+    response = http.delete(f"/v1/achievements/{earned['achievement_id']}")
+    assert response.status_code == 409
+    assert world.row("gamification_achievements", earned["achievement_id"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": "tv"}, "source"),
+        ({"email": "x" * 300}, "email"),
+        ({"score": 2**40}, "score"),
+        ({"name": None}, "name"),
+        ({"metadata": "not an object"}, "metadata"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(
+    world: World, body: dict[str, object], field: str
+) -> None:
+    base = body_for("leads", world, world.a.client)
+    response = world.a.client.post("/v1/leads", json={**base, **body})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == field
+    assert error["message"]
+
+
+def test_database_refusals_are_4xx_with_the_field(world: World) -> None:
+    http = world.platform
+    body = body_for("users", world, http)
+    created(http, "users", body)
+    taken = http.post("/v1/users", json=body)
+    assert taken.status_code == 409
+    assert taken.json()["error"]["field"] == "email"
+    bad_email = http.post("/v1/users", json={**body_for("users", world, http), "email": "nope"})
+    assert bad_email.status_code == 422
+    nobody = http.post(
+        "/v1/notifications",
+        json={**body_for("notifications", world, http), "user_id": str(uuid.uuid4())},
+    )
+    assert nobody.status_code == 422
+    assert nobody.json()["error"]["field"] == "user_id"
+    nul = http.post("/v1/users", json={**body_for("users", world, http), "name": "a\u0000b"})
+    assert nul.status_code == 422
+
+
+def test_malformed_requests_are_4xx(world: World, api_url: str) -> None:
+    http = world.a.client
+    broken = http.post(
+        "/v1/leads", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert http.get("/v1/leads/not-a-uuid").status_code == 422
+    assert http.patch(f"/v1/leads/{uuid.uuid4()}", json={}).status_code == 422
+    assert http.get("/v1/nothing-here").json()["error"]["type"] == "not_found"
+    anonymous = httpx.get(f"{api_url}/v1/leads")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["field"] == "Authorization"
+    wrong = httpx.get(f"{api_url}/v1/leads", headers={"Authorization": "Bearer bcf_x_y"})
+    assert wrong.status_code == 401
+
+
+def test_pages_are_capped_and_chained(world: World) -> None:
+    http = world.a.client
+    made = {created(http, "leads", body_for("leads", world, http))["id"] for _ in range(3)}
+    assert http.get("/v1/leads", params={"limit": 101}).status_code == 422
+    first = http.get("/v1/leads", params={"limit": 2}).json()
+    rest = http.get("/v1/leads", params={"limit": 2, "after": first["next_after"]}).json()
+    seen = [row["id"] for row in first["data"] + rest["data"]]
+    assert set(seen) == made
+    assert len(seen) == 3
+    assert rest["next_after"] is None
+
+
+def test_oversized_bodies_are_refused(world: World) -> None:
+    body = {**body_for("leads", world, world.a.client), "metadata": {"blob": "x" * 1_100_000}}
+    response = world.a.client.post("/v1/leads", json=body)
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "payload_too_large"
+
+
+def test_a_key_without_the_scope_is_forbidden(world: World, api_url: str) -> None:
+    from ingestion.api.keys import create_key
+
+    _, key = create_key(world.database_url, "reader", tenant_id=world.a.id, scopes=("read",))
+    reader = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"})
+    assert reader.get("/v1/leads").status_code == 200
+    response = reader.post("/v1/leads", json=body_for("leads", world, world.a.client))
+    assert response.status_code == 403
+    reader.close()
+
+
+def test_health_and_readiness(api_url: str) -> None:
+    assert httpx.get(f"{api_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{api_url}/readyz").json()
+    assert ready["checks"] == {"database": "ok", "redis": "ok"}
+    assert httpx.get(f"{api_url}/v1/openapi.json").json()["info"]["title"]
