@@ -145,6 +145,13 @@ def run_selection(
 
     job = defs.resolve_implicit_global_asset_job_def()
     selected = set(keys)
+    # A partitioned asset (the monthly CEO report archive) builds its latest partition.
+    partitions = [job.asset_layer.asset_graph.get(key).partitions_def for key in keys]
+    partition_keys = {
+        last
+        for definition in partitions
+        if definition is not None and (last := definition.get_last_partition_key()) is not None
+    }
     checks = [
         key for key in job.asset_layer.asset_graph.asset_check_keys if key.asset_key in selected
     ]
@@ -162,6 +169,7 @@ def run_selection(
             instance=instance,
             run_id=run_id,
             asset_selection=keys,
+            partition_key=max(partition_keys) if partition_keys else None,
             raise_on_error=False,
             tags={DEMO_TAG: "true"},
         )

@@ -20,8 +20,12 @@ import dagster as dg
 import psycopg
 import pytest
 
+from ingestion.settings import Settings
 from orchestration.defs.ceo_report import build
-from orchestration.defs.ceo_report.assets import build_ceo_report_asset
+from orchestration.defs.ceo_report.assets import (
+    build_ceo_report_archive_asset,
+    build_ceo_report_asset,
+)
 from tests.integration.test_exports import LAST, load_sample, resources, sample_marts
 
 CHARTS = (
@@ -179,6 +183,22 @@ def test_a_month_asked_for(sample_url: str, tmp_path: Path) -> None:
     assert "-R$ 300,00" in html
     result = materialize(sample_url, tmp_path, month="2024-01")
     assert metadata(result)["has_data"] is False
+
+
+def test_the_monthly_archive_keeps_each_months_report(sample_url: str, tmp_path: Path) -> None:
+    archive = build_ceo_report_archive_asset(Settings(reporting_tz="America/Sao_Paulo"))
+    for month in ("2026-01-01", "2026-10-01"):
+        result = dg.materialize(
+            [archive], resources=resources(sample_url, tmp_path), partition_key=month
+        )
+        [event] = result.asset_materializations_for_node("reports__ceo_monthly")
+        assert event.metadata["month"].value == month[:7]
+    folder = tmp_path / "reports" / "ceo" / "archive"
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-01", "2026-10"]
+    assert "CEO report, 2026-01" in (folder / "2026-01" / "index.html").read_text()
+    assert "CEO report, 2026-10" in (folder / "2026-10" / "index.html").read_text()
+    assert report_files(folder / "2026-10") == sorted([*CHARTS, "index.html"])
+    assert not (tmp_path / "reports" / "ceo" / "index.html").exists()  # the latest is its own
 
 
 def test_partial_marts(migrated_database_url: str, tmp_path: Path) -> None:

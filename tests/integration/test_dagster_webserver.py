@@ -46,7 +46,7 @@ QUERY = """
       }
     }
   }
-  assetNodes { assetKey { path } groupName description }
+  assetNodes { assetKey { path } groupName description partitionDefinition { description } }
 }
 """
 
@@ -138,6 +138,7 @@ def test_every_asset_is_in_the_graph_with_its_group(answer: dict[str, Any]) -> N
     groups = {node["groupName"] for node in served.values()}
     assert {"ingestion", "staging", "finance", "ceo", "usage", "growth", "compliance"} <= groups
     assert {"reports", "exports"} <= groups
+    assert served["reports/ceo_monthly"]["partitionDefinition"]["description"].startswith("Monthly")
     executable = defs.resolve_implicit_global_asset_job_def().asset_layer.executable_asset_keys
     for key in executable:
         assert served[key.to_user_string()]["description"], key
@@ -149,4 +150,5 @@ def test_the_schedules_and_sensors_are_served(answer: dict[str, Any]) -> None:
     schedules = {schedule["name"] for schedule in repository["schedules"]}
     sensors = {sensor["name"] for sensor in repository["sensors"]}
     assert {"dbt_daily", "drain_tracking_stream", "ingest_hourly"} <= schedules
+    assert "ceo_report_archive_monthly" in schedules
     assert {"landing_files"} <= sensors

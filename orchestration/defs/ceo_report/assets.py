@@ -15,6 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from ingestion.db.engine import libpq_url
+from ingestion.settings import Settings
 from orchestration.defs.ceo_report.build import (
     add_months,
     month_label,
@@ -30,6 +31,11 @@ GROUP = "reports"
 OWNERS = ["team:data-platform"]
 KEY = dg.AssetKey(["reports", "ceo"])
 REPORT_DIR = ("reports", "ceo")
+ARCHIVE_KEY = dg.AssetKey(["reports", "ceo_monthly"])
+ARCHIVE_DIR = "archive"
+# The archive's first month: earlier months have no data in any deployment of the platform.
+ARCHIVE_START = "2024-01-01"
+DEFAULT_HISTORY_MONTHS = 24
 
 
 class CeoReportConfig(dg.Config):
@@ -37,11 +43,99 @@ class CeoReportConfig(dg.Config):
         default=None,
         description="Report this month (YYYY-MM) instead of the last full month with data.",
     )
-    history_months: int = Field(default=24, gt=1, description="Months shown in the charts.")
+    history_months: int = Field(
+        default=DEFAULT_HISTORY_MONTHS, gt=1, description="Months shown in the charts."
+    )
 
 
 def report_dir(bcf: PipelineSettings) -> Path:
     return bcf.settings().data_dir.resolve().joinpath(*REPORT_DIR)
+
+
+def write_report(
+    context: dg.AssetExecutionContext,
+    bcf: PipelineSettings,
+    folder: Path,
+    history_months: int,
+    requested_month: str | None,
+) -> dg.MaterializeResult:
+    """Compose the report of `requested_month` (default: the last full month with data) from
+    the marts and swap it into `folder`."""
+    settings = bcf.settings()
+    fmt = number_format(settings.reporting_currency)
+    now = datetime.now(ZoneInfo(settings.reporting_tz))
+    requested = parse_month(requested_month) if requested_month else None
+    rows: MartRows | None = None
+    with MartReader(libpq_url(bcf.database_url_resolved())) as reader:
+        kpis = reader.fetch("kpis")
+        month = report_month([r["month"] for r in kpis], now.date(), requested)
+        if month is not None:
+            first = add_months(month, -(history_months - 1))
+            rows = read_marts(reader, kpis, first, month)
+    if requested is not None and month is None:
+        context.log.warning(f"no KPI row for {month_label(requested)}: 'no data yet' page")
+    report = compose_report(
+        rows,
+        month,
+        fmt,
+        currency=settings.reporting_currency,
+        time_zone=settings.reporting_tz,
+        generated_at=now,
+        history_months=history_months,
+        requested_month=requested_month,
+    )
+    removed = publish(folder, report.files)
+    index = folder / "index.html"
+    drawn = [c.file_name for c in report.charts if c.png is not None]
+    empty = [c.title for c in report.charts if c.png is None]
+    context.log.info(
+        f"CEO report for {month_label(month) if month else 'no month (no data yet)'}: "
+        f"{index}, {len(drawn)} charts"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(index)),
+            "url": dg.MetadataValue.url(index.as_uri()),
+            "has_data": report.has_data,
+            "month": month_label(month) if month else "-",
+            "charts": ", ".join(drawn) or "-",
+            "charts_without_data": ", ".join(empty) or "-",
+            "missing_marts": ", ".join(rows.missing_marts if rows else []) or "-",
+            "removed_files": ", ".join(removed) or "-",
+            "kpis": dg.MetadataValue.md(report.kpi_markdown()),
+        }
+    )
+
+
+def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    """Months from ARCHIVE_START to the last complete one, in the reporting time zone."""
+    return dg.MonthlyPartitionsDefinition(start_date=ARCHIVE_START, timezone=settings.reporting_tz)
+
+
+def build_ceo_report_archive_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=ARCHIVE_KEY,
+        deps=[dg.AssetKey(["marts", name]) for name in mart_names()],
+        partitions_def=monthly_partitions(settings),
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"postgres", "python", "html"},
+        description=(
+            "The CEO report of each month, kept: `reports/ceo/archive/<YYYY-MM>/index.html` "
+            "with its charts, the same page as `reports/ceo` as of that month. One partition "
+            "per month; backfill a range to rebuild the history (months without data say "
+            "'no data yet'); the `ceo_report_archive_monthly` schedule adds each month once "
+            "it is complete."
+        ),
+    )
+    def ceo_report_archive(
+        context: dg.AssetExecutionContext, bcf: PipelineSettings
+    ) -> dg.MaterializeResult:
+        month = parse_month(context.partition_key)
+        folder = report_dir(bcf) / ARCHIVE_DIR / month_label(month)
+        return write_report(context, bcf, folder, DEFAULT_HISTORY_MONTHS, month_label(month))
+
+    return ceo_report_archive
 
 
 def build_ceo_report_asset() -> dg.AssetsDefinition:
@@ -62,50 +156,6 @@ def build_ceo_report_asset() -> dg.AssetsDefinition:
     def ceo_report(
         context: dg.AssetExecutionContext, config: CeoReportConfig, bcf: PipelineSettings
     ) -> dg.MaterializeResult:
-        settings = bcf.settings()
-        fmt = number_format(settings.reporting_currency)
-        now = datetime.now(ZoneInfo(settings.reporting_tz))
-        requested = parse_month(config.month) if config.month else None
-        rows: MartRows | None = None
-        with MartReader(libpq_url(bcf.database_url_resolved())) as reader:
-            kpis = reader.fetch("kpis")
-            month = report_month([r["month"] for r in kpis], now.date(), requested)
-            if month is not None:
-                first = add_months(month, -(config.history_months - 1))
-                rows = read_marts(reader, kpis, first, month)
-        if requested is not None and month is None:
-            context.log.warning(f"no KPI row for {month_label(requested)}: 'no data yet' page")
-        report = compose_report(
-            rows,
-            month,
-            fmt,
-            currency=settings.reporting_currency,
-            time_zone=settings.reporting_tz,
-            generated_at=now,
-            history_months=config.history_months,
-            requested_month=config.month,
-        )
-        folder = report_dir(bcf)
-        removed = publish(folder, report.files)
-        index = folder / "index.html"
-        drawn = [c.file_name for c in report.charts if c.png is not None]
-        empty = [c.title for c in report.charts if c.png is None]
-        context.log.info(
-            f"CEO report for {month_label(month) if month else 'no month (no data yet)'}: "
-            f"{index}, {len(drawn)} charts"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(index)),
-                "url": dg.MetadataValue.url(index.as_uri()),
-                "has_data": report.has_data,
-                "month": month_label(month) if month else "-",
-                "charts": ", ".join(drawn) or "-",
-                "charts_without_data": ", ".join(empty) or "-",
-                "missing_marts": ", ".join(rows.missing_marts if rows else []) or "-",
-                "removed_files": ", ".join(removed) or "-",
-                "kpis": dg.MetadataValue.md(report.kpi_markdown()),
-            }
-        )
+        return write_report(context, bcf, report_dir(bcf), config.history_months, config.month)
 
     return ceo_report

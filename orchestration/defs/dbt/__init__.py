@@ -13,6 +13,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ingestion.settings import Settings
+from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
 from orchestration.defs.dbt.assets import build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
@@ -34,7 +35,10 @@ def source_keys(dbt_models: dg.AssetsDefinition) -> list[dg.AssetKey]:
 def definitions() -> dg.Definitions:
     settings = Settings()
     dbt_models = build_dbt_assets(prepare_manifest(settings))
-    target = dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups(REPORTS_GROUP)
+    # The monthly CEO report archive is partitioned: its own schedule builds it, once a month.
+    target = (
+        dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups(REPORTS_GROUP)
+    ) - dg.AssetSelection.assets(CEO_REPORT_ARCHIVE)
     job = dg.define_asset_job(
         JOB_NAME,
         selection=target,
