@@ -7,6 +7,7 @@ See docs/quality.md for every check, what it protects and whether it blocks.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -25,9 +26,11 @@ from orchestration.defs.quality.resources import QualityResource
 JOB_NAME = "quality_checks_job"
 
 
-def all_checks(settings: Settings | None = None) -> list[dg.AssetChecksDefinition]:
-    """Every quality check; the freshness rules come from the dbt manifest."""
-    manifest = json.loads(prepare_manifest(settings or Settings()).manifest_path.read_text())
+def all_checks(manifest_path: Path | None = None) -> list[dg.AssetChecksDefinition]:
+    """Every quality check; the freshness rules come from the dbt manifest (default: the one
+    the dbt definitions use)."""
+    path = manifest_path or prepare_manifest(Settings()).manifest_path
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     return [
         *gx_checks(),
         volume_checks(),

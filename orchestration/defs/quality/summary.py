@@ -37,8 +37,9 @@ class CheckOutcome:
 @dataclass
 class CheckSummary:
     checks: list[CheckOutcome] = field(default_factory=list)
-    # Steps the run skipped (downstream of a failure, e.g. of a blocking check).
-    skipped_steps: list[str] = field(default_factory=list)
+    # Assets the run planned to materialize and did not: what a failure (a failed blocking
+    # check, a failed step) stopped.
+    not_materialized: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> list[CheckOutcome]:
@@ -67,7 +68,7 @@ class CheckSummary:
             "failed_error": len(self.failed_error),
             "failed_warn": len(self.failed_warn),
             "failed_blocking": len(self.failed_blocking),
-            "skipped_steps": len(self.skipped_steps),
+            "not_materialized": len(self.not_materialized),
         }
 
     def text(self, *, limit: int = 20) -> str:
@@ -83,8 +84,8 @@ class CheckSummary:
             lines.append(f"  {flag}{outcome.severity} {outcome.name}{reason}")
         if len(self.failed) > limit:
             lines.append(f"  ... and {len(self.failed) - limit} more")
-        if self.skipped_steps:
-            lines.append(f"skipped after failures: {', '.join(sorted(self.skipped_steps))}")
+        if self.not_materialized:
+            lines.append(f"not materialized: {', '.join(self.not_materialized)}")
         return "\n".join(lines)
 
 
@@ -116,11 +117,27 @@ def _dagster_events(
 def summarize(
     source: dg.ExecuteInProcessResult | Iterable[EventLogRecord | EventLogEntry | DagsterEvent],
 ) -> CheckSummary:
-    events = source.all_events if isinstance(source, dg.ExecuteInProcessResult) else source
     summary = CheckSummary()
+    planned: set[str] = set()
+    if isinstance(source, dg.ExecuteInProcessResult):
+        # In-process runs record no "planned" events: the job's selection is the plan.
+        events: Iterable[Any] = source.all_events
+        planned = {k.to_user_string() for k in source.job_def.asset_layer.selected_asset_keys}
+    else:
+        events = source
+    materialized: set[str] = set()
     for event in _dagster_events(events):
         if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             summary.checks.append(_outcome(event.asset_check_evaluation_data))
-        elif event.event_type == DagsterEventType.STEP_SKIPPED and event.step_key:
-            summary.skipped_steps.append(event.step_key)
+        elif event.asset_key is not None and event.event_type in (
+            DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+            DagsterEventType.ASSET_MATERIALIZATION,
+        ):
+            target = (
+                planned
+                if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+                else materialized
+            )
+            target.add(event.asset_key.to_user_string())
+    summary.not_materialized = sorted(planned - materialized)
     return summary
