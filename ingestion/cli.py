@@ -228,7 +228,9 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
         console.print(_local_services(settings)[1].start())
     home = settings.data_dir.resolve() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # Freshness policies (docs/quality.md) are evaluated only when enabled.
+    instance_config = "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n"
+    (home / "dagster.yaml").write_text(instance_config)
     environment = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -80,12 +80,12 @@ class Settings(BaseSettings):
     quality_volume_min_ratio: float = Field(
         default=0.5,
         ge=0,
-        description="Volume checks: the latest day fails below this × the trailing average.",
+        description="Volume checks: the latest day fails below this x the trailing average.",
     )
     quality_volume_max_ratio: float = Field(
         default=2.0,
         gt=0,
-        description="Volume checks: the latest day fails above this × the trailing average.",
+        description="Volume checks: the latest day fails above this x the trailing average.",
     )
     quality_volume_min_history_days: int = Field(
         default=3,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, text
 
@@ -60,7 +60,10 @@ def sources_with_freshness(manifest: Mapping[str, Any]) -> list[SourceFreshness]
         config = source.get("config") or {}
         freshness = config.get("freshness") or source.get("freshness") or {}
         field = config.get("loaded_at_field") or source.get("loaded_at_field")
-        warn, error = _threshold(freshness.get("warn_after")), _threshold(freshness.get("error_after"))
+        warn, error = (
+            _threshold(freshness.get("warn_after")),
+            _threshold(freshness.get("error_after")),
+        )
         if not field or (warn is None and error is None):
             continue
         key = (config.get("meta") or {}).get("dagster", {}).get("asset_key") or [
@@ -77,12 +80,13 @@ def check_freshness(
     now = now_sql(as_of)
     column = f'"{source.loaded_at_field}"'
     with engine.connect() as conn:
-        newest, current = conn.execute(
+        row = conn.execute(
             text(
                 f'SELECT max({column}), {now} FROM "{source.schema}"."{source.table}" '
                 f"WHERE {column} <= {now}"
             )
         ).one()
+    newest, current = cast(tuple[datetime | None, datetime], tuple(row))
     if newest is None:
         return FreshnessResult(source.qualified, "error", None, None, "no rows at all")
     age = current - newest

@@ -85,7 +85,9 @@ def _gx_expectation(expectation: Expectation, as_of: datetime | None) -> Any:
     summary = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
     match expectation:
         case NotNull(column=column):
-            return gxe.ExpectColumnValuesToNotBeNull(column=column, meta=meta, result_format=summary)
+            return gxe.ExpectColumnValuesToNotBeNull(
+                column=column, meta=meta, result_format=summary
+            )
         case Unique(columns=(column,)):
             return gxe.ExpectColumnValuesToBeUnique(column=column, meta=meta, result_format=summary)
         case Unique(columns=columns):
@@ -146,9 +148,7 @@ def describe(expectation: Expectation) -> str:
 class GxRunner:
     """Validates suites against one database; Data Docs go to `docs_dir`."""
 
-    def __init__(
-        self, database_url: str, docs_dir: Path, *, as_of: datetime | None = None
-    ) -> None:
+    def __init__(self, database_url: str, docs_dir: Path, *, as_of: datetime | None = None) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -185,7 +185,9 @@ class GxRunner:
     def index_url(self) -> str:
         return (self.docs_dir / "index.html").resolve().as_uri()
 
-    def validate(self, suite: TableSuite, expectations: Sequence[Expectation] | None = None) -> SuiteOutcome:
+    def validate(
+        self, suite: TableSuite, expectations: Sequence[Expectation] | None = None
+    ) -> SuiteOutcome:
         """Run `expectations` (default: the whole suite) on the suite's table, in the database."""
         import great_expectations as gx
 
@@ -202,7 +204,9 @@ class GxRunner:
                 iter(asset.batch_definitions), None
             ) or asset.add_batch_definition_whole_table("whole_table")
             gx_suite = self._context.suites.add_or_update(
-                gx.ExpectationSuite(name=name, expectations=[_gx_expectation(e, self.as_of) for e in chosen])
+                gx.ExpectationSuite(
+                    name=name, expectations=[_gx_expectation(e, self.as_of) for e in chosen]
+                )
             )
             validation = self._context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
@@ -211,7 +215,9 @@ class GxRunner:
                 gx.Checkpoint(
                     name=name,
                     validation_definitions=[validation],
-                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
+                    actions=[
+                        gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])
+                    ],
                 )
             )
             result = checkpoint.run()
@@ -223,6 +229,7 @@ class GxRunner:
         outcomes = []
         rows = None
         for item in validation_result.results:
+            assert item.expectation_config is not None  # GX sets it on every result
             expectation = by_name[item.expectation_config.meta["bcf_name"]]
             outcome = self._outcome(suite, expectation, item)
             if isinstance(expectation, RowCount):
@@ -231,7 +238,9 @@ class GxRunner:
         docs_url = urls[0]["site_url"] if urls else None
         return SuiteOutcome(table=name, outcomes=outcomes, docs_url=docs_url, rows=rows)
 
-    def _outcome(self, suite: TableSuite, expectation: Expectation, item: Any) -> ExpectationOutcome:
+    def _outcome(
+        self, suite: TableSuite, expectation: Expectation, item: Any
+    ) -> ExpectationOutcome:
         result = item.result or {}
         error = None
         if item.exception_info and item.exception_info.get("raised_exception"):

@@ -38,8 +38,8 @@ MRR_ROLL_FORWARD = Reconciliation(
     name="mrr_roll_forward",
     asset=("marts", "mrr_movements_monthly"),
     reads=(),
-    description="Every month: ending = starting + new + expansion + reactivation − "
-    "contraction − churned, to the cent; starting MRR and customers are last month's "
+    description="Every month: ending = starting + new + expansion + reactivation - "
+    "contraction - churned, to the cent; starting MRR and customers are last month's "
     "ending; no month is missing between the first and the last.",
     query="""
         WITH months AS (
@@ -211,7 +211,9 @@ MART_RECONCILIATIONS: tuple[Reconciliation, ...] = (
 
 def _run(engine: Engine, query: str, params: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
     with engine.connect() as conn:
-        count = conn.execute(text(f"SELECT count(*) FROM ({query}) AS offending"), params).scalar_one()
+        count: int = conn.execute(
+            text(f"SELECT count(*) FROM ({query}) AS offending"), params
+        ).scalar_one()
         rows = conn.execute(
             text(f"SELECT * FROM ({query}) AS offending LIMIT {SAMPLE_SIZE}"), params
         ).mappings()

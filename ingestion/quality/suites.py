@@ -109,9 +109,9 @@ class TableSuite:
 # --- building blocks ------------------------------------------------------------------------
 
 
-def _types(table: str, *columns: str, blocking: bool = False, schema_name: str = "public") -> list[
-    Expectation
-]:
+def _types(
+    table: str, *columns: str, blocking: bool = False, schema_name: str = "public"
+) -> list[Expectation]:
     """Type expectations from the migrated schema: the live table still matches it."""
     key = table if schema_name == "public" else f"{schema_name}.{table}"
     definition = schema.metadata.tables[key]
@@ -120,7 +120,7 @@ def _types(table: str, *columns: str, blocking: bool = False, schema_name: str =
             f"{column}_type",
             blocking,
             column,
-            str(definition.c[column].type.compile(dialect=postgresql.dialect())),  # type: ignore[no-untyped-call]
+            str(definition.c[column].type.compile(dialect=postgresql.dialect())),
         )
         for column in columns
     ]
@@ -163,7 +163,9 @@ def _exists(column: str, target: str, *, blocking: bool) -> Expectation:
 def _tenant_and_user(*, blocking: bool, user_blocking: bool | None = None) -> list[Expectation]:
     return [
         _exists("tenant_id", "public.tenants", blocking=blocking),
-        _exists("user_id", "public.users", blocking=blocking if user_blocking is None else user_blocking),
+        _exists(
+            "user_id", "public.users", blocking=blocking if user_blocking is None else user_blocking
+        ),
     ]
 
 
@@ -344,7 +346,9 @@ SUITES: tuple[TableSuite, ...] = (
         "trading_commissions",
         (
             *_not_null("tenant_id", "user_id", "trade_id", "trade_date", blocking=True),
-            InSet("asset_type_valid", True, "asset_type", ("crypto", "forex", "stocks", "commodities")),
+            InSet(
+                "asset_type_valid", True, "asset_type", ("crypto", "forex", "stocks", "commodities")
+            ),
             Between("trade_amount_positive", True, "trade_amount", min_value=0, strict_min=True),
             Between("commission_amount_not_negative", True, "commission_amount", min_value=0),
             Between("commission_rate_fraction", True, "commission_rate", min_value=0, max_value=1),
@@ -458,14 +462,14 @@ SUITES: tuple[TableSuite, ...] = (
                 "arr_is_twelve_mrr",
                 True,
                 "SELECT month, mrr, arr FROM {batch} WHERE arr <> mrr * 12",
-                "arr = 12 × mrr, to the cent",
+                "arr = 12 x mrr, to the cent",
             ),
             Rows(
                 "net_revenue_identity",
                 True,
                 "SELECT month, gross_revenue, refunds, chargebacks, net_revenue FROM {batch} "
                 "WHERE net_revenue <> gross_revenue - refunds - chargebacks",
-                "net_revenue = gross_revenue − refunds − chargebacks",
+                "net_revenue = gross_revenue - refunds - chargebacks",
             ),
             _rows(),
         ),

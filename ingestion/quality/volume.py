@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Engine, text
 
@@ -85,7 +86,7 @@ def daily_counts(
     relation = f'"{table.schema}"."{table.table}"'
     day = f"({column} AT TIME ZONE :tz)::date"
     with engine.connect() as conn:
-        today, latest, first = conn.execute(
+        bounds = conn.execute(
             text(
                 f"SELECT ({now} AT TIME ZONE :tz)::date, "
                 f"(SELECT max({column}) FROM {relation} WHERE {column} <= {now}), "
@@ -93,6 +94,7 @@ def daily_counts(
             ),
             {"tz": time_zone},
         ).one()
+        today, latest, first = cast(tuple[date, datetime | None, datetime | None], tuple(bounds))
         if latest is None:
             return {}, None, None, today
         rows = conn.execute(
@@ -107,6 +109,7 @@ def daily_counts(
             },
         ).all()
     counts = {row[0]: int(row[1]) for row in rows}
+    assert first is not None  # the table has a newest row, so an oldest
     return counts, _local_day(latest, time_zone), _local_day(first, time_zone), today
 
 
@@ -151,12 +154,12 @@ def evaluate(
         expected_max = average * band.max_ratio
         if latest_rows > expected_max:
             problems.append(
-                f"{latest_day}: {latest_rows} rows, above {band.max_ratio:g}× the trailing "
+                f"{latest_day}: {latest_rows} rows, above {band.max_ratio:g}x the trailing "
                 f"average of {average:.1f} (max {expected_max:.1f})"
             )
         elif latest_rows < expected_min and not in_progress:
             problems.append(
-                f"{latest_day}: {latest_rows} rows, below {band.min_ratio:g}× the trailing "
+                f"{latest_day}: {latest_rows} rows, below {band.min_ratio:g}x the trailing "
                 f"average of {average:.1f} (min {expected_min:.1f})"
             )
     if problems:
@@ -168,7 +171,7 @@ def evaluate(
         )
     else:
         message = (
-            f"{latest_day}: {latest_rows} rows, within {band.min_ratio:g}–{band.max_ratio:g}× "
+            f"{latest_day}: {latest_rows} rows, within {band.min_ratio:g}-{band.max_ratio:g}x "
             f"the trailing average of {average:.1f}"
             + (" (day in progress: upper bound only)" if in_progress else "")
         )

@@ -41,7 +41,12 @@ from orchestration.defs.reports.assets import report_assets
 from orchestration.resources import PipelineSettings
 from tests.integration.test_reports import AS_OF, KEY, TZ, _landing, _seed
 
-CHECKED_MARTS = ("revenue_daily", "mrr_by_tenant_monthly", "mrr_movements_monthly", "ceo_kpis_monthly")
+CHECKED_MARTS = (
+    "revenue_daily",
+    "mrr_by_tenant_monthly",
+    "mrr_movements_monthly",
+    "ceo_kpis_monthly",
+)
 SAO_PAULO_NOON = "(d::date + time '12:00') AT TIME ZONE 'America/Sao_Paulo'"
 
 
@@ -79,9 +84,7 @@ def dbt() -> DbtResource:
 
 
 @pytest.fixture(scope="module")
-def definitions(
-    data_dir: Path, dbt: DbtResource, monkeymodule: pytest.MonkeyPatch
-) -> list[Any]:
+def definitions(data_dir: Path, dbt: DbtResource, monkeymodule: pytest.MonkeyPatch) -> list[Any]:
     """Every asset a case may select, and every quality check."""
     settings = PipelineSettings(data_dir=str(data_dir)).settings()
     project = prepare_manifest(settings, as_of=dbt.as_of, role=dbt.role)
@@ -110,16 +113,19 @@ def template(
     try:
         _seed(url)
         bcf = PipelineSettings(
-            database_url=url, data_dir=str(data_dir), landing_dir=str(_landing(data_dir / "landing"))
+            database_url=url,
+            data_dir=str(data_dir),
+            landing_dir=str(_landing(data_dir / "landing")),
         )
         dbt_models = next(
-            d for d in definitions if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
+            d
+            for d in definitions
+            if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
         )
         # The models the checked marts and the CEO report table need, not every mart.
-        models = (
-            dg.AssetSelection.assets(*(key(f"marts/{m}") for m in CHECKED_MARTS)).upstream()
-            & dg.AssetSelection.assets(dbt_models)
-        )
+        models = dg.AssetSelection.assets(
+            *(key(f"marts/{m}") for m in CHECKED_MARTS)
+        ).upstream() & dg.AssetSelection.assets(dbt_models)
         build = (dg.AssetSelection.groups("ingestion") | models).without_checks() | (
             dg.AssetSelection.assets(key("public/ceo_dashboard_metrics"))
         )
@@ -257,7 +263,10 @@ FAULTS = [
     ),
     Fault(
         "wrong currency code",
-        ("UPDATE financial_transactions SET currency = 'BRX' WHERE stripe_charge_id = 'ch_3QC1'",),
+        (
+            "UPDATE financial_transactions SET currency = 'BRX' "
+            "WHERE stripe_charge_id = 'ch_3QC1' AND transaction_type = 'payment'",
+        ),
         "public/financial_transactions",
         BLOCKING_GX,
         ("currency_iso_4217: 1 row(s)", "BRX"),
@@ -347,7 +356,7 @@ TRAFFIC = (
     "DELETE FROM visitor_tracking",
     "INSERT INTO visitor_tracking (session_id, ip_address, ip_version, page_url, metadata, "
     "created_at) SELECT 'synthetic-' || n, '203.0.113.7', 4, 'https://botcriptofy.example/', "
-    "'{\"event_type\": \"pageview\"}', " + SAO_PAULO_NOON + " + n * interval '1 second' "
+    '\'{"event_type": "pageview"}\', ' + SAO_PAULO_NOON + " + n * interval '1 second' "
     "FROM generate_series(date '2026-11-17', date '2026-11-24', interval '1 day') AS d, "
     "generate_series(1, 20) AS n",
 )
@@ -373,9 +382,18 @@ VOLUME_FAULTS = [
         ),
         "public/visitor_tracking",
         VOLUME,
-        ("2026-11-24: 200 rows, above 2× the trailing average of 20.0",),
+        ("2026-11-24: 200 rows, above 2x the trailing average of 20.0",),
         False,
-        "staging/stg_tracking__visitor_events",
+        None,
+    ),
+    Fault(
+        "empty mart (a warning: what is downstream still runs)",
+        ("DELETE FROM marts.ceo_kpis_monthly",),
+        "marts/ceo_kpis_monthly",
+        WARNING_GX,
+        ("row_count_in_bounds: observed 0",),
+        False,
+        "public/ceo_dashboard_metrics",
     ),
 ]
 
@@ -401,7 +419,9 @@ def test_clean_data_passes_every_check(
     docs = str(evaluation.metadata["data_docs"].value)
     assert docs.startswith("file://")
     assert Path(docs.removeprefix("file://")).is_file()
-    assert (data_docs_dir(PipelineSettings(data_dir=str(data_dir)).settings()) / "index.html").is_file()
+    assert (
+        data_docs_dir(PipelineSettings(data_dir=str(data_dir)).settings()) / "index.html"
+    ).is_file()
     assert evaluation.metadata["expectations"].value >= 15
 
 
@@ -443,7 +463,7 @@ def test_failing_gx_check_says_what_failed_how_many_and_shows_a_sample(
 ) -> None:
     _execute(
         database,
-        "UPDATE trading_commissions SET asset_type = 'bonds', commission_rate = 1.5 "
+        "UPDATE trading_commissions SET trade_amount = 0, commission_rate = 1.5 "
         "WHERE trade_id = 'trade-01'",
     )
     check = dg.AssetCheckKey(key("public/trading_commissions"), BLOCKING_GX)
@@ -451,12 +471,11 @@ def test_failing_gx_check_says_what_failed_how_many_and_shows_a_sample(
 
     evaluation = _evaluation(result, "public/trading_commissions", BLOCKING_GX)
     metadata = evaluation.metadata
-    assert metadata["failed"].value == "asset_type_valid, commission_rate_fraction"
+    assert metadata["failed"].value == "trade_amount_positive, commission_rate_fraction"
     assert metadata["failing_rows"].value == 4  # two fills of trade-01, two rules
     failures = str(metadata["failures"].value)
-    assert "asset_type is one of crypto, forex, stocks, commodities" in failures
-    assert "bonds" in failures
-    assert "1.5" in failures
+    assert "| trade_amount_positive | trade_amount > 0 | 2 | ['0.00', '0.00'] |" in failures
+    assert "commission_rate >= 0 and <= 1 | 2 | ['1.5000', '1.5000'] |" in failures
     assert Path(str(metadata["data_docs"].value).removeprefix("file://")).is_file()
 
 

@@ -47,6 +47,4 @@ def definitions() -> dg.Definitions:
         tags=QUALITY_TAG,
         description="Every quality check on the data as it is now, without building anything.",
     )
-    return dg.Definitions(
-        asset_checks=checks, jobs=[job], resources={"quality": QualityResource()}
-    )
+    return dg.Definitions(asset_checks=checks, jobs=[job], resources={"quality": QualityResource()})

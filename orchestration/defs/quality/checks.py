@@ -47,7 +47,9 @@ def _markdown_cell(value: Any) -> str:
 def _failures_table(outcomes: Sequence[ExpectationOutcome]) -> str:
     lines = ["| expectation | rule | rows | sample |", "|---|---|---:|---|"]
     for o in outcomes:
-        rows = "error" if o.error else (o.unexpected_count if o.unexpected_count is not None else "-")
+        rows = (
+            "error" if o.error else (o.unexpected_count if o.unexpected_count is not None else "-")
+        )
         sample = o.error or (o.observed if o.observed is not None and not o.sample else o.sample)
         lines.append(
             f"| {o.name} | {_markdown_cell(o.description)} | {rows} | {_markdown_cell(sample)} |"
@@ -131,9 +133,7 @@ def _gx_check(suite: TableSuite) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {k.name for k in context.selected_asset_check_keys}
         chosen = [
-            e
-            for e in suite.expectations
-            if (BLOCKING_GX if e.blocking else WARNING_GX) in selected
+            e for e in suite.expectations if (BLOCKING_GX if e.blocking else WARNING_GX) in selected
         ]
         runner = quality.runner(bcf.settings(), bcf.database_url_resolved())
         outcome = runner.validate(suite, chosen)
