@@ -10,6 +10,8 @@ results can be read as HTML (`file://` links in the check metadata).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,9 +161,12 @@ class GxRunner:
         self._engine: Engine = create_db_engine(database_url)
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        # Only our site: the ephemeral context's default one is a temporary folder.
+        # Only our site: the ephemeral context's default one is a temporary folder (removed).
         for name in list(context.config.data_docs_sites or {}):
-            context.config.data_docs_sites.pop(name)  # type: ignore[union-attr]
+            site = context.config.data_docs_sites.pop(name)  # type: ignore[union-attr]
+            default_folder = site.get("store_backend", {}).get("base_directory")
+            if default_folder and Path(default_folder).is_relative_to(tempfile.gettempdir()):
+                shutil.rmtree(default_folder, ignore_errors=True)
         context.add_data_docs_site(
             SITE_NAME,
             {
