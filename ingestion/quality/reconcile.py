@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ingestion.db.schema import SYSTEM_USER_ID
+
 SAMPLE_SIZE = 5
 
 
@@ -175,6 +177,45 @@ CEO_REPORT_MATCHES_MART = Reconciliation(
     """,
 )
 
+FINANCIAL_REPORT_MATCHES_MARTS = Reconciliation(
+    name="report_matches_marts",
+    asset=("public", "financial_reports"),
+    reads=(("marts", "revenue_daily"), ("marts", "mrr_by_tenant_monthly")),
+    description="Every revenue report the pipeline wrote into financial_reports carries its "
+    "tenant's net revenue of the month as revenue_daily sums it (converted amounts, to the "
+    "cent) and its ending MRR as mrr_by_tenant_monthly has it; every tenant and month of "
+    "revenue_daily has its report.",
+    query=f"""
+        WITH written AS (
+            SELECT tenant_id, (data->>'month')::date AS month,
+                (data->>'net')::numeric AS net, (data->>'mrr_end')::numeric AS mrr_end
+            FROM public.financial_reports
+            WHERE report_type = 'revenue' AND generated_by = '{SYSTEM_USER_ID}'
+        ),
+        daily AS (
+            SELECT tenant_id, date_trunc('month', day)::date AS month,
+                sum(net_amount) AS net
+            FROM marts.revenue_daily GROUP BY 1, 2
+        )
+        SELECT written.tenant_id::text, written.month, written.net, daily.net AS mart_net,
+            written.mrr_end, mrr.mrr AS mart_mrr
+        FROM written
+        LEFT JOIN daily ON daily.tenant_id = written.tenant_id AND daily.month = written.month
+        LEFT JOIN marts.mrr_by_tenant_monthly AS mrr
+            ON mrr.tenant_id = written.tenant_id AND mrr.month = written.month
+        WHERE written.net <> coalesce(daily.net, 0)
+            OR coalesce(written.mrr_end, 0) <> coalesce(mrr.mrr, 0)
+        UNION ALL
+        SELECT daily.tenant_id::text, daily.month, NULL, daily.net, NULL, NULL
+        FROM daily
+        WHERE EXISTS (SELECT 1 FROM written)
+            AND NOT EXISTS (
+                SELECT 1 FROM written
+                WHERE written.tenant_id = daily.tenant_id AND written.month = daily.month
+            )
+    """,
+)
+
 INGEST_LEDGER_QUERY = """
     WITH quarantined AS (
         SELECT batch_id, count(*) AS rows FROM raw.quarantine GROUP BY batch_id
@@ -206,6 +247,7 @@ MART_RECONCILIATIONS: tuple[Reconciliation, ...] = (
     REVENUE_MATCHES_LEDGER,
     CEO_REVENUE_MATCHES_REVENUE_DAILY,
     CEO_REPORT_MATCHES_MART,
+    FINANCIAL_REPORT_MATCHES_MARTS,
 )
 
 
