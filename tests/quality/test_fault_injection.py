@@ -85,9 +85,25 @@ def dbt() -> DbtResource:
 
 
 @pytest.fixture(scope="module")
-def definitions(data_dir: Path, dbt: DbtResource, monkeymodule: pytest.MonkeyPatch) -> list[Any]:
-    """Every asset a case may select, and every quality check."""
-    settings = PipelineSettings(data_dir=str(data_dir)).settings()
+def template_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
+    """The database that becomes the template: migrated, with the fixtures' reference rows."""
+    name = f"bcf_test_quality_{uuid.uuid4().hex[:8]}"
+    _execute(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    url = _url(postgres_admin_url, name)
+    try:
+        _seed(url)
+        yield url
+    finally:
+        _execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def definitions(
+    template_url: str, data_dir: Path, dbt: DbtResource, monkeymodule: pytest.MonkeyPatch
+) -> list[Any]:
+    """Every asset a case may select, and every quality check. The manifest is parsed for
+    the template database, so the one dbt build (in `template`) reuses the parse."""
+    settings = PipelineSettings(database_url=template_url, data_dir=str(data_dir)).settings()
     project = prepare_manifest(settings, as_of=dbt.as_of, role=dbt.role)
     return [
         *ingest_assets(),
@@ -101,51 +117,45 @@ def definitions(data_dir: Path, dbt: DbtResource, monkeymodule: pytest.MonkeyPat
 @pytest.fixture(scope="module")
 def template(
     postgres_admin_url: str,
-    migrated_template: str,
+    template_url: str,
     definitions: list[Any],
     data_dir: Path,
     dbt: DbtResource,
-) -> Iterator[str]:
+) -> str:
     """Clean data: the fixtures ingested, the models and report tables built (dbt's own tests
     are other modules' business), then closed to connections so it can be cloned."""
-    name = f"bcf_test_quality_{uuid.uuid4().hex[:8]}"
-    _execute(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    url = _url(postgres_admin_url, name)
-    try:
-        _seed(url)
-        bcf = PipelineSettings(
-            database_url=url,
-            data_dir=str(data_dir),
-            landing_dir=str(_landing(data_dir / "landing")),
+    bcf = PipelineSettings(
+        database_url=template_url,
+        data_dir=str(data_dir),
+        landing_dir=str(_landing(data_dir / "landing")),
+    )
+    dbt_models = next(
+        d
+        for d in definitions
+        if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
+    )
+    # The models the checked marts and the report tables need, not every mart.
+    models = dg.AssetSelection.assets(
+        *(key(f"marts/{m}") for m in CHECKED_MARTS)
+    ).upstream() & dg.AssetSelection.assets(dbt_models)
+    build = (dg.AssetSelection.groups("ingestion") | models).without_checks() | (
+        dg.AssetSelection.assets(
+            key("public/ceo_dashboard_metrics"), key("public/financial_reports")
         )
-        dbt_models = next(
-            d
-            for d in definitions
-            if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
-        )
-        # The models the checked marts and the CEO report table need, not every mart.
-        models = dg.AssetSelection.assets(
-            *(key(f"marts/{m}") for m in CHECKED_MARTS)
-        ).upstream() & dg.AssetSelection.assets(dbt_models)
-        build = (dg.AssetSelection.groups("ingestion") | models).without_checks() | (
-            dg.AssetSelection.assets(
-                key("public/ceo_dashboard_metrics"), key("public/financial_reports")
-            )
-        )
-        result = dg.materialize(
-            definitions,
-            selection=build,
-            resources={"bcf": bcf, "dbt": dbt, "quality": QualityResource(as_of=AS_OF)},
-        )
-        assert result.success
-        _execute(
-            postgres_admin_url,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-        )
-        yield name
-    finally:
-        _execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    )
+    result = dg.materialize(
+        definitions,
+        selection=build,
+        resources={"bcf": bcf, "dbt": dbt, "quality": QualityResource(as_of=AS_OF)},
+    )
+    assert result.success
+    name = str(make_url(template_url).database)
+    _execute(
+        postgres_admin_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+    return name
 
 
 @pytest.fixture
