@@ -72,11 +72,11 @@ def run_checks(url: str, work: Path) -> dict[str, Any]:
 
     from ingestion.quality.gx_run import GxRunner
     from orchestration.defs.quality import all_checks
-    from orchestration.defs.quality.resources import QualityResource
+    from orchestration.defs.quality.resources import QualityResource, close_runners
     from orchestration.defs.quality.summary import summarize
     from orchestration.resources import PipelineSettings
 
-    GxRunner(url, work / "gx-warmup").close()  # imports GX and builds a context once
+    GxRunner(url, work / "gx-warmup").close()  # imports GX (a context per run is timed below)
     import_s = time.perf_counter() - began
 
     checks = all_checks()
@@ -91,6 +91,7 @@ def run_checks(url: str, work: Path) -> dict[str, Any]:
         raise_on_error=False,
     )
     wall = time.perf_counter() - began
+    close_runners()  # no connection left open on the database (it may be copied next)
     steps: dict[str, float] = {}
     for event in result.all_events:
         if event.step_key is not None and event.event_type_value in (

@@ -184,7 +184,9 @@ class GxRunner:
         )
 
     def close(self) -> None:
+        """Close this runner's connections (its own and GX's)."""
         self._engine.dispose()
+        self._datasource.get_engine().dispose()
 
     @property
     def index_url(self) -> str:

@@ -41,6 +41,15 @@ class QualityResource(dg.ConfigurableResource):
             return _RUNNERS[key]
 
 
+def close_runners() -> None:
+    """Close every cached GX context's connections (e.g. before dropping or copying a
+    database this process checked)."""
+    with _RUNNERS_LOCK:
+        for runner in _RUNNERS.values():
+            runner.close()
+        _RUNNERS.clear()
+
+
 def data_docs_dir(settings: Settings) -> Path:
     """`<data dir>/quality/data_docs`: the GX Data Docs site (index.html)."""
     return settings.data_dir.resolve() / DATA_DOCS_DIR
