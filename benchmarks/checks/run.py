@@ -129,16 +129,19 @@ def _clone(admin_url: str, source_url: str) -> str:
 def measure_existing(url: str, clone_admin: str | None, work: Path) -> dict[str, Any]:
     counts = _counts(url)
     print(f"database: {counts}", flush=True)
-    checks = run_checks(url, work)
-    print(f"checks: {checks['wall_s']} s", flush=True)
-    build = None
-    if clone_admin:
-        name = _clone(clone_admin, url)
-        try:
-            build = dbt_build(_database_url(clone_admin, name), work, "clone")
-        finally:
-            _admin(clone_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        print(f"dbt build (clone): {build['seconds']} s", flush=True)
+    # The copy first: CREATE DATABASE ... TEMPLATE needs the source free of sessions, and
+    # GX keeps some of its connections for the life of the process.
+    clone = _clone(clone_admin, url) if clone_admin else None
+    try:
+        checks = run_checks(url, work)
+        print(f"checks: {checks['wall_s']} s", flush=True)
+        build = None
+        if clone_admin and clone:
+            build = dbt_build(_database_url(clone_admin, clone), work, "clone")
+            print(f"dbt build (clone): {build['seconds']} s", flush=True)
+    finally:
+        if clone_admin and clone:
+            _admin(clone_admin, f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
     return {"rows": counts, "checks": checks, "dbt_build": build}
 
 
