@@ -84,22 +84,15 @@ def _gx_expectation(expectation: Expectation, as_of: datetime | None) -> Any:
     import great_expectations.expectations as gxe
 
     meta = {"bcf_name": expectation.name, "blocking": expectation.blocking}
-    summary = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
     match expectation:
         case NotNull(column=column):
-            return gxe.ExpectColumnValuesToNotBeNull(
-                column=column, meta=meta, result_format=summary
-            )
+            return gxe.ExpectColumnValuesToNotBeNull(column=column, meta=meta)
         case Unique(columns=(column,)):
-            return gxe.ExpectColumnValuesToBeUnique(column=column, meta=meta, result_format=summary)
+            return gxe.ExpectColumnValuesToBeUnique(column=column, meta=meta)
         case Unique(columns=columns):
-            return gxe.ExpectCompoundColumnsToBeUnique(
-                column_list=list(columns), meta=meta, result_format=summary
-            )
+            return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns), meta=meta)
         case InSet(column=column, values=values):
-            return gxe.ExpectColumnValuesToBeInSet(
-                column=column, value_set=list(values), meta=meta, result_format=summary
-            )
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values), meta=meta)
         case Between(column=column, min_value=low, max_value=high, strict_min=strict):
             return gxe.ExpectColumnValuesToBeBetween(
                 column=column,
@@ -107,7 +100,6 @@ def _gx_expectation(expectation: Expectation, as_of: datetime | None) -> Any:
                 max_value=high,
                 strict_min=strict,
                 meta=meta,
-                result_format=summary,
             )
         case OfType(column=column, type_name=type_name):
             return gxe.ExpectColumnValuesToBeOfType(column=column, type_=type_name, meta=meta)
@@ -195,55 +187,76 @@ class GxRunner:
     def validate(
         self, suite: TableSuite, expectations: Sequence[Expectation] | None = None
     ) -> SuiteOutcome:
-        """Run `expectations` (default: the whole suite) on the suite's table, in the database."""
-        import great_expectations as gx
+        """Run `expectations` (default: the whole suite) on the suite's table, in the database.
 
+        Two passes: every expectation with BOOLEAN_ONLY results (GX folds them into a few
+        aggregate queries), then only the failed ones with SUMMARY results (counts and a
+        sample). A passing expectation so costs no "first 20 offending values" query, which
+        on a large table that has none is a full scan per expectation: half the time of the
+        visitor_tracking suite at 10M rows.
+        """
         chosen = list(suite.expectations if expectations is None else expectations)
-        name = suite.qualified
-        with _LOCK:  # a GX context is not thread-safe
-            try:
-                asset = self._datasource.get_asset(name)
-            except LookupError:
-                asset = self._datasource.add_table_asset(
-                    name, table_name=suite.table, schema_name=suite.schema
-                )
-            batch_definition = next(
-                iter(asset.batch_definitions), None
-            ) or asset.add_batch_definition_whole_table("whole_table")
-            gx_suite = self._context.suites.add_or_update(
-                gx.ExpectationSuite(
-                    name=name, expectations=[_gx_expectation(e, self.as_of) for e in chosen]
-                )
-            )
-            validation = self._context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
-            )
-            checkpoint = self._context.checkpoints.add_or_update(
-                gx.Checkpoint(
-                    name=name,
-                    validation_definitions=[validation],
-                    actions=[
-                        gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])
-                    ],
-                )
-            )
-            result = checkpoint.run()
-            [(identifier, validation_result)] = result.run_results.items()
-            urls = self._context.get_docs_sites_urls(
-                resource_identifier=identifier, site_name=SITE_NAME
-            )
         by_name = {e.name: e for e in chosen}
+        with _LOCK:  # a GX context is not thread-safe
+            first, first_url = self._run(suite, chosen, "BOOLEAN_ONLY")
+            failed = [by_name[_name(item)] for item in first.results if not item.success]
+            detailed, detailed_url = self._run(suite, failed, "SUMMARY") if failed else (None, None)
+        details = {_name(item): item for item in (detailed.results if detailed else [])}
         outcomes = []
         rows = None
-        for item in validation_result.results:
-            assert item.expectation_config is not None  # GX sets it on every result
-            expectation = by_name[item.expectation_config.meta["bcf_name"]]
-            outcome = self._outcome(suite, expectation, item)
-            if isinstance(expectation, RowCount):
+        for item in first.results:
+            expectation = by_name[_name(item)]
+            item = details.get(expectation.name, item)
+            if isinstance(expectation, RowCount) and item.result:
                 rows = int(item.result.get("observed_value") or 0)
-            outcomes.append(outcome)
-        docs_url = urls[0]["site_url"] if urls else None
-        return SuiteOutcome(table=name, outcomes=outcomes, docs_url=docs_url, rows=rows)
+            outcomes.append(self._outcome(suite, expectation, item))
+        return SuiteOutcome(
+            table=suite.qualified, outcomes=outcomes, docs_url=detailed_url or first_url, rows=rows
+        )
+
+    def _run(
+        self, suite: TableSuite, expectations: Sequence[Expectation], result_format: str
+    ) -> tuple[Any, str | None]:
+        """One checkpoint run (Data Docs updated): the validation result and its page."""
+        import great_expectations as gx
+
+        name = suite.qualified
+        try:
+            asset = self._datasource.get_asset(name)
+        except LookupError:
+            asset = self._datasource.add_table_asset(
+                name, table_name=suite.table, schema_name=suite.schema
+            )
+        batch_definition = next(
+            iter(asset.batch_definitions), None
+        ) or asset.add_batch_definition_whole_table("whole_table")
+        gx_suite = self._context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=name, expectations=[_gx_expectation(e, self.as_of) for e in expectations]
+            )
+        )
+        validation = self._context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite)
+        )
+        checkpoint = self._context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[validation],
+                actions=[
+                    gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])
+                ],
+                result_format={
+                    "result_format": result_format,
+                    "partial_unexpected_count": SAMPLE_SIZE,
+                },
+            )
+        )
+        result = checkpoint.run()
+        [(identifier, validation_result)] = result.run_results.items()
+        urls = self._context.get_docs_sites_urls(
+            resource_identifier=identifier, site_name=SITE_NAME
+        )
+        return validation_result, (urls[0]["site_url"] if urls else None)
 
     def _outcome(
         self, suite: TableSuite, expectation: Expectation, item: Any
@@ -277,6 +290,12 @@ class GxRunner:
         with self._engine.connect() as conn:
             rows = conn.execute(text(f"SELECT * FROM ({query}) AS offending LIMIT {SAMPLE_SIZE}"))
             return [dict(row._mapping) for row in rows]
+
+
+def _name(item: Any) -> str:
+    """The suite's name of the expectation a GX result is for."""
+    assert item.expectation_config is not None  # GX sets it on every result
+    return str(item.expectation_config.meta["bcf_name"])
 
 
 def _plain(value: Any) -> Any:
