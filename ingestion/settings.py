@@ -72,6 +72,27 @@ class Settings(BaseSettings):
         default=5, gt=0, description="Deliveries before an entry moves to the dead letters."
     )
 
+    quality_volume_window_days: int = Field(
+        default=7,
+        ge=1,
+        description="Volume checks: days before the latest one that make the trailing average.",
+    )
+    quality_volume_min_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        description="Volume checks: the latest day fails below this x the trailing average.",
+    )
+    quality_volume_max_ratio: float = Field(
+        default=2.0,
+        gt=0,
+        description="Volume checks: the latest day fails above this x the trailing average.",
+    )
+    quality_volume_min_history_days: int = Field(
+        default=3,
+        ge=1,
+        description="Volume checks: days of history needed before the band applies.",
+    )
+
     services_postgres_port: int | None = Field(
         default=None, description="Fixed port for the private PostgreSQL; unset: a free one."
     )
@@ -123,6 +144,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derived_and_refused(self) -> Settings:
+        if self.quality_volume_min_ratio >= self.quality_volume_max_ratio:
+            raise ValueError(
+                f"BCF_QUALITY_VOLUME_MIN_RATIO ({self.quality_volume_min_ratio}) must be below "
+                f"BCF_QUALITY_VOLUME_MAX_RATIO ({self.quality_volume_max_ratio})"
+            )
         if self.landing_dir is None:
             self.landing_dir = self.data_dir / "landing"
         if self.env != "development":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import ceo_report, dbt, exports, ingest, reports
+from orchestration.defs import ceo_report, dbt, exports, ingest, quality, reports
 from orchestration.resources import PipelineSettings
 
 
@@ -15,6 +15,7 @@ def build_definitions() -> dg.Definitions:
         reports.definitions(),
         ceo_report.definitions(),
         exports.definitions(),
+        quality.definitions(),
         dg.Definitions(resources={"bcf": PipelineSettings()}),
     )
 

@@ -1,0 +1,333 @@
+"""The quality checks as Dagster asset checks.
+
+- `gx_<schema>__<table>`: the table's Great Expectations suite, run once, reported as two
+  checks: `gx_money_and_identity` (blocking, severity ERROR: keys, amounts, currencies,
+  tenants and users, timestamps of money) and `gx_expectations` (the rest, severity WARN).
+- `volume_vs_trailing_average` on each event table (WARN): missing days, spikes, drops.
+- `source_freshness` on each dbt source with a freshness rule (WARN or ERROR as the rule
+  says; not blocking: late data is not wrong data).
+- Reconciliations, one check each, blocking: the MRR roll-forward, revenue vs the ledger,
+  the CEO's revenue vs revenue_daily, the CEO report table vs its mart, and
+  `ingest_ledger_balances` on each source's primary table.
+
+A failed blocking check stops the assets downstream of its asset in the same run (Dagster
+skips them); its metadata says what failed, how many rows, a sample, and links the Data Docs.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the resource types from signatures.
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import Engine
+
+from ingestion.quality import freshness, reconcile, volume
+from ingestion.quality.gx_run import ExpectationOutcome, SuiteOutcome
+from ingestion.quality.suites import SUITES, TableSuite
+from ingestion.sources.registry import get_source, source_names
+from orchestration.defs.quality.resources import QualityResource
+from orchestration.resources import PipelineSettings
+
+BLOCKING_GX = "gx_money_and_identity"
+WARNING_GX = "gx_expectations"
+VOLUME = "volume_vs_trailing_average"
+FRESHNESS = "source_freshness"
+INGEST_LEDGER = "ingest_ledger_balances"
+QUALITY_TAG = {"bcf/quality": "true"}
+
+
+def _key(path: Sequence[str]) -> dg.AssetKey:
+    return dg.AssetKey(list(path))
+
+
+def _markdown_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _failures_table(outcomes: Sequence[ExpectationOutcome]) -> str:
+    lines = ["| expectation | rule | rows | sample |", "|---|---|---:|---|"]
+    for o in outcomes:
+        rows = (
+            "error" if o.error else (o.unexpected_count if o.unexpected_count is not None else "-")
+        )
+        sample = o.error or (o.observed if o.observed is not None and not o.sample else o.sample)
+        lines.append(
+            f"| {o.name} | {_markdown_cell(o.description)} | {rows} | {_markdown_cell(sample)} |"
+        )
+    return "\n".join(lines)
+
+
+def _what_failed(outcome: ExpectationOutcome) -> str:
+    if outcome.error:
+        return f"{outcome.name}: could not run ({outcome.error})"
+    if outcome.unexpected_count is not None:
+        return f"{outcome.name}: {outcome.unexpected_count} row(s) break '{outcome.description}'"
+    return f"{outcome.name}: observed {outcome.observed}, expected {outcome.description}"
+
+
+def gx_result(
+    suite: TableSuite, outcome: SuiteOutcome, *, blocking: bool, index_url: str
+) -> dg.AssetCheckResult:
+    part = outcome.part(blocking=blocking)
+    failed = [o for o in part if not o.success]
+    failing_rows = sum(o.unexpected_count or 0 for o in failed)
+    metadata: dict[str, Any] = {
+        "table": suite.qualified,
+        "expectations": len(part),
+        "failed_expectations": len(failed),
+        "failing_rows": failing_rows,
+        "data_docs": dg.MetadataValue.url(outcome.docs_url or index_url),
+        "data_docs_index": dg.MetadataValue.url(index_url),
+    }
+    if outcome.rows is not None:
+        metadata["rows"] = outcome.rows
+    if failed:
+        metadata["failed"] = ", ".join(o.name for o in failed)
+        metadata["failures"] = dg.MetadataValue.md(_failures_table(failed))
+        description = "; ".join(_what_failed(o) for o in failed)
+    else:
+        description = f"{len(part)} expectations met"
+    return dg.AssetCheckResult(
+        asset_key=_key(suite.asset_key_path),
+        check_name=BLOCKING_GX if blocking else WARNING_GX,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=description,
+    )
+
+
+def _gx_check(suite: TableSuite) -> dg.AssetChecksDefinition:
+    key = _key(suite.asset_key_path)
+    specs = []
+    if suite.part(blocking=True):
+        specs.append(
+            dg.AssetCheckSpec(
+                BLOCKING_GX,
+                asset=key,
+                blocking=True,
+                description=f"Great Expectations on {suite.qualified}: the expectations that "
+                "protect money and identity (keys, amounts, currencies, tenants and users). "
+                "Blocking: when one fails, what is downstream does not run.",
+            )
+        )
+    if suite.part(blocking=False):
+        specs.append(
+            dg.AssetCheckSpec(
+                WARNING_GX,
+                asset=key,
+                description=f"Great Expectations on {suite.qualified}: types, ranges, value "
+                "sets and row counts that warn without stopping the pipeline.",
+            )
+        )
+
+    @dg.multi_asset_check(
+        name=f"gx_{suite.schema}__{suite.table}",
+        specs=specs,
+        can_subset=True,
+        description=f"The Great Expectations suite of {suite.qualified}, run in PostgreSQL.",
+        op_tags=QUALITY_TAG,
+    )
+    def gx_suite(
+        context: dg.AssetCheckExecutionContext, bcf: PipelineSettings, quality: QualityResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        selected = {k.name for k in context.selected_asset_check_keys}
+        chosen = [
+            e for e in suite.expectations if (BLOCKING_GX if e.blocking else WARNING_GX) in selected
+        ]
+        runner = quality.runner(bcf.settings(), bcf.database_url_resolved())
+        outcome = runner.validate(suite, chosen)
+        for blocking in (True, False):
+            if (BLOCKING_GX if blocking else WARNING_GX) in selected:
+                yield gx_result(suite, outcome, blocking=blocking, index_url=runner.index_url)
+
+    return gx_suite
+
+
+def gx_checks(suites: Iterable[TableSuite] = SUITES) -> list[dg.AssetChecksDefinition]:
+    return [_gx_check(suite) for suite in suites]
+
+
+def volume_checks() -> dg.AssetChecksDefinition:
+    tables = {_key([t.schema, t.table]): t for t in volume.EVENT_TABLES}
+
+    @dg.multi_asset_check(
+        name="volume_checks",
+        specs=[
+            dg.AssetCheckSpec(
+                VOLUME,
+                asset=key,
+                description="The latest day's rows against the trailing average of the days "
+                "before it (BCF_QUALITY_VOLUME_*), and no day without rows in that window.",
+            )
+            for key in tables
+        ],
+        can_subset=True,
+        description="Volume of each event table, one aggregate query per table.",
+        op_tags=QUALITY_TAG,
+    )
+    def volume_check(
+        context: dg.AssetCheckExecutionContext, bcf: PipelineSettings, quality: QualityResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        settings = bcf.settings()
+        band = volume.VolumeBand(
+            window_days=settings.quality_volume_window_days,
+            min_ratio=settings.quality_volume_min_ratio,
+            max_ratio=settings.quality_volume_max_ratio,
+            min_history_days=settings.quality_volume_min_history_days,
+        )
+        engine = bcf.engine()
+        try:
+            for check_key in sorted(context.selected_asset_check_keys, key=str):
+                result = volume.check_volume(
+                    engine,
+                    tables[check_key.asset_key],
+                    band,
+                    time_zone=settings.reporting_tz,
+                    as_of=quality.as_of_instant(),
+                )
+                yield dg.AssetCheckResult(
+                    asset_key=check_key.asset_key,
+                    check_name=VOLUME,
+                    passed=result.passed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=result.message,
+                    metadata={
+                        "latest_day": str(result.latest_day or "-"),
+                        "latest_day_rows": result.latest_rows,
+                        "trailing_average": round(result.trailing_average or 0.0, 2),
+                        "expected_min": round(result.expected_min or 0.0, 2),
+                        "expected_max": round(result.expected_max or 0.0, 2),
+                        "missing_days": ", ".join(d.isoformat() for d in result.missing_days)
+                        or "none",
+                        "day_in_progress": result.in_progress,
+                        "daily_rows": dg.MetadataValue.json(
+                            {d.isoformat(): n for d, n in result.daily_rows.items()}
+                        ),
+                        "message": result.message,
+                    },
+                )
+        finally:
+            engine.dispose()
+
+    return volume_check
+
+
+def freshness_checks(sources: Sequence[freshness.SourceFreshness]) -> dg.AssetChecksDefinition:
+    by_key = {_key(s.asset_key_path): s for s in sources}
+
+    @dg.multi_asset_check(
+        name="source_freshness_checks",
+        specs=[
+            dg.AssetCheckSpec(
+                FRESHNESS,
+                asset=key,
+                description=f"dbt source freshness of {s.qualified}: newest "
+                f"{s.loaded_at_field} against warn_after {s.warn_after or '-'} / error_after "
+                f"{s.error_after or '-'} (dbt_project sources YAML).",
+            )
+            for key, s in by_key.items()
+        ],
+        can_subset=True,
+        description="dbt source freshness rules, evaluated in SQL.",
+        op_tags=QUALITY_TAG,
+    )
+    def source_freshness(
+        context: dg.AssetCheckExecutionContext, bcf: PipelineSettings, quality: QualityResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        engine = bcf.engine()
+        try:
+            for check_key in sorted(context.selected_asset_check_keys, key=str):
+                source = by_key[check_key.asset_key]
+                result = freshness.check_freshness(engine, source, as_of=quality.as_of_instant())
+                yield dg.AssetCheckResult(
+                    asset_key=check_key.asset_key,
+                    check_name=FRESHNESS,
+                    passed=result.status == "pass",
+                    severity=dg.AssetCheckSeverity.ERROR
+                    if result.status == "error"
+                    else dg.AssetCheckSeverity.WARN,
+                    description=f"{result.status}: {result.message}",
+                    metadata={
+                        "status": result.status,
+                        "loaded_at_field": source.loaded_at_field,
+                        "newest": result.newest.isoformat() if result.newest else "-",
+                        "age_hours": round(result.age.total_seconds() / 3600, 1)
+                        if result.age
+                        else -1.0,
+                        "warn_after": str(source.warn_after or "-"),
+                        "error_after": str(source.error_after or "-"),
+                    },
+                )
+        finally:
+            engine.dispose()
+
+    return source_freshness
+
+
+def _reconciliation_result(
+    asset_key: dg.AssetKey, name: str, result: reconcile.ReconciliationResult
+) -> dg.AssetCheckResult:
+    metadata: dict[str, Any] = {"offending_rows": result.offending_rows}
+    if result.sample:
+        metadata["sample"] = dg.MetadataValue.json(result.sample)
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=name,
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.message,
+        metadata=metadata,
+    )
+
+
+def _reconciliation_check(check: reconcile.Reconciliation) -> dg.AssetChecksDefinition:
+    asset_key = _key(check.asset)
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=check.name,
+        blocking=True,
+        additional_deps=[_key(path) for path in check.reads],
+        description=check.description,
+        op_tags=QUALITY_TAG,
+    )
+    def reconciliation(bcf: PipelineSettings) -> dg.AssetCheckResult:
+        engine = bcf.engine()
+        try:
+            result = reconcile.reconcile(engine, check, time_zone=bcf.settings().reporting_tz)
+        finally:
+            engine.dispose()
+        return _reconciliation_result(asset_key, check.name, result)
+
+    return reconciliation
+
+
+def _ledger_check(source_name: str) -> dg.AssetChecksDefinition:
+    asset_key = _key(get_source(source_name).primary.table.split("."))
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=INGEST_LEDGER,
+        blocking=True,
+        description=f"Every completed {source_name} batch in raw.ingest_batches balances "
+        "(in = loaded + quarantined + duplicates) and its raw.quarantine rows match; no batch "
+        "is left running for more than an hour. Nothing a file brought in is lost.",
+        op_tags=QUALITY_TAG,
+    )
+    def ledger(bcf: PipelineSettings) -> dg.AssetCheckResult:
+        engine: Engine = bcf.engine()
+        try:
+            result = reconcile.ingest_ledger_balances(engine, source_name)
+        finally:
+            engine.dispose()
+        return _reconciliation_result(asset_key, INGEST_LEDGER, result)
+
+    return ledger
+
+
+def reconciliation_checks() -> list[dg.AssetChecksDefinition]:
+    return [
+        *(_reconciliation_check(check) for check in reconcile.MART_RECONCILIATIONS),
+        *(_ledger_check(name) for name in source_names()),
+    ]
