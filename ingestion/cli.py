@@ -428,7 +428,10 @@ def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> 
         f"{len(run.checks_failed)} failed"
     )
     for check in run.checks_failed:
-        console.print(f"  [red]failed[/red] {check.asset} {check.name}: {check.description}")
+        console.print(
+            f"  [red]failed[/red] {check.severity} {check.asset} {check.check}: "
+            f"{check.description or ''}"
+        )
     for step in run.failed_steps:
         console.print(f"  [red]step failed[/red] {step}: see the run in the Dagster UI")
     outputs = {

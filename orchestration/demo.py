@@ -26,6 +26,7 @@ from dagster._core.events import DagsterEventType
 
 from ingestion.db.engine import libpq_url
 from ingestion.settings import Settings
+from orchestration.defs.quality.summary import CheckOutcome, summarize
 
 # Dagster's console logger prints every event at DEBUG; the demo shows its own progress.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -39,15 +40,6 @@ class RunProgress:
     assets_total: int
     checks_done: int
     checks_total: int
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    asset: str
-    name: str
-    passed: bool
-    severity: str
-    description: str
 
 
 @dataclass
@@ -262,21 +254,11 @@ def _outcome(
             value = materialization.metadata.get(label)
             if value is not None:
                 run.asset_paths[name] = str(value.value)
-    for record in instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
-    ).records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
-        if not isinstance(evaluation, dg.AssetCheckEvaluation):
-            continue
-        run.checks.append(
-            CheckOutcome(
-                asset=evaluation.asset_key.to_user_string(),
-                name=evaluation.check_name,
-                passed=evaluation.passed,
-                severity=evaluation.severity.value,
-                description=_what_failed(evaluation),
-            )
-        )
+    run.checks = summarize(
+        instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
+        ).records
+    ).checks
     run.failed_steps = sorted(
         {
             record.event_log_entry.step_key
@@ -287,14 +269,6 @@ def _outcome(
         }
     )
     return run
-
-
-def _what_failed(evaluation: dg.AssetCheckEvaluation) -> str:
-    """The check's own words, else the failing row count dbt tests report."""
-    if evaluation.description:
-        return evaluation.description
-    failed_rows = evaluation.metadata.get("dagster_dbt/failed_row_count")
-    return f"{failed_rows.value} failing rows" if failed_rows is not None else ""
 
 
 @dataclass(frozen=True)
@@ -423,7 +397,8 @@ def summary_markdown(
     if run.checks_failed:
         lines += ["", "## Failed checks", ""]
         lines += [
-            f"- `{c.asset}` {c.name} ({c.severity}): {c.description}" for c in run.checks_failed
+            f"- `{c.asset}` {c.check} ({c.severity}): {c.description or ''}"
+            for c in run.checks_failed
         ]
     lines += ["", "## Files", ""]
     lines += [f"- {label}: `{path}`" for label, path in outputs.items()]

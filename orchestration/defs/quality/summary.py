@@ -97,8 +97,14 @@ def _outcome(evaluation: Any) -> CheckOutcome:
         passed=bool(evaluation.passed),
         severity=str(severity),
         blocking=bool(getattr(evaluation, "blocking", False)),
-        description=evaluation.description,
+        description=evaluation.description or _failed_rows(evaluation),
     )
+
+
+def _failed_rows(evaluation: Any) -> str | None:
+    """dbt tests say nothing but how many rows failed."""
+    failed = evaluation.metadata.get("dagster_dbt/failed_row_count")
+    return f"{failed.value} failing rows" if failed is not None and not evaluation.passed else None
 
 
 def _dagster_events(
