@@ -29,8 +29,8 @@ from ingestion.local_services import LocalPostgres
 from orchestration.definitions import defs
 
 # Every tenant, so each source sees activity in its last days (freshness), over a short
-# history (two full months for the report) with little traffic.
-SMALL = ["--tenants", "20", "--days", "75", "--scale", "40"]
+# history of 13 months (12-month NRR, every chart of the report has data), little traffic.
+SMALL = ["--tenants", "20", "--days", "400", "--scale", "40"]
 REPORT_TABLES = ("ceo_dashboard_metrics", "financial_reports", "compliance_reports")
 CHARTS = (
     "mrr_waterfall", "mrr_arr", "churn_nrr",
