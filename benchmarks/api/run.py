@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 
 from ingestion.api.keys import create_key
@@ -86,6 +88,54 @@ def _percentiles(latencies_s: list[float]) -> dict[str, float]:
         "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
     }
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU (user + system) used so far by `root` and its descendants, exited ones included
+    (a parent's reaped children are counted in its `children_*` times)."""
+    total = 0.0
+    try:
+        processes = [psutil.Process(root)]
+        processes += processes[0].children(recursive=True)
+    except psutil.Error:
+        return total
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # exited meanwhile: counted by its parent from now on
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def own_cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds per component (process trees, this process, reaped children) over a run."""
+
+    def __init__(self, roots: dict[str, int | None]) -> None:
+        self.roots = {name: pid for name, pid in roots.items() if pid is not None}
+
+    def read(self) -> dict[str, float]:
+        readings = {name: tree_cpu_seconds(pid) for name, pid in self.roots.items()}
+        readings["load_generator"] = own_cpu_seconds()
+        readings["pgbench"] = own_cpu_seconds(resource.RUSAGE_CHILDREN)
+        return readings
+
+    @staticmethod
+    def per_request(
+        before: dict[str, float], after: dict[str, float], requests: int
+    ) -> dict[str, float]:
+        """Milliseconds of CPU per request, per component that used any."""
+        spent = {name: after[name] - before[name] for name in after}
+        return {
+            name: round(1000 * seconds / max(requests, 1), 3)
+            for name, seconds in spent.items()
+            if seconds > 0.005
+        }
 
 
 def run_pgbench(
@@ -260,18 +310,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # The folder outlives the servers in it: they stop (ExitStack) before it is deleted.
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, ExitStack() as stack:
         work = Path(folder)
+        # CPU is counted per server only for private ones (a shared server serves others too).
+        server_pids: dict[str, int | None] = {"postgres": None, "redis": None}
         admin_url = args.database_url
         if admin_url is None:
             postgres = LocalPostgres(work, os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf"))
             print(postgres.start(), flush=True)
             stack.callback(postgres.stop)
             admin_url = postgres.url("postgres")
+            server_pids["postgres"] = postgres.status().pid
         redis_url = args.redis_url
         if redis_url is None:
             redis_server = LocalRedis(work)
             print(redis_server.start(), flush=True)
             stack.callback(redis_server.stop)
             redis_url = redis_server.url()
+            server_pids["redis"] = redis_server.status().pid
         name = f"bench_api_{uuid.uuid4().hex[:8]}"
         url = _database(admin_url, name)
 
@@ -292,19 +346,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _, key = create_key(url, "bench", tenant_id=tenant, scopes=("read", "write", "track"))
 
         print(f"pgbench: {args.clients} clients, {args.duration} s ...", flush=True)
+        meter = CpuMeter(server_pids)
+        before = meter.read()
         pgbench = run_pgbench(url, tenant, args.clients, args.duration, work)
+        pgbench["cpu_ms_per_request"] = meter.per_request(before, meter.read(), pgbench["requests"])
+        pgbench["load_average_1m_after"] = round(os.getloadavg()[0], 2)
         print(f"  {pgbench}", flush=True)
 
         api, port = start_api(url, redis_url, args.workers)
         stack.callback(api.wait, 30)
         stack.callback(api.terminate)
+        meter = CpuMeter({"api": api.pid, **server_pids})
         creates, tracks = lead_bodies(), track_bodies(args.batch_events, 2000)
         results: dict[str, Any] = {"pgbench_insert": pgbench}
         scenarios = (("api_create", "/v1/leads", creates), ("api_track", "/v1/track", tracks))
         for label, path, bodies in scenarios:
             run_load(port, path, key, bodies, args.clients, args.warmup)
             print(f"{label}: {args.clients} clients, {args.duration} s ...", flush=True)
+            before = meter.read()
             results[label] = run_load(port, path, key, bodies, args.clients, args.duration)
+            results[label]["cpu_ms_per_request"] = meter.per_request(
+                before, meter.read(), results[label]["requests"]
+            )
+            results[label]["load_average_1m_after"] = round(os.getloadavg()[0], 2)
             print(f"  {results[label]}", flush=True)
         results["api_track"]["events_per_s"] = round(
             results["api_track"]["requests_per_s"] * args.batch_events
@@ -349,6 +413,11 @@ def _print_table(report: dict[str, Any]) -> None:
             f"{label:<16}{row['requests_per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}"
             f"{events!s:>11}"
         )
+    print("\nCPU ms per request (whole run, all processes of each part):")
+    for label in ("pgbench_insert", "api_create", "api_track"):
+        parts = rows[label]["cpu_ms_per_request"]
+        total = sum(parts.values())
+        print(f"  {label:<16}{total:>7.3f}  " + ", ".join(f"{k} {v}" for k, v in parts.items()))
     summary = report["summary"]
     print(
         f"\ncreate = {summary['create_share_of_pgbench']:.1%} of pgbench "

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingestion.api import errors, resources, track
+from ingestion.api import dispatch, errors, resources, track
 from ingestion.api.config import ApiSettings
 from ingestion.api.errors import error_response
 from ingestion.api.runtime import Runtime
@@ -97,9 +97,9 @@ def create_app(
     )
     app.state.runtime = runtime
     errors.install(app)
-    # Routes are tried in order: the collector's route, the busiest, goes first.
-    app.include_router(track.router(), prefix="/v1")
-    app.include_router(resources.router(api_settings.page_max), prefix="/v1")
+    # Added to the app's own router, not included: an included router is matched twice.
+    track.add_routes(app.router, "/v1")
+    resources.add_routes(app.router, "/v1", api_settings.page_max)
     app.add_middleware(BodySizeLimit, limit=api_settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
@@ -129,4 +129,5 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
+    dispatch.install(app)
     return app

@@ -99,11 +99,12 @@ async def _rate_limit(runtime: Runtime, principal: Principal) -> None:
     counter = f"bcf:api:rate:{principal.key_id}:{minute}"
 
     async def count(client: aioredis.Redis) -> int:
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(counter)
-        pipe.expire(counter, 120)
-        calls, _ = await pipe.execute()
-        return int(calls)
+        # One round trip per request; the minute's first call also sets the expiry (a
+        # worker dying in between leaves one stale counter, never read again).
+        calls = int(await client.incr(counter))
+        if calls == 1:
+            await client.expire(counter, 120)
+        return calls
 
     answered, calls = await runtime.with_redis(count)
     limit = runtime.api.rate_limit_per_minute

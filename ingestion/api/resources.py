@@ -693,10 +693,10 @@ async def _update(
     return await _in_transaction(runtime, principal, conn, steps)
 
 
-def _routes(router: APIRouter, resource: Resource, page_max: int) -> None:
+def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -> None:
     Create, Update, Read = resource.create_model, resource.update_model, resource.read_model
     Page = page_model_for(_camel(resource.path, "Page"), Read)
-    base = f"/{resource.path}"
+    base = f"{prefix}/{resource.path}"
     tags = [resource.path]
 
     reader, creator = Depends(_guard(resource, "read")), Depends(_guard(resource, "create"))
@@ -865,8 +865,6 @@ class DeletedModel(ReadModel):
     deleted: bool
 
 
-def router(page_max: int) -> APIRouter:
-    routes = APIRouter()
+def add_routes(router: APIRouter, prefix: str, page_max: int) -> None:
     for resource in RESOURCES:
-        _routes(routes, resource, page_max)
-    return routes
+        _routes(router, prefix, resource, page_max)

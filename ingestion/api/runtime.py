@@ -96,24 +96,31 @@ class Runtime:
             return False, None
 
     async def one_statement(
-        self, principal: Principal, statement: Statement, params: Any
+        self, principal: Principal, statement: str, params: dict[str, Any]
     ) -> dict[str, Any] | None:
         """`statement`'s first row, in a transaction of its own as `bcf_api` for the
-        principal's tenant: BEGIN, role, tenant, statement and COMMIT in one round trip."""
+        principal's tenant: BEGIN, role, tenant, statement and COMMIT in one query string.
+
+        Bound client-side and sent as one simple query: one send and one wait. A pipeline of
+        the five took a wait on the event loop per statement, which cost more CPU than the
+        server's parsing that prepared statements would save.
+        """
+        # The tenant is a UUID we read from our own table, never input.
         tenant = str(principal.tenant_id) if principal.tenant_id else ""
         async with self.pool.connection() as conn:
+            cursor = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
             try:
-                async with conn.pipeline():
-                    await conn.execute("BEGIN")
-                    await conn.execute(f"SET LOCAL ROLE {API_ROLE}")
-                    await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
-                    cursor = conn.cursor(row_factory=dict_row)
-                    await cursor.execute(statement, params)
-                    await conn.execute("COMMIT")
+                await cursor.execute(
+                    f"BEGIN; SET LOCAL ROLE {API_ROLE}; SET LOCAL app.tenant_id = '{tenant}'; "
+                    f"{statement}; COMMIT",
+                    params,
+                )
             except BaseException:
                 if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                     await conn.execute("ROLLBACK")
                 raise
+            for _ in range(3):  # past BEGIN and the two SETs, to the statement's rows
+                cursor.nextset()
             return await cursor.fetchone()
 
     @asynccontextmanager

@@ -190,12 +190,11 @@ async def tracker(request: Request) -> Principal:
     return await authenticate(request, "track")
 
 
-def router() -> APIRouter:
-    routes = APIRouter()
+def add_routes(router: APIRouter, prefix: str) -> None:
     validator = BatchValidator()
 
-    @routes.post(
-        "/track",
+    @router.post(
+        f"{prefix}/track",
         status_code=202,
         response_model=TrackAccepted,
         responses=ERROR_RESPONSES,
@@ -231,5 +230,3 @@ def router() -> APIRouter:
             return await _deliver(runtime, events)
 
         return await run_write(request, runtime, principal, work)
-
-    return routes
