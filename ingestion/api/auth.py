@@ -2,7 +2,8 @@
 
 A verified key is cached per worker for `key_cache_seconds`, so a request costs no extra
 database read; a revoked key stops working within that time. The rate limit is a counter
-per key and clock minute in Redis; without Redis there is no limit (never an outage).
+per key and clock minute in Redis (`rate_limit.py`); without Redis there is no limit (never
+an outage).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Final
 
-import redis.asyncio as aioredis
 from fastapi import Request
 
 from ingestion.api import keys
@@ -95,20 +95,8 @@ async def authenticate(request: Request, scope: str) -> Principal:
 
 async def _rate_limit(runtime: Runtime, principal: Principal) -> None:
     now = time.time()
-    minute = int(now // 60)
-    counter = f"bcf:api:rate:{principal.key_id}:{minute}"
-
-    async def count(client: aioredis.Redis) -> int:
-        # One round trip per request; the minute's first call also sets the expiry (a
-        # worker dying in between leaves one stale counter, never read again).
-        calls = int(await client.incr(counter))
-        if calls == 1:
-            await client.expire(counter, 120)
-        return calls
-
-    answered, calls = await runtime.with_redis(count)
-    limit = runtime.api.rate_limit_per_minute
-    if answered and calls is not None and calls > limit:
+    if not await runtime.rate_limiter.admit(runtime.with_redis, principal.key_id, int(now // 60)):
+        limit = runtime.rate_limiter.limit
         retry_after = max(1, int(60 - now % 60 + 0.999))
         raise ApiError(
             429,

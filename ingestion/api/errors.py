@@ -6,6 +6,7 @@ become 4xx with the offending column named; anything else is a 500 with no inter
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -15,7 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import errors as pg
 from pydantic import BaseModel
+from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingestion.db import schema
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +101,10 @@ def database_error(error: psycopg.Error) -> ApiError | None:
     column = diag.column_name
     constraint = diag.constraint_name or ""
     if isinstance(error, pg.UniqueViolation):
-        field = column or _constraint_columns(diag.message_detail)
+        field = column or _constrained_columns(constraint, diag.message_detail)
         return ApiError(409, "conflict", f"{field or 'a value'} is already taken", field=field)
     if isinstance(error, pg.ForeignKeyViolation):
-        field = _constraint_columns(diag.message_detail)
+        field = _constrained_columns(constraint, diag.message_detail)
         if "still referenced" in (diag.message_detail or ""):
             return ApiError(
                 409, "conflict", "other rows still refer to this object: delete them first"
@@ -119,11 +123,25 @@ def database_error(error: psycopg.Error) -> ApiError | None:
     return None
 
 
-def _constraint_columns(detail: str | None) -> str | None:
-    # "Key (email)=(x@y.z) already exists." -> "email"
+def _constrained_columns(constraint: str, detail: str | None) -> str | None:
+    """The columns of a unique or foreign key constraint, by its name in the schema, else from
+    the message's detail ("Key (email)=(x@y.z) already exists." -> "email"). PostgreSQL leaves
+    the detail out where row-level security applies, which is every tenant's table."""
+    if columns := _columns_by_constraint().get(constraint):
+        return columns
     if detail and detail.startswith("Key (") and ")=" in detail:
         return detail[5 : detail.index(")=")]
     return None
+
+
+@functools.cache
+def _columns_by_constraint() -> dict[str, str]:
+    return {
+        str(constraint.name): ", ".join(column.name for column in constraint.columns)
+        for table in schema.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint | ForeignKeyConstraint) and constraint.name
+    }
 
 
 def install(app: FastAPI) -> None:

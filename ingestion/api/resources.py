@@ -419,6 +419,13 @@ def _table(resource: Resource) -> sql.Composable:
     return sql.SQL("public.{}").format(sql.Identifier(resource.name))
 
 
+def _shown_columns(resource: Resource) -> sql.Composable:
+    """The row a write answers with, column by column: a prepared statement's result stays
+    the same shape when a migration adds a column (`*` would make it fail once per
+    connection with "cached plan must not change result type")."""
+    return sql.SQL(", ").join(map(sql.Identifier, resource.table.c.keys()))
+
+
 def insert_statement(resource: Resource, columns: Iterable[str]) -> str:
     return _insert_text(resource.path, tuple(columns))
 
@@ -429,10 +436,11 @@ def _insert_text(path: str, names: tuple[str, ...]) -> str:
     return (
         sql.SQL(
             "WITH new AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING *), "
-            "audit AS ({audit}) SELECT * FROM new"
+            "audit AS ({audit}) SELECT {shown} FROM new"
         )
         .format(
             table=_table(resource),
+            shown=_shown_columns(resource),
             columns=sql.SQL(", ").join(map(sql.Identifier, names)),
             values=sql.SQL(", ").join(map(sql.Placeholder, names)),
             audit=_audit(resource, "create", "new", None, resource.audited("new")),
@@ -456,9 +464,10 @@ def _update_text(path: str, columns: tuple[str, ...]) -> str:
     return sql.SQL(
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {assignments} WHERE id = %(_id)s RETURNING *), "
-        "audit AS ({audit}) SELECT * FROM new"
+        "audit AS ({audit}) SELECT {shown} FROM new"
     ).format(
         table=_table(resource),
+        shown=_shown_columns(resource),
         assignments=sql.SQL(", ").join(assignments),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
@@ -471,9 +480,10 @@ def increment_statement(resource: Resource, column: str) -> str:
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {column} = coalesce({column}, 0) + 1, updated_at = now() "
         "WHERE id = %(_id)s RETURNING *), "
-        "audit AS ({audit}) SELECT * FROM new"
+        "audit AS ({audit}) SELECT {shown} FROM new"
     ).format(
         table=_table(resource),
+        shown=_shown_columns(resource),
         column=sql.Identifier(column),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
@@ -675,7 +685,9 @@ async def _update(
     async def steps(conn: Connection) -> Outcome:
         old = await fetch_one(
             conn,
-            sql.SQL("SELECT * FROM {} WHERE id = %s FOR UPDATE").format(_table(resource)),
+            sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(
+                _shown_columns(resource), _table(resource)
+            ),
             (object_id,),
         )
         if old is None:
@@ -714,9 +726,9 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             rows = await fetch_all(
                 conn,
                 sql.SQL(
-                    "SELECT * FROM {} WHERE (%(after)s::uuid IS NULL OR id > %(after)s::uuid) "
+                    "SELECT {} FROM {} WHERE (%(after)s::uuid IS NULL OR id > %(after)s::uuid) "
                     "ORDER BY id LIMIT %(limit)s"
-                ).format(_table(resource)),
+                ).format(_shown_columns(resource), _table(resource)),
                 {"after": after, "limit": limit},
             )
         items = b",".join(resource.present(row) for row in rows)
@@ -732,7 +744,9 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
         async with runtime_of(request).transaction(principal) as conn:
             row = await fetch_one(
                 conn,
-                sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(resource)),
+                sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+                    _shown_columns(resource), _table(resource)
+                ),
                 (object_id,),
             )
         if row is None:

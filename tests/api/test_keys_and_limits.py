@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
+import redis
+import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
+from ingestion.api.rate_limit import RateLimiter
 from ingestion.cli import app
 from tests.api.conftest import World, add_tenant, client, make_app, serving
 
@@ -99,3 +103,51 @@ def test_without_redis_there_is_no_limit_and_no_outage(
     assert httpx.get(f"{api_url_without_redis}/readyz").status_code == 503
     fallback.close()
     assert add_tenant(world.database_url, "gamma")
+
+
+def _admitted(limiters: list[RateLimiter], redis_url: str, key_id: uuid.UUID, calls: int) -> int:
+    """How many of `calls` requests, spread over `limiters` in turn, one minute admits."""
+
+    async def run() -> int:
+        client = aioredis.Redis.from_url(redis_url)
+
+        async def with_redis(
+            action: Callable[[aioredis.Redis], Awaitable[int]],
+        ) -> tuple[bool, int]:
+            return True, await action(client)
+
+        try:
+            return sum(
+                [
+                    await limiters[n % len(limiters)].admit(with_redis, key_id, 7)
+                    for n in range(calls)
+                ]
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def test_workers_sharing_a_key_never_admit_more_than_its_limit(redis_server_url: str) -> None:
+    workers = [RateLimiter(1_000) for _ in range(3)]
+    assert workers[0].block == 10
+    admitted = _admitted(workers, redis_server_url, uuid.uuid4(), 1_200)
+    # Slots a worker leased and has not spent are not the others': at most 2 x 9 go unused.
+    assert 1_000 - 2 * 9 <= admitted <= 1_000
+
+
+def test_small_limits_are_counted_request_by_request(redis_server_url: str) -> None:
+    workers = [RateLimiter(50), RateLimiter(50)]
+    assert workers[0].block == 1
+    assert _admitted(workers, redis_server_url, uuid.uuid4(), 80) == 50
+
+
+def test_a_limiter_leases_blocks_instead_of_counting_each_request(
+    redis_server_url: str, redis_client: redis.Redis
+) -> None:
+    key_id = uuid.uuid4()
+    assert _admitted([RateLimiter(6_000)], redis_server_url, key_id, 100) == 100
+    # Blocks of 60: two round trips for 100 requests, the counter says what was leased.
+    assert int(redis_client.get(f"bcf:api:rate:{key_id}:7") or 0) == 120
+    assert 0 < redis_client.ttl(f"bcf:api:rate:{key_id}:7") <= 120

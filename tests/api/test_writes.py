@@ -234,3 +234,23 @@ def test_health_and_readiness(api_url: str) -> None:
     ready = httpx.get(f"{api_url}/readyz").json()
     assert ready["checks"] == {"database": "ok", "redis": "ok"}
     assert httpx.get(f"{api_url}/v1/openapi.json").json()["info"]["title"]
+
+
+def test_a_write_the_database_refuses_leaves_nothing_and_the_next_one_goes_through(
+    world: World,
+) -> None:
+    http = world.a.client
+    body = body_for("support-tickets", world, http)  # one statement: no references to check
+    created(http, "support-tickets", body)
+    audited = "SELECT count(*) FROM public.audit_logs WHERE resource = 'support_tickets'"
+    before = world.count(audited)
+    # The same ticket number again fails in the database after the role and tenant were set
+    # in its transaction: all of it is rolled back, the audit row too.
+    for _ in range(6):  # past the executions after which the statement is prepared
+        taken = http.post("/v1/support-tickets", json=body)
+        assert taken.status_code == 409
+        assert taken.json()["error"]["field"] == "ticket_number"
+    assert world.count(audited) == before
+    again = created(http, "support-tickets", {**body, "ticket_number": f"T-{uuid.uuid4().hex[:8]}"})
+    assert world.row("support_tickets", again["id"])["tenant_id"] == world.a.id  # type: ignore[index]
+    assert world.count(audited) == before + 1
