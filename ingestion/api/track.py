@@ -31,7 +31,7 @@ from ingestion.db.access import PIPELINE_ROLE
 from ingestion.db.engine import libpq_url
 from ingestion.load.loader import load_parsed
 from ingestion.sources.tracking import SOURCE as tracking_source
-from ingestion.sources.tracking import parse_events
+from ingestion.sources.tracking import refusals as tracking_refusals
 
 EXAMPLE_EVENT = {
     "event_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -89,8 +89,9 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
 
 def _refusals(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """(0-based position, reason) of every event the tracking source refuses."""
-    parsed = parse_events(events, enrich=False)
-    return [((reject.record_number or 1) - 1, reject.reason) for reject in parsed.rejects]
+    return [
+        ((reject.record_number or 1) - 1, reject.reason) for reject in tracking_refusals(events)
+    ]
 
 
 _CLASH = "already came with occurred_at"  # one event id at two times: a batch-wide check

@@ -93,6 +93,7 @@ loader, which stamps it.
 from __future__ import annotations
 
 import bisect
+import functools
 import gc
 import gzip
 import io
@@ -673,6 +674,16 @@ def _problem(condition: pl.Expr, template: str, *values: pl.Expr) -> pl.Expr:
     return pl.when(condition).then(pl.format(template, *values) if values else pl.lit(template))
 
 
+# Built once: expressions are immutable, and building them cost more than running them on
+# the write API's batches of a hundred events.
+@functools.cache
+def _reason() -> pl.Expr:
+    """Every refusal of a row, `; `-separated; empty when it passes."""
+    return pl.concat_str(
+        [pl.col("_type_error"), *_checks()], separator="; ", ignore_nulls=True
+    ).alias("_reason")
+
+
 def _checks() -> list[pl.Expr]:
     c = pl.col
     checks: list[pl.Expr] = [
@@ -764,6 +775,7 @@ def _checks() -> list[pl.Expr]:
     return checks
 
 
+@functools.cache
 def _metadata(enriched: bool) -> pl.Expr:
     c = pl.col
     fixed = (
@@ -793,20 +805,15 @@ def _metadata(enriched: bool) -> pl.Expr:
     )
 
 
-def _build(
+def _validate(
     frame: pl.DataFrame,
     type_errors: dict[int, list[str]],
     record_numbers: Sequence[int] | None,
     raw_of: Callable[[int], str],
     rejects: list[Reject],
-    records_in: int,
-    context: ParseContext | None,
-    *,
-    enrich: bool,
-    geoip: GeoIp | None,
-) -> Parsed:
+) -> pl.DataFrame:
+    """The rows that pass every check; each other row goes to `rejects` with its reasons."""
     c = pl.col
-    reporting_currency = context.reporting_currency if context else "BRL"
     frame = frame.with_columns(
         pl.when(c(name).str.strip_chars().str.len_bytes() > 0).then(c(name).str.strip_chars())
         for name in FIELDS
@@ -850,13 +857,11 @@ def _build(
         )
         naive = unparsed & spelled_out.str.to_datetime(_TS_NAIVE, strict=False).is_not_null()
     frame = (
-        frame.with_columns(naive.alias("_naive_ts"))
-        .with_columns(
-            pl.concat_str([c("_type_error"), *_checks()], separator="; ", ignore_nulls=True).alias(
-                "_reason"
-            )
-        )
+        frame.lazy()
+        .with_columns(naive.alias("_naive_ts"))
+        .with_columns(_reason())
         .with_columns(pl.col("_reason").replace("", None))
+        .collect()
     )
 
     refused = frame.filter(c("_reason").is_not_null()).select("_row", "_reason")
@@ -893,7 +898,24 @@ def _build(
         number = record_numbers[row] if record_numbers is not None else row + 1
         rejects.append(Reject(number, raw_of(row), reason))
     rejects.sort(key=lambda reject: reject.record_number or 0)
+    return accepted
 
+
+def _build(
+    frame: pl.DataFrame,
+    type_errors: dict[int, list[str]],
+    record_numbers: Sequence[int] | None,
+    raw_of: Callable[[int], str],
+    rejects: list[Reject],
+    records_in: int,
+    context: ParseContext | None,
+    *,
+    enrich: bool,
+    geoip: GeoIp | None,
+) -> Parsed:
+    c = pl.col
+    reporting_currency = context.reporting_currency if context else "BRL"
+    accepted = _validate(frame, type_errors, record_numbers, raw_of, rejects)
     accepted = accepted.with_columns(
         pl.when(c("_value").is_not_null())
         .then(c("currency").fill_null(reporting_currency))
@@ -990,18 +1012,10 @@ def parse_file(
     )
 
 
-def parse_events(
+def _records_of(
     events: Sequence[Mapping[Any, Any]],
-    context: ParseContext | None = None,
-    *,
-    enrich: bool = True,
-    geoip: GeoIp | None = None,
-) -> Parsed:
-    """Parse already-decoded events (stream entries, API bodies) like the lines of a file.
-
-    Record numbers are 1-based positions in `events`; keys and values may be `bytes` (as a
-    Redis client returns them) and are read as UTF-8.
-    """
+) -> tuple[list[Mapping[str, Any]], list[int], list[Reject]]:
+    """(the events that are objects, their 1-based positions, refusals of the others)."""
     records: list[Mapping[str, Any]] = []
     rejects: list[Reject] = []
     positions: list[int] = []
@@ -1022,8 +1036,10 @@ def parse_events(
                 continue
         records.append(event)
         positions.append(position)
-    frame, type_errors = _frame_from_records(records)
+    return records, positions, rejects
 
+
+def _raw_of(records: Sequence[Mapping[str, Any]]) -> Callable[[int], str]:
     def raw(row: int) -> str:
         try:
             return orjson.dumps(
@@ -1032,17 +1048,43 @@ def parse_events(
         except TypeError:
             return repr(records[row])
 
+    return raw
+
+
+def parse_events(
+    events: Sequence[Mapping[Any, Any]],
+    context: ParseContext | None = None,
+    *,
+    enrich: bool = True,
+    geoip: GeoIp | None = None,
+) -> Parsed:
+    """Parse already-decoded events (stream entries, API bodies) like the lines of a file.
+
+    Record numbers are 1-based positions in `events`; keys and values may be `bytes` (as a
+    Redis client returns them) and are read as UTF-8.
+    """
+    records, positions, rejects = _records_of(events)
+    frame, type_errors = _frame_from_records(records)
     return _build(
         frame,
         type_errors,
         positions,
-        raw,
+        _raw_of(records),
         rejects,
         len(events),
         context,
         enrich=enrich,
         geoip=geoip,
     )
+
+
+def refusals(events: Sequence[Mapping[Any, Any]]) -> list[Reject]:
+    """What `parse_events` would refuse of `events`, by the same checks, without building the
+    rows it would load (the write API's check before it queues a batch)."""
+    records, positions, rejects = _records_of(events)
+    frame, type_errors = _frame_from_records(records)
+    _validate(frame, type_errors, positions, _raw_of(records), rejects)
+    return rejects
 
 
 def _raw_default(value: object) -> str:

@@ -282,6 +282,20 @@ def test_decoded_events_from_a_stream_may_be_bytes() -> None:
     assert "event_id is not valid UTF-8" in reasons[3]
 
 
+def test_refusals_are_the_rejects_of_parsing_the_same_events() -> None:
+    events: list[Any] = []
+    for line in BAD.read_bytes().splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:  # the broken lines of the file (bad JSON, bad UTF-8) are no events
+            continue
+    clash = {**events[0], "occurred_at": "2001-01-01T00:00:00Z"}  # its id at another time
+    events += ["not an object", clash]
+    expected = parse_events(events, CONTEXT).rejects
+    assert len(expected) > 3
+    assert tracking.refusals(events) == expected
+
+
 def test_numbers_where_text_is_expected_and_text_where_numbers_are() -> None:
     event = _event(session_id=123456, visit_duration="42", conversion_value="19.999")
     table = _table(parse_file(_jsonl(event), "n.jsonl", CONTEXT))
