@@ -16,8 +16,9 @@ In one run, on one fresh database (migrated to head) of one server:
    event ids, the same connections and duration: validation by the tracking source, one
    XADD per call.
 
-The API runs as `uvicorn --workers N` (uvloop, httptools) in its own processes; the load
-comes from this process (asyncio, raw HTTP/1.1, one connection per client), on the same
+The API runs as `uvicorn --workers N` (uvloop, httptools) in its own processes. The load
+comes from `wrk` (C, like pgbench's client; `apt-get install wrk`), else from this process
+(asyncio, raw HTTP/1.1): `--driver`. One keep-alive connection per client, on the same
 machine: client, API, PostgreSQL and Redis share its cores, as pgbench and PostgreSQL do in
 step 1. Without `--database-url`/`--redis-url`, private servers are started in a
 temporary folder and removed at the end.
@@ -35,6 +36,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,15 +71,9 @@ VALUES (CAST(:tenant AS uuid), 'Bench', 'pgbench-' || CAST(:n AS text) || '@exam
 
 def _pgbench_binary() -> str:
     for candidate in (os.environ.get("PGBENCH"), "pgbench", str(PGBENCH)):
-        if candidate and (Path(candidate).is_file() or _on_path(candidate)):
+        if candidate and (Path(candidate).is_file() or shutil.which(candidate)):
             return candidate
     raise SystemExit("pgbench not found: set PGBENCH or install postgresql-client")
-
-
-def _on_path(name: str) -> bool:
-    from shutil import which
-
-    return which(name) is not None
 
 
 def _percentiles(latencies_s: list[float]) -> dict[str, float]:
@@ -121,8 +117,8 @@ class CpuMeter:
 
     def read(self) -> dict[str, float]:
         readings = {name: tree_cpu_seconds(pid) for name, pid in self.roots.items()}
-        readings["load_generator"] = own_cpu_seconds()
-        readings["pgbench"] = own_cpu_seconds(resource.RUSAGE_CHILDREN)
+        # This process drives the load itself or through a child (pgbench, wrk).
+        readings["load_generator"] = own_cpu_seconds() + own_cpu_seconds(resource.RUSAGE_CHILDREN)
         return readings
 
     @staticmethod
@@ -162,6 +158,81 @@ def run_pgbench(
     return {"requests_per_s": round(tps, 1), "requests": len(latencies), **_percentiles(latencies)}
 
 
+PLACEHOLDER = b"{n}"  # in a body: replaced by a number no other request of the run gets
+
+WRK_SCRIPT = """\
+-- Bodies from the file of this thread, cycled; {n} becomes a number unique in the run.
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_API_KEY")
+wrk.headers["Content-Type"] = "application/json"
+-- thread_number: a global, set in each thread's state by setup.
+local made, bodies, templated, position, sent = 0, {}, false, 0, 0
+function setup(thread)
+  made = made + 1
+  thread:set("thread_number", made)
+end
+function init(args)
+  for line in io.lines(args[1] .. "-" .. thread_number .. ".txt") do
+    bodies[#bodies + 1] = line
+    templated = templated or line:find("{n}", 1, true) ~= nil
+  end
+end
+function request()
+  position = position % #bodies + 1
+  sent = sent + 1
+  local body = bodies[position]
+  if templated then
+    body = body:gsub("{n}", thread_number .. "-" .. sent)
+  end
+  return wrk.format(nil, nil, nil, body)
+end
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(
+    port: int, path: str, key: str, bodies: list[bytes], clients: int, duration: float, work: Path
+) -> dict[str, Any]:
+    """`clients` connections over min(clients, cores) wrk threads, each thread cycling its
+    share of `bodies`."""
+    threads = min(clients, os.cpu_count() or 2)
+    script = work / "api.lua"
+    script.write_text(WRK_SCRIPT)
+    stem = work / f"bodies{path.replace('/', '-')}"
+    for thread in range(threads):
+        share = bodies[thread::threads] or bodies
+        Path(f"{stem}-{thread + 1}.txt").write_bytes(b"\n".join(share) + b"\n")
+    seconds = max(1, round(duration))  # wrk takes whole seconds
+    command = [
+        "wrk", f"--threads={threads}", f"--connections={clients}", f"--duration={seconds}s",
+        "--timeout=10s", f"--script={script}", f"http://127.0.0.1:{port}{path}", "--", str(stem),
+    ]  # fmt: skip
+    finished = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "BENCH_API_KEY": key}
+    )
+    if finished.returncode != 0:
+        raise SystemExit(f"wrk failed: {finished.stderr.strip() or finished.stdout.strip()}")
+    line = next(x for x in finished.stdout.splitlines() if x.startswith("WRK_RESULT "))
+    measured = json.loads(line.removeprefix("WRK_RESULT "))
+    answered = measured["requests"] - measured["non_2xx"]
+    return {
+        "requests_per_s": round(measured["requests"] / (measured["duration_us"] / 1e6), 1),
+        "requests": measured["requests"],
+        "statuses": {"2xx": answered, "other": measured["non_2xx"]},
+        "socket_errors": measured["socket_errors"],
+        "p50_ms": round(measured["p50_us"] / 1000, 2),
+        "p99_ms": round(measured["p99_us"] / 1000, 2),
+    }
+
+
 async def _client(
     port: int,
     path: str,
@@ -195,16 +266,27 @@ async def _client(
 
 
 def run_load(
-    port: int, path: str, key: str, bodies: Callable[[], bytes], clients: int, duration: float
+    port: int, path: str, key: str, bodies: list[bytes], clients: int, duration: float
 ) -> dict[str, Any]:
+    """The load from this process: `clients` asyncio connections cycling `bodies`."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
+    cycle, numbers = itertools.cycle(bodies), itertools.count()
+
+    def next_body() -> bytes:
+        body = next(cycle)
+        return (
+            body.replace(PLACEHOLDER, str(next(numbers)).encode()) if PLACEHOLDER in body else body
+        )
 
     async def everyone() -> float:
         until = time.perf_counter() + duration
         started = time.perf_counter()
         await asyncio.gather(
-            *(_client(port, path, key, bodies, until, latencies, statuses) for _ in range(clients))
+            *(
+                _client(port, path, key, next_body, until, latencies, statuses)
+                for _ in range(clients)
+            )
         )
         return time.perf_counter() - started
 
@@ -217,19 +299,14 @@ def run_load(
     }
 
 
-def lead_bodies() -> Callable[[], bytes]:
-    counter = itertools.count()
+def lead_bodies() -> list[bytes]:
+    """One body whose email differs on every request: a new lead each time."""
     run = uuid.uuid4().hex[:8]
-
-    def body() -> bytes:
-        n = next(counter)
-        return f'{{"name":"Bench","email":"api-{run}-{n}@example.com","source":"organic"}}'.encode()
-
-    return body
+    return [b'{"name":"Bench","email":"api-%s-{n}@example.com","source":"organic"}' % run.encode()]
 
 
-def track_bodies(batch_events: int, distinct: int) -> Callable[[], bytes]:
-    """`distinct` prepared bodies of `batch_events` events each, cycled; ids differ per body."""
+def track_bodies(batch_events: int, distinct: int) -> list[bytes]:
+    """`distinct` prepared bodies of `batch_events` events each; ids differ per body."""
     import orjson
 
     agents = [
@@ -254,8 +331,7 @@ def track_bodies(batch_events: int, distinct: int) -> Callable[[], bytes]:
             for i in range(batch_events)
         ]
         prepared.append(orjson.dumps({"events": events}))
-    cycle = itertools.cycle(prepared)
-    return lambda: next(cycle)
+    return prepared
 
 
 def start_api(
@@ -305,7 +381,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--database-url", help="An admin URL; default: a private server.")
     parser.add_argument("--redis-url", help="Default: a private redis-server.")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--driver",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="The API's load generator: wrk (C, like pgbench's client), this process, or "
+        "wrk when it is on PATH (auto).",
+    )
     args = parser.parse_args(argv)
+    driver = args.driver
+    if driver == "auto":
+        driver = "wrk" if shutil.which("wrk") else "python"
+    elif driver == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk not found: apt-get install wrk, or --driver python")
+    print(f"API load from {driver}", flush=True)
 
     # The folder outlives the servers in it: they stop (ExitStack) before it is deleted.
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, ExitStack() as stack:
@@ -360,11 +449,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         creates, tracks = lead_bodies(), track_bodies(args.batch_events, 2000)
         results: dict[str, Any] = {"pgbench_insert": pgbench}
         scenarios = (("api_create", "/v1/leads", creates), ("api_track", "/v1/track", tracks))
+
+        def load(path: str, bodies: list[bytes], seconds: float) -> dict[str, Any]:
+            if driver == "wrk":
+                return run_wrk(port, path, key, bodies, args.clients, seconds, work)
+            return run_load(port, path, key, bodies, args.clients, seconds)
+
         for label, path, bodies in scenarios:
-            run_load(port, path, key, bodies, args.clients, args.warmup)
+            load(path, bodies, args.warmup)
             print(f"{label}: {args.clients} clients, {args.duration} s ...", flush=True)
             before = meter.read()
-            results[label] = run_load(port, path, key, bodies, args.clients, args.duration)
+            results[label] = load(path, bodies, args.duration)
             results[label]["cpu_ms_per_request"] = meter.per_request(
                 before, meter.read(), results[label]["requests"]
             )
@@ -377,19 +472,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             audited = conn.execute(
                 "SELECT count(*) FROM public.audit_logs WHERE resource = 'leads'"
             ).fetchone()
-        created = results["api_create"]["statuses"].get("201", 0)  # the measured run only
+            api_leads = conn.execute(
+                "SELECT count(*) FROM public.leads WHERE email LIKE 'api-%'"
+            ).fetchone()
         share = results["api_create"]["requests_per_s"] / pgbench["requests_per_s"]
         summary = {
             "create_share_of_pgbench": round(share, 3),
             "create_target_met": share >= TARGET_CREATE_SHARE,
             "track_events_per_s": results["api_track"]["events_per_s"],
             "track_target_met": results["api_track"]["events_per_s"] >= TARGET_EVENTS_PER_SECOND,
+            # Warm-up and measured run: every lead the API created has its audit row.
+            "leads_created_by_the_api": api_leads[0] if api_leads else None,
             "audit_rows_for_leads": audited[0] if audited else None,
-            "created_in_measured_run": created,
         }
     report = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "settings": {k: str(v) for k, v in vars(args).items()},
+        "settings": {**{k: str(v) for k, v in vars(args).items()}, "driver": driver},
         "machine": {
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from ingestion.api.config import ApiSettings
 from ingestion.api.rate_limit import RateLimiter
+from ingestion.api.round_trip import run_under
 from ingestion.db.access import API_ROLE
 from ingestion.db.engine import libpq_url
 from ingestion.settings import Settings
@@ -35,7 +36,7 @@ Statement = str | sql.SQL | sql.Composed
 
 # `SET LOCAL ROLE` and `SET LOCAL app.tenant_id` as one statement that takes a parameter.
 _ACT_AS_API: Final = (
-    f"SELECT set_config('role', '{API_ROLE}', true), set_config('app.tenant_id', %s, true)"
+    f"SELECT set_config('role', '{API_ROLE}', true), set_config('app.tenant_id', %(tenant)s, true)"
 )
 
 
@@ -78,7 +79,9 @@ class Runtime:
             min_size=1,
             max_size=self.api.pool_size,
             # Transactions are explicit (BEGIN ... COMMIT in one round trip with the role).
-            kwargs={"autocommit": True},
+            # Statements are prepared by `round_trip` only: psycopg's own preparing would
+            # deallocate them all (DEALLOCATE ALL) after any rollback.
+            kwargs={"autocommit": True, "prepare_threshold": None},
             open=False,
         )
         if self.redis_url:
@@ -111,21 +114,15 @@ class Runtime:
         self, principal: Principal, statement: str, params: dict[str, Any]
     ) -> dict[str, Any] | None:
         """`statement`'s first row, in a transaction of its own as `bcf_api` for the
-        principal's tenant.
+        principal's tenant, in one round trip (`round_trip.run_under`).
 
-        Both statements go out in one pipeline ended by one Sync: the extended protocol runs
-        everything before a Sync as one transaction, so the role and tenant set (locally) by
-        the first hold for the second, and an error rolls both back. One send, one wait, and
-        after a few calls both run as prepared statements: PostgreSQL spent half the CPU of
-        the same work sent as a simple query of BEGIN, two SETs, the statement and COMMIT.
+        PostgreSQL spent half the CPU on this than on the same work sent as one simple
+        query (BEGIN, two SETs, the statement, COMMIT): two prepared statements, one Sync.
         """
         async with self.pool.connection() as conn:
-            async with conn.pipeline():
-                await conn.execute(_ACT_AS_API, (_tenant_setting(principal),))
-                cursor = conn.cursor(row_factory=dict_row)
-                await cursor.execute(statement, params)
-            # Read after the Sync: the row is only answered once it is committed.
-            return await cursor.fetchone()
+            return await run_under(
+                conn, _ACT_AS_API, {"tenant": _tenant_setting(principal)}, statement, params
+            )
 
     @asynccontextmanager
     async def transaction(
