@@ -238,36 +238,33 @@ def earlier_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun | None
     )
 
 
+# What a run's account is made of, read in one pass over its event log.
+OUTCOME_EVENTS = {
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+    DagsterEventType.STEP_FAILURE,
+}
+
+
 def _outcome(
     instance: dg.DagsterInstance, run_id: str, success: bool, assets_total: int
 ) -> PipelineRun:
     run = PipelineRun(run_id, success, assets_total)
-    for record in instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
-    ).records:
-        materialization = record.asset_materialization
-        if materialization is None:
-            continue
-        name = materialization.asset_key.to_user_string()
-        run.materialized.add(name)
-        for label in ("path", "duckdb_path"):
-            value = materialization.metadata.get(label)
-            if value is not None:
-                run.asset_paths[name] = str(value.value)
-    run.checks = summarize(
-        instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
-        ).records
-    ).checks
-    run.failed_steps = sorted(
-        {
-            record.event_log_entry.step_key
-            for record in instance.get_records_for_run(
-                run_id, of_type=DagsterEventType.STEP_FAILURE, limit=10_000
-            ).records
-            if record.event_log_entry.step_key
-        }
-    )
+    records = instance.get_records_for_run(run_id, of_type=OUTCOME_EVENTS).records
+    failed_steps: set[str] = set()
+    for record in records:
+        entry = record.event_log_entry
+        if entry.dagster_event_type == DagsterEventType.STEP_FAILURE and entry.step_key:
+            failed_steps.add(entry.step_key)
+        elif (materialization := record.asset_materialization) is not None:
+            name = materialization.asset_key.to_user_string()
+            run.materialized.add(name)
+            for label in ("path", "duckdb_path"):
+                value = materialization.metadata.get(label)
+                if value is not None:
+                    run.asset_paths[name] = str(value.value)
+    run.checks = summarize(records).checks  # it picks the check evaluations, in run order
+    run.failed_steps = sorted(failed_steps)
     return run
 
 
