@@ -206,5 +206,6 @@ def test_a_second_run_changes_nothing(data_dir: Path, database_url: str, first: 
     assert report_table_rows(database_url) == before
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM raw.ingest_batches").fetchone()[0] == loaded  # type: ignore[index]
+    assert "nothing generated" in again.stdout
     assert "nothing new" in again.stdout
     assert again.stdout.split("Dagster run")[1].split("\n")[0].endswith("0 failed")
