@@ -10,7 +10,6 @@ settings from the environment when they are imported, so they are imported late.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import uuid
@@ -25,6 +24,7 @@ import psycopg
 from dagster._core.events import DagsterEventType
 
 from ingestion.db.engine import libpq_url
+from ingestion.fingerprint import fingerprint
 from ingestion.settings import Settings
 from orchestration.defs.quality.summary import CheckOutcome, summarize
 
@@ -197,15 +197,13 @@ def loaded_anything(instance: dg.DagsterInstance, run: PipelineRun) -> bool:
 
 def build_fingerprint(root: Path, settings: Settings) -> str:
     """Changes when the code or settings the marts, reports and exports come from change."""
-    digest = hashlib.sha256()
-    for folder in BUILD_INPUTS:
-        for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and path.suffix in {".sql", ".yml", ".py", ".j2"}:
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for name in BUILD_SETTINGS:
-        digest.update(f"{name}={getattr(settings, name)}".encode())
-    return digest.hexdigest()
+    inputs = [
+        path
+        for folder in BUILD_INPUTS
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file() and path.suffix in {".sql", ".yml", ".py", ".j2"}
+    ]
+    return fingerprint(root, inputs, {name: getattr(settings, name) for name in BUILD_SETTINGS})
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ from typing import Any
 
 import polars as pl
 
+from ingestion.fingerprint import fingerprint
+from ingestion.load.files import content_sha256
+
 MANIFEST = ".generated.json"
 
 
@@ -53,18 +56,15 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
 def generator_fingerprint() -> str:
     """Changes when the bytes the same arguments give may change: the generator's code, and
     the libraries that draw (NumPy) and encode (Polars, orjson, zlib) the data."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for library in ("numpy", "polars", "orjson"):
-        digest.update(f"{library}={version(library)}".encode())
-    digest.update(f"zlib={zlib.ZLIB_RUNTIME_VERSION}".encode())
-    return digest.hexdigest()
+    package = Path(__file__).parent
+    libraries = {library: version(library) for library in ("numpy", "polars", "orjson")}
+    return fingerprint(
+        package, sorted(package.glob("*.py")), {**libraries, "zlib": zlib.ZLIB_RUNTIME_VERSION}
+    )
 
 
 @dataclass(frozen=True)
-class LandingFile:
+class WrittenFile:
     """A file as a run wrote it."""
 
     size: int
@@ -72,15 +72,14 @@ class LandingFile:
     records: int
 
     @classmethod
-    def of(cls, data: bytes, records: int) -> LandingFile:
+    def of(cls, data: bytes, records: int) -> WrittenFile:
         return cls(len(data), hashlib.sha256(data).hexdigest(), records)
 
     def is_at(self, path: Path) -> bool:
         """Whether `path` holds these bytes (the size first: it costs no read)."""
         if not path.is_file() or path.stat().st_size != self.size:
             return False
-        with path.open("rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest() == self.sha256
+        return content_sha256(path) == self.sha256
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class Manifest:
 
     arguments: dict[str, object]
     generator: str
-    files: dict[str, LandingFile]  # by path under the landing folder, `<source>/<name>`
+    files: dict[str, WrittenFile]  # by path under the landing folder, `<source>/<name>`
     rows: dict[str, list[str]]  # ids of the operational rows, per table
     stats: dict[str, Any]
 
@@ -101,7 +100,7 @@ class Manifest:
             return cls(
                 arguments=dict(found["arguments"]),
                 generator=str(found["generator"]),
-                files={path: LandingFile(**entry) for path, entry in found["files"].items()},
+                files={path: WrittenFile(**entry) for path, entry in found["files"].items()},
                 rows={table: list(ids) for table, ids in found["rows"].items()},
                 stats=dict(found["stats"]),
             )
@@ -121,9 +120,9 @@ class Manifest:
         )
 
 
-def per_source(files: Mapping[str, LandingFile]) -> dict[str, list[LandingFile]]:
+def per_source(files: Mapping[str, WrittenFile]) -> dict[str, list[WrittenFile]]:
     """The files of each source, sources in name order."""
-    grouped: dict[str, list[LandingFile]] = {}
+    grouped: dict[str, list[WrittenFile]] = {}
     for path, entry in sorted(files.items()):
         grouped.setdefault(path.split("/", 1)[0], []).append(entry)
     return grouped
@@ -135,14 +134,14 @@ class LandingWriter:
 
     root: Path
     arguments: dict[str, object] = field(default_factory=dict)
-    written: dict[str, LandingFile] = field(default_factory=dict)  # this run's, by path
+    written: dict[str, WrittenFile] = field(default_factory=dict)  # this run's, by path
     changed: int = 0
 
     def write(self, source: str, name: str, data: bytes, records: int) -> Path:
         folder = self.root / source
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
-        self.written[f"{source}/{name}"] = LandingFile.of(data, records)
+        self.written[f"{source}/{name}"] = WrittenFile.of(data, records)
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return path
         part = folder / f".{name}.part"

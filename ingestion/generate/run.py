@@ -17,8 +17,8 @@ from ingestion.generate import billing as billing_module
 from ingestion.generate import finance, operational
 from ingestion.generate.activity import ActivityGenerator, build_context
 from ingestion.generate.files import (
-    LandingFile,
     LandingWriter,
+    WrittenFile,
     csv_bytes,
     gzipped,
     parquet_bytes,
@@ -297,7 +297,7 @@ def _summary(
     window: Window,
     events_per_day: int,
     landing_dir: Path,
-    files: Mapping[str, LandingFile],
+    files: Mapping[str, WrittenFile],
     *,
     rows: dict[str, int],
     inserted: dict[str, int] | None,
