@@ -226,6 +226,12 @@ def _generate_with_progress(settings: Settings, url: str | None, **arguments: An
         except GenerationConflictError as error:
             errors.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1) from None
+    if not summary.regenerated:
+        rows = "" if summary.inserted is None else "; its operational rows are in the database"
+        console.print(
+            f"nothing generated: {summary.landing_dir} holds the files of the last run with "
+            f"these arguments, unaltered{rows}"
+        )
     table = Table("what", "how many", "detail", box=box.SIMPLE)
     for row in summary.table():
         table.add_row(*row)

@@ -10,7 +10,6 @@ settings from the environment when they are imported, so they are imported late.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import uuid
@@ -25,6 +24,7 @@ import psycopg
 from dagster._core.events import DagsterEventType
 
 from ingestion.db.engine import libpq_url
+from ingestion.fingerprint import fingerprint
 from ingestion.settings import Settings
 from orchestration.defs.quality.summary import CheckOutcome, summarize
 
@@ -197,15 +197,13 @@ def loaded_anything(instance: dg.DagsterInstance, run: PipelineRun) -> bool:
 
 def build_fingerprint(root: Path, settings: Settings) -> str:
     """Changes when the code or settings the marts, reports and exports come from change."""
-    digest = hashlib.sha256()
-    for folder in BUILD_INPUTS:
-        for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and path.suffix in {".sql", ".yml", ".py", ".j2"}:
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for name in BUILD_SETTINGS:
-        digest.update(f"{name}={getattr(settings, name)}".encode())
-    return digest.hexdigest()
+    inputs = [
+        path
+        for folder in BUILD_INPUTS
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file() and path.suffix in {".sql", ".yml", ".py", ".j2"}
+    ]
+    return fingerprint(root, inputs, {name: getattr(settings, name) for name in BUILD_SETTINGS})
 
 
 @dataclass(frozen=True)
@@ -238,36 +236,33 @@ def earlier_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun | None
     )
 
 
+# What a run's account is made of, read in one pass over its event log.
+OUTCOME_EVENTS = {
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+    DagsterEventType.STEP_FAILURE,
+}
+
+
 def _outcome(
     instance: dg.DagsterInstance, run_id: str, success: bool, assets_total: int
 ) -> PipelineRun:
     run = PipelineRun(run_id, success, assets_total)
-    for record in instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
-    ).records:
-        materialization = record.asset_materialization
-        if materialization is None:
-            continue
-        name = materialization.asset_key.to_user_string()
-        run.materialized.add(name)
-        for label in ("path", "duckdb_path"):
-            value = materialization.metadata.get(label)
-            if value is not None:
-                run.asset_paths[name] = str(value.value)
-    run.checks = summarize(
-        instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
-        ).records
-    ).checks
-    run.failed_steps = sorted(
-        {
-            record.event_log_entry.step_key
-            for record in instance.get_records_for_run(
-                run_id, of_type=DagsterEventType.STEP_FAILURE, limit=10_000
-            ).records
-            if record.event_log_entry.step_key
-        }
-    )
+    records = instance.get_records_for_run(run_id, of_type=OUTCOME_EVENTS).records
+    failed_steps: set[str] = set()
+    for record in records:
+        entry = record.event_log_entry
+        if entry.dagster_event_type == DagsterEventType.STEP_FAILURE and entry.step_key:
+            failed_steps.add(entry.step_key)
+        elif (materialization := record.asset_materialization) is not None:
+            name = materialization.asset_key.to_user_string()
+            run.materialized.add(name)
+            for label in ("path", "duckdb_path"):
+                value = materialization.metadata.get(label)
+                if value is not None:
+                    run.asset_paths[name] = str(value.value)
+    run.checks = summarize(records).checks  # it picks the check evaluations, in run order
+    run.failed_steps = sorted(failed_steps)
     return run
 
 

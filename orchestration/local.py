@@ -1,7 +1,8 @@
 """Dagster on one machine: the instance folder and the environment `bcf ui` and `bcf demo` share.
 
 Both use `<data dir>/dagster` as `DAGSTER_HOME`, so the runs `bcf demo` makes are the ones
-the UI shows.
+the UI shows. `data_dir_environment` starts from nothing but a data folder, as a new user
+does: the demo's end-to-end test and its benchmark run `bcf` with it.
 """
 
 from __future__ import annotations
@@ -44,4 +45,20 @@ def pipeline_environment(
     }
     if redis_url:
         environment["BCF_REDIS_URL"] = redis_url
+    return environment
+
+
+def data_dir_environment(data_dir: Path) -> dict[str, str]:
+    """The current environment for a `bcf` command confined to `data_dir`, as a new user's.
+
+    The caller's settings (`BCF_*`: URLs, ports, the landing folder) and `DAGSTER_HOME` are
+    left out, so the command starts the folder's own services and records its runs in
+    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's.
+    """
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BCF_") and name != "DAGSTER_HOME"
+    }
+    environment["BCF_DATA_DIR"] = str(data_dir)
     return environment

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -40,6 +41,18 @@ def _create_database(admin_url: str, name: str, template: str | None = None) -> 
 def _drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def temporary_database(admin_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A database of its own (empty, or a clone of `template`) named `<prefix>_<random>`,
+    dropped on the way out; yields its URL. For fixtures of any scope."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url = _create_database(admin_url, name, template=template)
+    try:
+        yield url
+    finally:
+        _drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -81,23 +94,15 @@ def migrated_template(postgres_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
-    name = f"bcf_test_{uuid.uuid4().hex[:12]}"
-    url = _create_database(postgres_admin_url, name)
-    try:
+    with temporary_database(postgres_admin_url, "bcf_test") as url:
         yield url
-    finally:
-        _drop_database(postgres_admin_url, name)
 
 
 @pytest.fixture
 def migrated_database_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
     """A fresh database of its own for one test, at the head revision."""
-    name = f"bcf_test_{uuid.uuid4().hex[:12]}"
-    url = _create_database(postgres_admin_url, name, template=migrated_template)
-    try:
+    with temporary_database(postgres_admin_url, "bcf_test", template=migrated_template) as url:
         yield url
-    finally:
-        _drop_database(postgres_admin_url, name)
 
 
 @pytest.fixture(scope="session")

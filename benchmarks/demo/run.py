@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.local import data_dir_environment
+
 RESULTS = Path(__file__).with_name("results.json")
 TIMINGS = re.compile(r"^timings: (.*)$", re.MULTILINE)
 SUMMARY = re.compile(r"(\d+) of (\d+) assets materialized; checks: (\d+) passed, (\d+) failed")
@@ -42,19 +44,13 @@ class DemoMeasurement:
     checks_failed: int
 
 
-def _environment(data_dir: Path) -> dict[str, str]:
-    environment = {n: v for n, v in os.environ.items() if not n.startswith("BCF_")}
-    environment.pop("DAGSTER_HOME", None)
-    return {**environment, "BCF_DATA_DIR": str(data_dir), "COLUMNS": "160"}
-
-
 def run_demo(data_dir: Path, arguments: list[str], log: Path) -> DemoMeasurement:
     bcf = Path(sys.executable).parent / "bcf"
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(
             [str(bcf), "demo", *arguments],
-            env=_environment(data_dir),
+            env={**data_dir_environment(data_dir), "COLUMNS": "160"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -104,7 +100,7 @@ def main() -> None:
     finally:
         subprocess.run(
             [str(Path(sys.executable).parent / "bcf"), "services", "down"],
-            env=_environment(data_dir),
+            env=data_dir_environment(data_dir),
             capture_output=True,
             check=False,
         )

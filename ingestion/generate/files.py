@@ -1,4 +1,4 @@
-"""Landing files written deterministically and atomically.
+"""Landing files written deterministically and atomically, and skipped when already there.
 
 - gzip members carry no file name and a zero modification time, so the same content gives
   the same bytes;
@@ -6,20 +6,32 @@
   renamed into place; a file whose bytes are already there is left untouched (its mtime too,
   so the loader's discovery does not even re-hash it);
 - the manifest `<landing>/.generated.json` remembers what the last run wrote and with which
-  arguments: a run with other arguments removes the files it no longer produces (and only
-  those), and a later run without an explicit end date keeps the previous run's window.
+  arguments: each file's size, SHA-256 and records, the ids of the operational rows, the
+  run's statistics, and a fingerprint of the generator (its code and the libraries that draw
+  and encode the data). A run with other arguments removes the files it no longer produces
+  (and only those), and a later run without an explicit end date keeps the previous run's
+  window. A run whose arguments and generator are the manifest's, with every file there at
+  its recorded size and hash, need not generate anything (`LandingWriter.unchanged`).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+
+from ingestion.fingerprint import fingerprint
+from ingestion.load.files import content_sha256
 
 MANIFEST = ".generated.json"
 
@@ -41,25 +53,95 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def generator_fingerprint() -> str:
+    """Changes when the bytes the same arguments give may change: the generator's code, and
+    the libraries that draw (NumPy) and encode (Polars, orjson, zlib) the data."""
+    package = Path(__file__).parent
+    libraries = {library: version(library) for library in ("numpy", "polars", "orjson")}
+    return fingerprint(
+        package, sorted(package.glob("*.py")), {**libraries, "zlib": zlib.ZLIB_RUNTIME_VERSION}
+    )
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file as a run wrote it."""
+
+    size: int
+    sha256: str
+    records: int
+
+    @classmethod
+    def of(cls, data: bytes, records: int) -> WrittenFile:
+        return cls(len(data), hashlib.sha256(data).hexdigest(), records)
+
+    def is_at(self, path: Path) -> bool:
+        """Whether `path` holds these bytes (the size first: it costs no read)."""
+        if not path.is_file() or path.stat().st_size != self.size:
+            return False
+        return content_sha256(path) == self.sha256
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a run wrote, and with which arguments and generator."""
+
+    arguments: dict[str, object]
+    generator: str
+    files: dict[str, WrittenFile]  # by path under the landing folder, `<source>/<name>`
+    rows: dict[str, list[str]]  # ids of the operational rows, per table
+    stats: dict[str, Any]
+
+    @classmethod
+    def read(cls, root: Path) -> Manifest | None:
+        """None when there is none, or it is of an older layout or damaged."""
+        try:
+            found = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+            return cls(
+                arguments=dict(found["arguments"]),
+                generator=str(found["generator"]),
+                files={path: WrittenFile(**entry) for path, entry in found["files"].items()},
+                rows={table: list(ids) for table, ids in found["rows"].items()},
+                stats=dict(found["stats"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def text(self) -> str:
+        return json.dumps(
+            {
+                "arguments": self.arguments,
+                "generator": self.generator,
+                "files": {path: asdict(entry) for path, entry in self.files.items()},
+                "rows": self.rows,
+                "stats": self.stats,
+            },
+            indent=0,
+        )
+
+
+def per_source(files: Mapping[str, WrittenFile]) -> dict[str, list[WrittenFile]]:
+    """The files of each source, sources in name order."""
+    grouped: dict[str, list[WrittenFile]] = {}
+    for path, entry in sorted(files.items()):
+        grouped.setdefault(path.split("/", 1)[0], []).append(entry)
+    return grouped
+
+
 @dataclass
 class LandingWriter:
-    """Writes files under `root/<source>/` and counts what it wrote per source."""
+    """Writes files under `root/<source>/` and records them for the manifest."""
 
     root: Path
-    files: dict[str, int] = field(default_factory=dict)
-    records: dict[str, int] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)  # bytes per source
-    written: list[str] = field(default_factory=list)  # relative paths, this run
+    arguments: dict[str, object] = field(default_factory=dict)
+    written: dict[str, WrittenFile] = field(default_factory=dict)  # this run's, by path
     changed: int = 0
 
     def write(self, source: str, name: str, data: bytes, records: int) -> Path:
         folder = self.root / source
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
-        self.written.append(f"{source}/{name}")
-        self.files[source] = self.files.get(source, 0) + 1
-        self.records[source] = self.records.get(source, 0) + records
-        self.sizes[source] = self.sizes.get(source, 0) + len(data)
+        self.written[f"{source}/{name}"] = WrittenFile.of(data, records)
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return path
         part = folder / f".{name}.part"
@@ -67,8 +149,6 @@ class LandingWriter:
         os.replace(part, path)
         self.changed += 1
         return path
-
-    arguments: dict[str, object] = field(default_factory=dict)
 
     def previous_arguments(self) -> dict[str, object]:
         manifest = self.root / MANIFEST
@@ -78,28 +158,48 @@ class LandingWriter:
             return {}
         return found if isinstance(found, dict) else {}
 
-    def finish(self) -> list[str]:
-        """Record this run's files; remove files an earlier run wrote that this one did not."""
+    def unchanged(self) -> Manifest | None:
+        """The last run's manifest when this run would write what is already there: the same
+        arguments and generator, every file it recorded at its size and hash. Else None."""
+        earlier = Manifest.read(self.root)
+        if (
+            earlier is None
+            or earlier.arguments != self.arguments
+            or earlier.generator != generator_fingerprint()
+        ):
+            return None
+        intact = all(
+            _inside(relative) and entry.is_at(self.root / relative)
+            for relative, entry in earlier.files.items()
+        )
+        return earlier if intact else None
+
+    def finish(self, rows: dict[str, list[str]], stats: dict[str, Any]) -> list[str]:
+        """Record this run's files, rows and statistics; remove files an earlier run wrote
+        that this one did not."""
         manifest = self.root / MANIFEST
         removed: list[str] = []
         if manifest.is_file():
             try:
-                earlier = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+                # Manifests from before sizes and hashes were recorded list the paths alone.
+                earlier = list(json.loads(manifest.read_text(encoding="utf-8")).get("files", []))
             except ValueError:
                 earlier = []
-            keep = set(self.written)
             for relative in earlier:
-                if (
-                    relative not in keep
-                    and not Path(relative).is_absolute()
-                    and ".." not in relative
-                ):
+                if relative not in self.written and _inside(relative):
                     stale = self.root / relative
                     if stale.is_file():
                         stale.unlink()
                         removed.append(relative)
-        text = json.dumps({"arguments": self.arguments, "files": sorted(self.written)}, indent=0)
+        text = Manifest(
+            self.arguments, generator_fingerprint(), dict(sorted(self.written.items())), rows, stats
+        ).text()
         current = manifest.read_text(encoding="utf-8") if manifest.is_file() else None
         if current != text:
             manifest.write_text(text, encoding="utf-8")
         return removed
+
+
+def _inside(relative: str) -> bool:
+    """Whether a path read from the manifest stays inside the landing folder."""
+    return not Path(relative).is_absolute() and ".." not in relative

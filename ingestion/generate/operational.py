@@ -1097,6 +1097,22 @@ def write(database_url: str, rows: Rows) -> dict[str, int]:
     return inserted
 
 
+def all_present(database_url: str, ids: Mapping[str, Sequence[str]]) -> bool:
+    """Whether the database holds a row of every id (`ids` by table), so that `write` would
+    insert nothing and refuse nothing."""
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        for table, table_ids in ids.items():
+            found = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE id = ANY(%s::uuid[])").format(
+                    sql.Identifier("public", table)
+                ),
+                (list(table_ids),),
+            ).fetchone()
+            if found is None or found[0] != len(table_ids):
+                return False
+    return True
+
+
 def _insert(conn: psycopg.Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
     if not rows:
         return 0

@@ -16,7 +16,14 @@ import polars as pl
 from ingestion.generate import billing as billing_module
 from ingestion.generate import finance, operational
 from ingestion.generate.activity import ActivityGenerator, build_context
-from ingestion.generate.files import LandingWriter, csv_bytes, gzipped, parquet_bytes
+from ingestion.generate.files import (
+    LandingWriter,
+    WrittenFile,
+    csv_bytes,
+    gzipped,
+    parquet_bytes,
+    per_source,
+)
 from ingestion.generate.seeding import stream
 from ingestion.generate.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
 from ingestion.generate.world import Window, World, build_world
@@ -57,6 +64,9 @@ class GenerationSummary:
     timings: dict[str, float]
     elapsed_s: float
     context: ParseContext = field(repr=False)
+    # False when the last run with these arguments left every file (and row) in place, so
+    # nothing was generated: the figures are that run's, from its manifest.
+    regenerated: bool = True
 
     def table(self) -> list[tuple[str, str, str]]:
         """(what, how many, detail) lines for a CLI summary table."""
@@ -124,6 +134,11 @@ def generate(
     - `bad_records`: share of deliberately broken records appended to the CSV and JSON Lines
       files (payments, usage, trading, behaviour, audit, expenses) to exercise the
       quarantine; 0 (the default) writes only records that load.
+
+    When the landing folder's manifest is of a run with the same arguments and generator,
+    its files are all there with their recorded sizes and hashes, and (with a database) its
+    operational rows are all in the database, nothing is generated: the summary is that
+    run's, with `regenerated` False.
     """
     if not 1 <= tenants <= MAX_TENANTS:
         raise ValueError(f"tenants must be between 1 and {MAX_TENANTS}")
@@ -147,6 +162,19 @@ def generate(
         "end_date": last.isoformat(),
         "bad_records": bad_records,
     }
+    earlier = writer.unchanged()
+    if earlier is not None and (
+        database_url is None or operational.all_present(database_url, earlier.rows)
+    ):
+        world = build_world(seed, tenants, window)  # cheap, and the parse context needs it
+        return _summary(
+            seed, tenants, window, rate, Path(landing_dir), earlier.files,
+            rows={table: len(ids) for table, ids in earlier.rows.items()},
+            inserted=None if database_url is None else dict.fromkeys(earlier.rows, 0),
+            files_changed=0, files_removed=[], stats=earlier.stats,
+            timings={"manifest_check": round(time.perf_counter() - started, 3)},
+            started=started, context=_context(world), regenerated=False,
+        )  # fmt: skip
 
     def report(step: str, done: int, total: int) -> None:
         if progress is not None:
@@ -252,27 +280,55 @@ def generate(
         inserted = operational.write(database_url, rows)
         report("database", 1, 1)
         clock = lap("database", clock)
-    removed = writer.finish()
-
     stats = _stats(world, billing, traffic, fx, monthly_active, commissions)
+    ids = {table: list(operational.iter_ids(rows, table)) for table in rows.tables}
+    removed = writer.finish(ids, stats)
+    return _summary(
+        seed, tenants, window, rate, Path(landing_dir), writer.written,
+        rows=rows.counts(), inserted=inserted, files_changed=writer.changed,
+        files_removed=removed, stats=stats, timings=timings, started=started,
+        context=_context(world), regenerated=True,
+    )  # fmt: skip
+
+
+def _summary(
+    seed: int,
+    tenants: int,
+    window: Window,
+    events_per_day: int,
+    landing_dir: Path,
+    files: Mapping[str, WrittenFile],
+    *,
+    rows: dict[str, int],
+    inserted: dict[str, int] | None,
+    files_changed: int,
+    files_removed: list[str],
+    stats: dict[str, Any],
+    timings: dict[str, float],
+    started: float,
+    context: ParseContext,
+    regenerated: bool,
+) -> GenerationSummary:
+    sources = per_source(files)
     return GenerationSummary(
         seed=seed,
         tenants=tenants,
         first_day=window.first,
         last_day=window.last,
-        events_per_day=rate,
-        landing_dir=Path(landing_dir),
-        rows=rows.counts(),
+        events_per_day=events_per_day,
+        landing_dir=landing_dir,
+        rows=rows,
         inserted=inserted,
-        files=dict(sorted(writer.files.items())),
-        records=dict(sorted(writer.records.items())),
-        bytes=dict(sorted(writer.sizes.items())),
-        files_changed=writer.changed,
-        files_removed=removed,
+        files={source: len(entries) for source, entries in sources.items()},
+        records={source: sum(e.records for e in entries) for source, entries in sources.items()},
+        bytes={source: sum(e.size for e in entries) for source, entries in sources.items()},
+        files_changed=files_changed,
+        files_removed=files_removed,
         stats=stats,
         timings=timings,
         elapsed_s=round(time.perf_counter() - started, 3),
-        context=_context(world),
+        context=context,
+        regenerated=regenerated,
     )
 
 

@@ -25,7 +25,7 @@ from ingestion.api.config import ApiSettings
 from ingestion.api.keys import create_key
 from ingestion.local_services import free_port
 from ingestion.settings import Settings
-from tests.conftest import _create_database, _drop_database
+from tests.conftest import temporary_database
 
 SECRET_KEY = "test-secret-key-for-the-write-api"
 
@@ -72,12 +72,8 @@ def make_app(database_url: str, redis_url: str | None, **api: Any) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def api_database_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
-    name = f"bcf_test_api_{uuid.uuid4().hex[:10]}"
-    url = _create_database(postgres_admin_url, name, template=migrated_template)
-    try:
+    with temporary_database(postgres_admin_url, "bcf_test_api", template=migrated_template) as url:
         yield url
-    finally:
-        _drop_database(postgres_admin_url, name)
 
 
 @pytest.fixture(scope="module")

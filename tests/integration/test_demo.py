@@ -27,6 +27,7 @@ from dagster._core.events import DagsterEventType
 
 from ingestion.local_services import LocalPostgres
 from orchestration.definitions import defs
+from orchestration.local import data_dir_environment
 
 # Every tenant, so each source sees activity in its last days (freshness), over a short
 # history of 13 months (12-month NRR, every chart of the report has data), little traffic.
@@ -46,12 +47,7 @@ class DemoRun:
 
 
 def run_demo(data_dir: Path) -> DemoRun:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BCF_") and name != "DAGSTER_HOME"
-    }
-    environment.update(BCF_DATA_DIR=str(data_dir), COLUMNS="160")
+    environment = {**data_dir_environment(data_dir), "COLUMNS": "160"}
     if os_user := os.environ.get("BCF_SERVICES_OS_USER"):
         environment["BCF_SERVICES_OS_USER"] = os_user
     bcf = Path(sys.executable).parent / "bcf"
@@ -70,10 +66,9 @@ def data_dir() -> Iterator[Path]:
         yield folder
     finally:
         bcf = Path(sys.executable).parent / "bcf"
-        environment = {n: v for n, v in os.environ.items() if not n.startswith("BCF_")}
         subprocess.run(
             [str(bcf), "services", "down"],
-            env={**environment, "BCF_DATA_DIR": str(folder)},
+            env=data_dir_environment(folder),
             capture_output=True,
             check=False,
         )
@@ -211,5 +206,6 @@ def test_a_second_run_changes_nothing(data_dir: Path, database_url: str, first: 
     assert report_table_rows(database_url) == before
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM raw.ingest_batches").fetchone()[0] == loaded  # type: ignore[index]
+    assert "nothing generated" in again.stdout
     assert "nothing new" in again.stdout
     assert again.stdout.split("Dagster run")[1].split("\n")[0].endswith("0 failed")

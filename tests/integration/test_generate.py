@@ -68,6 +68,32 @@ def test_generate_writes_operational_rows_once(migrated_database_url: str, tmp_p
         assert answered[0] > 0
 
 
+def test_the_same_arguments_again_generate_only_when_rows_are_missing(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    files_only = generate(
+        None, tmp_path, seed=3, tenants=3, days=60, events_per_day=150, end_date=END
+    )
+    first = small(migrated_database_url, tmp_path, 3)  # the files are there, the rows not yet
+    assert first.regenerated
+    assert first.inserted == first.rows == files_only.rows
+
+    again = small(migrated_database_url, tmp_path, 3)
+    assert not again.regenerated
+    assert again.inserted == dict.fromkeys(TABLE_ORDER, 0)
+    assert again.rows == first.rows
+
+    with psycopg.connect(migrated_database_url) as conn:
+        conn.execute(
+            "DELETE FROM public.support_messages WHERE id = "
+            "(SELECT id FROM public.support_messages ORDER BY id LIMIT 1)"
+        )
+    repaired = small(migrated_database_url, tmp_path, 3)
+    assert repaired.regenerated
+    assert repaired.inserted == {**dict.fromkeys(TABLE_ORDER, 0), "support_messages": 1}
+    assert repaired.files_changed == 0
+
+
 def test_another_seed_in_the_same_database_is_refused_whole(
     migrated_database_url: str, tmp_path: Path
 ) -> None:

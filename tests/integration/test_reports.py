@@ -28,7 +28,6 @@ from typing import Any
 import dagster as dg
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from ingestion.db.schema import SYSTEM_USER_ID
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
@@ -39,6 +38,7 @@ from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.reports import build
 from orchestration.defs.reports.assets import report_assets
 from orchestration.resources import PipelineSettings
+from tests.conftest import temporary_database
 from tests.integration.test_loader import FIXTURES, seed_reference
 from tests.support.payments_reference import insert_payments_reference
 from tests.unit.test_payments_source import TENANTS, USERS
@@ -72,14 +72,10 @@ def _landing(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def database(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
     """A database of this module's own, cloned from the migrated template."""
-    name = f"bcf_test_reports_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    try:
-        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(
+        postgres_admin_url, "bcf_test_reports", template=migrated_template
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ in-process. A blocking check that fails skips the downstream step: no dbt proces
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from orchestration.defs.quality.resources import QualityResource, data_docs_dir
 from orchestration.defs.quality.summary import summarize
 from orchestration.defs.reports.assets import report_assets
 from orchestration.resources import PipelineSettings
+from tests.conftest import temporary_database
 from tests.integration.test_reports import AS_OF, KEY, TZ, _landing, _seed
 
 CHECKED_MARTS = (
@@ -53,10 +53,6 @@ SAO_PAULO_NOON = "(d::date + time '12:00') AT TIME ZONE 'America/Sao_Paulo'"
 
 def key(path: str) -> dg.AssetKey:
     return dg.AssetKey(path.split("/"))
-
-
-def _url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _execute(url: str, *statements: str) -> None:
@@ -87,14 +83,11 @@ def dbt() -> DbtResource:
 @pytest.fixture(scope="module")
 def template_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
     """The database that becomes the template: migrated, with the fixtures' reference rows."""
-    name = f"bcf_test_quality_{uuid.uuid4().hex[:8]}"
-    _execute(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    url = _url(postgres_admin_url, name)
-    try:
+    with temporary_database(
+        postgres_admin_url, "bcf_test_quality", template=migrated_template
+    ) as url:
         _seed(url)
         yield url
-    finally:
-        _execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -160,12 +153,8 @@ def template(
 
 @pytest.fixture
 def database(postgres_admin_url: str, template: str) -> Iterator[str]:
-    name = f"bcf_test_quality_case_{uuid.uuid4().hex[:8]}"
-    _execute(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield _url(postgres_admin_url, name)
-    finally:
-        _execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "bcf_test_quality_case", template=template) as url:
+        yield url
 
 
 def _run(

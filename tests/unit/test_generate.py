@@ -9,7 +9,7 @@ the generator's own bookkeeping, following METRICS.md's definitions.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from ingestion.generate import GenerateProgress, GenerationSummary, generate
+from ingestion.generate import GenerateProgress, GenerationSummary, files, generate
 from ingestion.generate.catalog import PLANS
 from ingestion.load.files import iter_chunks
 from ingestion.sources.base import Parsed
@@ -98,6 +98,75 @@ def test_a_shorter_run_removes_the_files_it_no_longer_writes(tmp_path: Path) -> 
     left = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
     assert all(not (tmp_path / removed).exists() for removed in shorter.files_removed)
     assert sum(shorter.files.values()) == len(left) - 1  # and the manifest
+
+
+def _stamps(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {name: (data, (root / name).stat().st_mtime_ns) for name, data in _files(root).items()}
+
+
+def _tiny(
+    root: Path,
+    *,
+    seed: int = 7,
+    tenants: int = 3,
+    days: int = 30,
+    events_per_day: int = 100,
+    progress: Callable[[GenerateProgress], None] | None = None,
+) -> GenerationSummary:
+    return generate(
+        None, root, seed=seed, tenants=tenants, days=days, events_per_day=events_per_day,
+        end_date=END, progress=progress,
+    )  # fmt: skip
+
+
+def test_the_same_arguments_again_generate_nothing(tmp_path: Path) -> None:
+    first = _tiny(tmp_path)
+    before = _stamps(tmp_path)
+    steps: list[GenerateProgress] = []
+    again = _tiny(tmp_path, progress=steps.append)
+    assert first.regenerated
+    assert not again.regenerated
+    assert steps == []
+    assert _stamps(tmp_path) == before  # the manifest too: not even rewritten
+    assert (again.files, again.records, again.bytes) == (first.files, first.records, first.bytes)
+    assert (again.rows, again.stats) == (first.rows, first.stats)
+    assert (again.first_day, again.last_day) == (first.first_day, first.last_day)
+    assert again.context == first.context
+    assert (again.inserted, again.files_changed, again.files_removed) == (None, 0, [])
+
+
+@pytest.mark.parametrize("damage", ["deleted", "same size, other bytes", "shorter"])
+def test_a_missing_or_altered_file_regenerates(tmp_path: Path, damage: str) -> None:
+    _tiny(tmp_path)
+    before = _files(tmp_path)
+    victim = tmp_path / next(name for name in sorted(before) if name.startswith("usage/"))
+    data = victim.read_bytes()
+    if damage == "deleted":
+        victim.unlink()
+    elif damage == "shorter":
+        victim.write_bytes(data[:-1])
+    else:
+        victim.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    again = _tiny(tmp_path)
+    assert again.regenerated
+    assert again.files_changed == 1
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "change", [{"seed": 8}, {"tenants": 4}, {"days": 31}, {"events_per_day": 101}]
+)
+def test_other_arguments_regenerate(tmp_path: Path, change: dict[str, int]) -> None:
+    _tiny(tmp_path)
+    assert _tiny(tmp_path, **change).regenerated
+
+
+def test_another_generator_regenerates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tiny(tmp_path)
+    monkeypatch.setattr(files, "generator_fingerprint", lambda: "the generator of tomorrow")
+    again = _tiny(tmp_path)
+    assert again.regenerated
+    assert again.files_changed == 0  # the same code in fact: the same bytes
 
 
 def _house(summary: GenerationSummary) -> str:
