@@ -30,6 +30,15 @@ class ApiSettings(BaseSettings):
         default=30.0, gt=0, description="How long a retry waits for the first request's answer."
     )
     pool_size: int = Field(default=10, gt=0, description="Database connections per worker.")
+    write_lanes: int = Field(
+        default=2,
+        gt=0,
+        description="One-statement writes in flight at once per worker; writes arriving while "
+        "all are busy are committed together by the next free one (docs/api.md).",
+    )
+    write_batch_max: int = Field(
+        default=32, gt=0, description="Most one-statement writes committed together."
+    )
     redis_retry_seconds: float = Field(
         default=1.0, ge=0, description="After Redis fails, how long requests skip it."
     )

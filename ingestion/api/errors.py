@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ingestion.api.group_commit import WriteInterrupted
 from ingestion.db import schema
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,11 @@ def install(app: FastAPI) -> None:
             str(error.detail),
             headers=dict(error.headers or {}),
         )
+
+    @app.exception_handler(WriteInterrupted)
+    async def _interrupted(request: Request, error: WriteInterrupted) -> JSONResponse:
+        log.warning("write interrupted on %s %s: %s", request.method, request.url.path, error)
+        return error_response(503, "unavailable", f"the write may not have happened: {error}")
 
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, error: psycopg.Error) -> JSONResponse:

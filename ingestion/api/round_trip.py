@@ -22,7 +22,7 @@ import hashlib
 import re
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -35,6 +35,7 @@ PREPARED_PER_CONNECTION: Final = 128  # beyond this, the least recently used are
 _SUCCEEDED: Final = frozenset({pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK})
 _PLACEHOLDER: Final = re.compile(r"%\((\w+)\)s|%%")
 _ALREADY_PREPARED: Final = b"42P05"  # duplicate_prepared_statement
+_NOT_PREPARED: Final = b"26000"  # invalid_sql_statement_name
 
 
 @lru_cache(maxsize=1024)
@@ -74,48 +75,58 @@ _prepared_on: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], _Prepared]
 )
 
 
-async def run_under(
-    conn: psycopg.AsyncConnection[Any],
-    setting: str,
-    setting_params: Mapping[str, Any],
-    statement: str,
-    params: Mapping[str, Any],
-) -> dict[str, Any] | None:
-    """`statement`'s first row (None when it returns none) after `setting`, a statement that
-    sets with `set_config(..., true)` what `statement` runs under; both in one transaction.
+@dataclass(frozen=True)
+class Work:
+    """One statement and the parameters of the setting it runs under."""
 
-    `conn` is idle, in autocommit mode, and prepares no statements of its own (psycopg's
-    `prepare_threshold=None`). A database error is raised as psycopg raises it
-    (`psycopg.errors.UniqueViolation`...), and `conn` is idle again.
+    setting_params: Mapping[str, Any]
+    statement: str
+    params: Mapping[str, Any]
+
+
+class NotRun:
+    """The outcome of a statement rolled back with another's failure: it can run again."""
+
+
+NOT_RUN: Final = NotRun()
+Outcome = dict[str, Any] | None | psycopg.Error | NotRun
+
+
+async def run_together(
+    conn: psycopg.AsyncConnection[Any], setting: str, works: Sequence[Work]
+) -> list[Outcome]:
+    """Each work's statement after `setting` (a statement that sets, `set_config(..., true)`,
+    what the statement runs under, with the work's `setting_params`), all in one transaction.
+
+    The outcomes, in order: the statement's first row (None when it returns none); when one
+    failed, its error as psycopg raises it (`psycopg.errors.UniqueViolation`...) and NOT_RUN
+    for every other, since the failure rolled them back too. `conn` is idle, in autocommit
+    mode and prepares no statements of its own (psycopg's `prepare_threshold=None`); it is
+    idle again after, or closed when the round trip was cut short (cancelled, connection
+    lost), since answers still on their way could not be told apart from the next ones.
     """
-    try:
-        return await _run_under(conn, setting, setting_params, statement, params)
-    except errors.InvalidSqlStatementName:
-        # Our statements were deallocated behind our back (DISCARD ALL, DEALLOCATE ALL):
-        # nothing ran, so prepare them again and retry once.
-        _prepared_on.pop(conn, None)
-        return await _run_under(conn, setting, setting_params, statement, params)
-
-
-async def _run_under(
-    conn: psycopg.AsyncConnection[Any],
-    setting: str,
-    setting_params: Mapping[str, Any],
-    statement: str,
-    params: Mapping[str, Any],
-) -> dict[str, Any] | None:
     prepared = _prepared_on.setdefault(conn, _Prepared())
     transformer = Transformer(conn)
     pgconn = conn.pgconn
     pgconn.enter_pipeline_mode()
     try:
-        sent = [
-            *_send(pgconn, prepared, transformer, setting, setting_params),
-            *_send(pgconn, prepared, transformer, statement, params),
-        ]
+        # Per command: (its work, whether its result is the work's outcome, name, prepares).
+        sent: list[tuple[int, bool, bytes, bool]] = []
+        in_force: Mapping[str, Any] | None = None  # what the last setting sent set
+        for index, work in enumerate(works):
+            # Settings last until the transaction ends: a work under the same ones as the
+            # work before it (one tenant's writes, mostly) needs no setting of its own.
+            if work.setting_params != in_force:
+                for name, prepares in _send(
+                    pgconn, prepared, transformer, setting, work.setting_params
+                ):
+                    sent.append((index, False, name, prepares))
+                in_force = work.setting_params
+            for name, prepares in _send(pgconn, prepared, transformer, work.statement, work.params):
+                sent.append((index, not prepares, name, prepares))
         pgconn.pipeline_sync()
         syncs = 1
-        if prepared.to_deallocate:  # after the Sync: a failure here cannot touch the write
+        if prepared.to_deallocate:  # after the Sync: a failure here cannot touch the works
             for name in prepared.to_deallocate:
                 pgconn.send_query_params(b"DEALLOCATE " + name, None)
             prepared.to_deallocate = []
@@ -124,24 +135,37 @@ async def _run_under(
         results = await _exchange(pgconn, syncs)
         pgconn.exit_pipeline_mode()
     except BaseException:
-        # Cut short (cancelled, connection lost): answers still on their way could not be
-        # told apart from the next request's. The pool replaces a closed connection.
-        await conn.close()
+        await conn.close()  # the pool replaces a closed connection
         raise
-    failed = None
-    for (prepares, name), result in zip(sent, results, strict=False):
+    outcomes: list[Outcome] = [None] * len(works)
+    failure: tuple[int, pq.abc.PGresult] | None = None
+    for (index, is_outcome, name, prepares), result in zip(sent, results, strict=False):
         if result.status in _SUCCEEDED:
+            if is_outcome:
+                outcomes[index] = _first_row(transformer, result)
             continue
-        if prepares and result.error_field(pq.DiagnosticField.SQLSTATE) != _ALREADY_PREPARED:
+        state = result.error_field(pq.DiagnosticField.SQLSTATE)
+        if prepares and state != _ALREADY_PREPARED:
             prepared.names.pop(name, None)  # not prepared after all: prepare it next time
-        failed = failed or result
-    if failed is not None:
-        raise errors.error_from_result(failed, encoding=conn.info.encoding)
-    rows = results[len(sent) - 1]
-    if rows.ntuples == 0:
+        if failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
+            failure = index, result
+    if failure is None:
+        return outcomes
+    failed, result = failure
+    if result.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED:
+        # Deallocated behind our back (DISCARD ALL, DEALLOCATE ALL): nothing ran; all will
+        # be prepared again on the next round trip.
+        _prepared_on.pop(conn, None)
+        return [NOT_RUN] * len(works)
+    error = errors.error_from_result(result, encoding=conn.info.encoding)
+    return [error if index == failed else NOT_RUN for index in range(len(works))]
+
+
+def _first_row(transformer: abc.Transformer, result: pq.abc.PGresult) -> dict[str, Any] | None:
+    if result.ntuples == 0:
         return None
-    transformer.set_pgresult(rows)
-    columns = [(rows.fname(i) or b"").decode() for i in range(rows.nfields)]
+    transformer.set_pgresult(result)
+    columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
     return transformer.load_row(0, lambda values: dict(zip(columns, values, strict=True)))
 
 
@@ -151,17 +175,17 @@ def _send(
     transformer: abc.Transformer,
     statement: str,
     params: Mapping[str, Any],
-) -> list[tuple[bool, bytes]]:
-    """Queue `statement` (prepared first if new); what each queued command was."""
+) -> list[tuple[bytes, bool]]:
+    """Queue `statement`, prepared first if new: (name, whether it prepares) per command."""
     text, names = positional(statement)
     name, new = prepared.name_for(text)
     queued = []
     if new:
         pgconn.send_prepare(name, text)
-        queued.append((True, name))
+        queued.append((name, True))
     values = transformer.dump_sequence([params[n] for n in names], [PyFormat.TEXT] * len(names))
     pgconn.send_query_prepared(name, values)
-    queued.append((False, name))
+    queued.append((name, False))
     return queued
 
 

@@ -1,5 +1,6 @@
-"""`round_trip.run_under`: a statement under local settings, one transaction, one round trip,
-on a real PostgreSQL (the migrated schema, its roles and row-level security)."""
+"""`round_trip.run_together` and `group_commit.GroupCommit`: statements under local settings,
+one transaction and one round trip per batch, on a real PostgreSQL (the migrated schema, its
+roles and row-level security)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
+import psycopg_pool
 import pytest
 
 from ingestion.api import round_trip
-from ingestion.api.round_trip import positional, run_under
+from ingestion.api.group_commit import GroupCommit
+from ingestion.api.round_trip import NOT_RUN, Work, positional, run_together
 from ingestion.db.engine import libpq_url
 
 AS_API = "SELECT set_config('role', 'bcf_api', true), set_config('app.tenant_id', %(tenant)s, true)"
@@ -48,17 +51,36 @@ def _lead(tenant: uuid.UUID, **values: Any) -> dict[str, Any]:
     return {"tenant_id": tenant, "name": "Ana", "email": f"{uuid.uuid4()}@x.io", **values}
 
 
+async def run_under(
+    conn: Connection, tenant: uuid.UUID, statement: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """One work alone: its row, or its error raised."""
+    (outcome,) = await run_together(
+        conn, AS_API, [Work({"tenant": str(tenant)}, statement, params)]
+    )
+    if isinstance(outcome, Exception):
+        raise outcome
+    assert outcome is not NOT_RUN
+    return outcome  # type: ignore[return-value]
+
+
+async def _count(conn: Connection, statement: str) -> int:
+    row = await (await conn.execute(statement)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_the_statement_runs_as_the_role_and_tenant_set_before_it_and_only_then(
     migrated_database_url: str,
 ) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        row = await run_under(conn, AS_API, {"tenant": str(tenant)}, INSERT_LEAD, _lead(tenant))
+        row = await run_under(conn, tenant, INSERT_LEAD, _lead(tenant))
         assert row is not None
         assert row["tenant_id"] == tenant
         assert row["name"] == "Ana"
         # Row-level security applied: another tenant's row is refused...
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            await run_under(conn, AS_API, {"tenant": str(tenant)}, INSERT_LEAD, _lead(uuid.uuid4()))
+            await run_under(conn, tenant, INSERT_LEAD, _lead(uuid.uuid4()))
         # ...and the settings ended with their transaction.
         after = await (
             await conn.execute("SELECT current_user, current_setting('app.tenant_id', true)")
@@ -75,17 +97,16 @@ def test_a_failed_statement_rolls_back_everything_and_the_connection_goes_on(
     migrated_database_url: str,
 ) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        setting = {"tenant": str(tenant)}
         both = (
             "WITH new AS (INSERT INTO public.leads (tenant_id, name, email, source) "
             "VALUES (%(tenant_id)s, %(name)s, %(email)s, %(source)s) RETURNING id) "
             "SELECT id FROM new"
         )
         with pytest.raises(psycopg.errors.CheckViolation):
-            await run_under(conn, AS_API, setting, both, {**_lead(tenant), "source": "tv"})
+            await run_under(conn, tenant, both, {**_lead(tenant), "source": "tv"})
         counted = await (await conn.execute("SELECT count(*) FROM public.leads")).fetchone()
         assert counted == (0,)
-        assert await run_under(conn, AS_API, setting, both, {**_lead(tenant), "source": "ads"})
+        assert await run_under(conn, tenant, both, {**_lead(tenant), "source": "ads"})
 
     _on(migrated_database_url, steps)
 
@@ -94,10 +115,14 @@ def test_statements_deallocated_behind_its_back_are_prepared_again(
     migrated_database_url: str,
 ) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        setting = {"tenant": str(tenant)}
-        await run_under(conn, AS_API, setting, INSERT_LEAD, _lead(tenant))
+        await run_under(conn, tenant, INSERT_LEAD, _lead(tenant))
         await conn.execute("DEALLOCATE ALL")
-        assert await run_under(conn, AS_API, setting, INSERT_LEAD, _lead(tenant))
+        # Nothing ran, and everything is prepared again on the next round trip.
+        (outcome,) = await run_together(
+            conn, AS_API, [Work({"tenant": str(tenant)}, INSERT_LEAD, _lead(tenant))]
+        )
+        assert outcome is NOT_RUN
+        assert await run_under(conn, tenant, INSERT_LEAD, _lead(tenant))
         counted = await (await conn.execute("SELECT count(*) FROM public.leads")).fetchone()
         assert counted == (2,)
 
@@ -110,10 +135,9 @@ def test_prepared_statements_per_connection_are_capped(
     monkeypatch.setattr(round_trip, "PREPARED_PER_CONNECTION", 5)
 
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        setting = {"tenant": str(tenant)}
         for n in range(12):  # twelve distinct statements
             statement = INSERT_LEAD.replace("RETURNING id", f"RETURNING id, {n} AS n")
-            row = await run_under(conn, AS_API, setting, statement, _lead(tenant))
+            row = await run_under(conn, tenant, statement, _lead(tenant))
             assert row is not None
             assert row["n"] == n
         held = await (await conn.execute("SELECT count(*) FROM pg_prepared_statements")).fetchone()
@@ -126,11 +150,90 @@ def test_prepared_statements_per_connection_are_capped(
 def test_a_round_trip_cut_short_closes_its_connection(migrated_database_url: str) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
         slow = "SELECT pg_sleep(5), %(x)s::int AS x"
-        task = asyncio.create_task(run_under(conn, AS_API, {"tenant": str(tenant)}, slow, {"x": 1}))
+        task = asyncio.create_task(run_under(conn, tenant, slow, {"x": 1}))
         await asyncio.sleep(0.3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert conn.closed  # its answer could have been taken for the next request's
+
+    _on(migrated_database_url, steps)
+
+
+def test_each_work_of_a_batch_runs_as_its_own_tenant(migrated_database_url: str) -> None:
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        other = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO public.tenants (id, name, slug, type) VALUES (%s, 'o', %s, 'trader')",
+            (other, f"o-{other}"),
+        )
+        order = [tenant, tenant, other, tenant]
+        works = [Work({"tenant": str(t)}, INSERT_LEAD, _lead(t)) for t in order]
+        outcomes = await run_together(conn, AS_API, works)
+        assert [o["tenant_id"] for o in outcomes] == order  # type: ignore[index]
+        # A work with another tenant's row is refused under its own setting, not the last.
+        works[2] = Work({"tenant": str(other)}, INSERT_LEAD, _lead(tenant))
+        outcomes = await run_together(conn, AS_API, works)
+        assert isinstance(outcomes[2], psycopg.errors.InsufficientPrivilege)
+        assert [outcomes[n] for n in (0, 1, 3)] == [NOT_RUN] * 3
+        assert await _count(conn, "SELECT count(*) FROM public.leads") == 4
+
+    _on(migrated_database_url, steps)
+
+
+def test_group_commit_commits_every_write_once_and_fails_only_the_failing_one(
+    migrated_database_url: str,
+) -> None:
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        taken = f"{uuid.uuid4()}@x.io"
+        unique = "INSERT INTO public.users (email, name) VALUES (%(email)s, 'U') RETURNING email"
+        async with psycopg_pool.AsyncConnectionPool(
+            libpq_url(migrated_database_url),
+            min_size=2,
+            max_size=2,
+            kwargs={"autocommit": True, "prepare_threshold": None},
+        ) as pool:
+            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+            setting = {"tenant": str(tenant)}
+            emails = [f"{n}-{uuid.uuid4()}@x.io" for n in range(40)]
+            emails[25] = emails[5] = taken  # the second one of these fails
+            outcomes = await asyncio.gather(
+                *(writes.run(setting, unique, {"email": e}) for e in emails),
+                return_exceptions=True,
+            )
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(failed) == 1
+        assert isinstance(failed[0], psycopg.errors.UniqueViolation)
+        assert (
+            await _count(conn, "SELECT count(*) FROM public.users WHERE email LIKE '%x.io'") == 39
+        )
+
+    _on(migrated_database_url, steps)
+
+
+def test_a_write_whose_request_went_away_leaves_the_others_alone(
+    migrated_database_url: str,
+) -> None:
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        async with psycopg_pool.AsyncConnectionPool(
+            libpq_url(migrated_database_url),
+            min_size=1,
+            max_size=1,
+            kwargs={"autocommit": True, "prepare_threshold": None},
+        ) as pool:
+            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+            setting = {"tenant": str(tenant)}
+            slow = writes.run(setting, "SELECT pg_sleep(0.3) AS slept", {})
+            first = asyncio.create_task(slow)
+            await asyncio.sleep(0.05)  # the lane is busy: these wait for the next batch
+            waiting = [
+                asyncio.create_task(writes.run(setting, INSERT_LEAD, _lead(tenant)))
+                for _ in range(3)
+            ]
+            await asyncio.sleep(0.05)
+            waiting[1].cancel()
+            rows = await asyncio.gather(first, waiting[0], waiting[2])
+        assert all(row is not None for row in rows)
+        assert await _count(conn, "SELECT count(*) FROM public.leads") == 2
 
     _on(migrated_database_url, steps)

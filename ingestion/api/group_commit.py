@@ -1,0 +1,111 @@
+"""One-statement writes that arrive together are committed together (group commit).
+
+A worker sends its one-statement writes down a few lanes, one round trip at a time per lane.
+Writes that arrive while every lane is busy wait for the next free lane, which takes all of
+them (up to `max_batch`) in one round trip and one transaction: each still runs after its
+own role-and-tenant setting, with its own audit row, and each request is answered only once
+its transaction has committed. A lone write waits for nothing; under load, a transaction's
+fixed costs (its start and commit, the WAL flush, the round trip, the API's share of the
+network and the event loop) are paid once per batch instead of once per write.
+
+When one write of a batch fails, the database rolls the whole transaction back: that write
+gets its error and the others, which were rolled back with it, go again without it. So
+every write commits or fails on its own, as if it had run alone; what a batch changes is
+only when its writes commit and that they share the batch's `now()`. A write that waits on
+a lock holds up its batch and its lane while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from ingestion.api.round_trip import NotRun, Work, run_together
+
+MAX_TRIES = 8  # a write rolled back this often with others' failures is failed itself
+
+
+@dataclass
+class _Pending:
+    work: Work
+    answer: asyncio.Future[dict[str, Any] | None]
+    tries: int = 0
+
+
+class WriteInterrupted(RuntimeError):
+    """The write's round trip was cut short: whether it committed is unknown."""
+
+
+class GroupCommit:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], setting: str, *, lanes: int, max_batch: int
+    ) -> None:
+        self.pool = pool
+        self.setting = setting
+        self.lanes = lanes
+        self.max_batch = max_batch
+        self._waiting: deque[_Pending] = deque()
+        self._running: set[asyncio.Task[None]] = set()  # the lanes at work (kept referenced)
+
+    async def run(
+        self, setting_params: Mapping[str, Any], statement: str, params: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """`statement`'s first row (None when it returns none), committed; or its error."""
+        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Pending(Work(setting_params, statement, params), answer))
+        if len(self._running) < self.lanes:
+            lane = asyncio.create_task(self._drain())
+            self._running.add(lane)
+            lane.add_done_callback(self._running.discard)
+        # A request that goes away cancels only its wait: a batch already sent runs to its end.
+        return await answer
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch: list[_Pending] = []
+            while self._waiting and len(batch) < self.max_batch:
+                pending = self._waiting.popleft()
+                if not pending.answer.done():  # not cancelled meanwhile
+                    batch.append(pending)
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            async with self.pool.connection() as conn:
+                outcomes = await run_together(conn, self.setting, [p.work for p in batch])
+        except Exception as error:  # no connection, or lost: the batch's fate is unknown
+            for pending in batch:
+                _settle(pending.answer, error)
+            return
+        except BaseException:  # the worker is stopping
+            for pending in batch:
+                _settle(pending.answer, WriteInterrupted("the API stopped during the write"))
+            raise
+        again = []
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if not isinstance(outcome, NotRun):
+                _settle(pending.answer, outcome)
+                continue
+            pending.tries += 1
+            if pending.tries < MAX_TRIES:
+                again.append(pending)
+            else:
+                _settle(pending.answer, WriteInterrupted("rolled back with other writes, again"))
+        self._waiting.extendleft(reversed(again))  # first in line, in their order
+
+
+def _settle(
+    answer: asyncio.Future[dict[str, Any] | None], outcome: dict[str, Any] | Exception | None
+) -> None:
+    if answer.done():  # its request went away
+        return
+    if isinstance(outcome, Exception):
+        answer.set_exception(outcome)
+    else:
+        answer.set_result(outcome)
