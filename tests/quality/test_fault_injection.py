@@ -5,6 +5,8 @@ The module loads the landing fixtures and builds the models once, into a templat
 (ingestion, dbt without its tests, the report tables); each case clones it, injects one
 fault with SQL and runs the check(s) on the faulty table plus one asset downstream of it,
 in-process. A blocking check that fails skips the downstream step: no dbt process starts.
+The same holds across runs: the dbt run the after-ingest sensor requests runs the blocking
+checks of the sources it reads first.
 "the clock" is fixed (as-of 2026-11-26 12:00 UTC, as in the dbt tests) so "future" and
 "latest day" mean the same thing whenever the tests run.
 """
@@ -12,7 +14,7 @@ in-process. A blocking check that fails skips the downstream step: no dbt proces
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,15 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from orchestration.defs.ceo_report.assets import (
+    build_ceo_report_archive_asset,
+    build_ceo_report_asset,
+)
+from orchestration.defs.dbt import JOB_NAME, build_job, source_keys
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.sensors import SENSOR_NAME, dbt_after_ingest_sensor
 from orchestration.defs.exports.assets import build_exports_asset
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.quality import all_checks
@@ -110,6 +118,8 @@ def definitions(
         build_dbt_assets(project),
         *report_assets(),
         build_exports_asset(),
+        build_ceo_report_asset(),
+        build_ceo_report_archive_asset(settings),
         *all_checks(project.manifest_path),
     ]
 
@@ -168,6 +178,16 @@ def database(postgres_admin_url: str, template: str) -> Iterator[str]:
         _execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _resources(
+    database: str, data_dir: Path, dbt: DbtResource, as_of: str | None = AS_OF
+) -> dict[str, Any]:
+    return {
+        "bcf": PipelineSettings(database_url=database, data_dir=str(data_dir)),
+        "dbt": dbt,
+        "quality": QualityResource(as_of=as_of),
+    }
+
+
 def _run(
     definitions: list[Any],
     database: str,
@@ -180,12 +200,22 @@ def _run(
     return dg.materialize(
         definitions,
         selection=selection,
-        resources={
-            "bcf": PipelineSettings(database_url=database, data_dir=str(data_dir)),
-            "dbt": dbt,
-            "quality": QualityResource(as_of=as_of),
-        },
+        resources=_resources(database, data_dir, dbt, as_of),
         raise_on_error=False,
+    )
+
+
+def _with_jobs(
+    definitions: list[Any],
+    resources: dict[str, Any],
+    jobs: list[Any],
+    sensors: Sequence[dg.SensorDefinition] = (),
+) -> dg.Definitions:
+    """The case's assets and checks with production jobs (and sensors) on its database."""
+    checks = [d for d in definitions if isinstance(d, dg.AssetChecksDefinition)]
+    assets = [d for d in definitions if d not in checks]
+    return dg.Definitions(
+        assets=assets, asset_checks=checks, jobs=jobs, sensors=list(sensors), resources=resources
     )
 
 
@@ -534,3 +564,58 @@ def test_freshness_follows_the_dbt_source_rules(
     assert "error after 3 days" in str(audit.description)
     assert not audit.blocking
     assert result.success  # freshness never stops a run
+
+
+@pytest.mark.parametrize("faulty", [True, False], ids=["blocking_fault", "clean"])
+def test_a_blocking_fault_in_a_source_stops_the_dbt_run_the_sensor_requests(
+    faulty: bool, definitions: list[Any], database: str, data_dir: Path, dbt: DbtResource
+) -> None:
+    """The ingest run that loaded the fills is over; the dbt run the sensor then starts
+    checks them again first (its models read them), and does not build on rejected data."""
+    if faulty:
+        _execute(
+            database,
+            "UPDATE trading_commissions SET commission_amount = -5.00 WHERE trade_id = 'trade-02'",
+        )
+    dbt_models = next(
+        d
+        for d in definitions
+        if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
+    )
+    job = build_job(dbt_models)
+    sensor = dbt_after_ingest_sensor(job, source_keys(dbt_models))
+    pipeline = _with_jobs(definitions, _resources(database, data_dir, dbt), [job], [sensor])
+    gate = dg.AssetCheckKey(key("public/trading_commissions"), BLOCKING_GX)
+    models = {"staging/stg_trading__commissions", "marts/trading_commissions_daily"}
+
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(key("public/trading_commissions"), metadata={"rows_loaded": 4})
+        )
+        with dg.build_sensor_context(instance=instance, definitions=pipeline) as context:
+            tick = pipeline.resolve_sensor_def(SENSOR_NAME)(context)
+        assert isinstance(tick, dg.SensorResult)
+        [request] = tick.run_requests or []
+        assert {k.to_user_string() for k in request.asset_selection or []} == models
+        assert gate in (request.asset_check_keys or [])
+        # What the sensor daemon launches: the job, subset to the request's assets and checks.
+        result = (
+            pipeline.resolve_job_def(JOB_NAME)
+            .get_subset(
+                asset_selection=set(request.asset_selection or []),
+                asset_check_selection=set(request.asset_check_keys or []),
+            )
+            .execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+        )
+
+    evaluation = _evaluation(result, "public/trading_commissions", BLOCKING_GX)
+    if faulty:
+        assert not evaluation.passed
+        assert "commission_amount_not_negative: 1 row(s)" in str(evaluation.description)
+        assert not result.success
+        assert not _materialized(result) & models  # no dbt process started
+        assert set(summarize(result).not_materialized) == models
+    else:
+        assert evaluation.passed, evaluation.description
+        assert result.success, summarize(result).text()
+        assert _materialized(result) == models

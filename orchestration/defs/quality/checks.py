@@ -15,7 +15,7 @@ skips them); its metadata says what failed, how many rows, a sample, and links t
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource types from signatures.
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -331,3 +331,17 @@ def reconciliation_checks() -> list[dg.AssetChecksDefinition]:
         *(_reconciliation_check(check) for check in reconcile.MART_RECONCILIATIONS),
         *(_ledger_check(name) for name in source_names()),
     ]
+
+
+def blocking_check_keys(assets: Collection[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    """The blocking checks on `assets`. A run that builds on these tables and selects them
+    runs them first, and does not build what reads a table whose check failed."""
+    # Volume and freshness checks never block: their definitions (and the dbt manifest the
+    # freshness rules come from) are not needed to find the checks that do.
+    specs = (
+        spec for checks in (*gx_checks(), *reconciliation_checks()) for spec in checks.check_specs
+    )
+    return sorted(
+        (spec.key for spec in specs if spec.blocking and spec.asset_key in assets),
+        key=lambda key: key.to_user_string(),
+    )
