@@ -32,7 +32,7 @@ from orchestration.defs.dbt.sensors import (
 )
 from orchestration.defs.dbt.translator import domain_group
 from orchestration.defs.ingest.assets import ingest_assets
-from orchestration.defs.quality.checks import BLOCKING_GX, INGEST_LEDGER
+from orchestration.defs.quality.checks import BLOCKING_GX, INGEST_LEDGER, RECENT_DAYS_TAG
 
 DOMAINS = {"staging", "finance", "ceo", "usage", "growth", "compliance", "support"}
 REPORTS = {"public/ceo_dashboard_metrics", "public/financial_reports", "public/compliance_reports"}
@@ -168,6 +168,7 @@ def test_daily_schedule_builds_every_model_and_the_reports(
         [request] = schedule.evaluate_tick(context).run_requests or []
     assert request.asset_selection is None  # the whole job
     assert TEST_WINDOW_TAG not in job.tags | request.tags  # every test on every row
+    assert RECENT_DAYS_TAG not in job.tags | request.tags  # every row of the sources too
 
 
 def test_the_dbt_job_runs_the_blocking_checks_of_every_source_first(
@@ -231,8 +232,10 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
     [request] = first.run_requests or []
     selected = {k.to_user_string() for k in request.asset_selection or []}
     assert request.tags[DBT_RUN_TAG] == "true"
-    # The event models' tests read what an incremental run rewrites, not the history.
+    # The event models' tests read what an incremental run rewrites, not the history; the
+    # quality checks of the event tables, their recent days.
     assert request.tags[TEST_WINDOW_TAG] == str(TEST_WINDOW_DAYS)
+    assert request.tags[RECENT_DAYS_TAG] == str(Settings().quality_recent_days)
     assert {
         "staging/stg_payments__financial_transactions",
         "intermediate/int_ledger_movements",

@@ -6,7 +6,8 @@ The module loads the landing fixtures and builds the models once, into a templat
 fault with SQL and runs the check(s) on the faulty table plus one asset downstream of it,
 in-process. A blocking check that fails skips the downstream step: no dbt process starts.
 The same holds across runs: the dbt run the after-ingest sensor requests runs the blocking
-checks of the sources it reads first.
+checks of the sources it reads first. The ingest jobs validate the event tables' recent
+days, the full runs every row.
 "the clock" is fixed (as-of 2026-11-26 12:00 UTC, as in the dbt tests) so "future" and
 "latest day" mean the same thing whenever the tests run.
 """
@@ -24,6 +25,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from ingestion.settings import Settings
+from orchestration.defs import ingest
 from orchestration.defs.ceo_report.assets import (
     build_ceo_report_archive_asset,
     build_ceo_report_asset,
@@ -35,6 +38,7 @@ from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import SENSOR_NAME, dbt_after_ingest_sensor
 from orchestration.defs.exports.assets import build_exports_asset
 from orchestration.defs.ingest.assets import ingest_assets
+from orchestration.defs.ingest.sensors import ingest_job_name
 from orchestration.defs.quality import all_checks
 from orchestration.defs.quality.checks import (
     BLOCKING_GX,
@@ -583,7 +587,7 @@ def test_a_blocking_fault_in_a_source_stops_the_dbt_run_the_sensor_requests(
         if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
     )
     job = build_job(dbt_models)
-    sensor = dbt_after_ingest_sensor(job, source_keys(dbt_models))
+    sensor = dbt_after_ingest_sensor(job, source_keys(dbt_models), recent_days=7)
     pipeline = _with_jobs(definitions, _resources(database, data_dir, dbt), [job], [sensor])
     gate = dg.AssetCheckKey(key("public/trading_commissions"), BLOCKING_GX)
     models = {"staging/stg_trading__commissions", "marts/trading_commissions_daily"}
@@ -619,3 +623,48 @@ def test_a_blocking_fault_in_a_source_stops_the_dbt_run_the_sensor_requests(
         assert evaluation.passed, evaluation.description
         assert result.success, summarize(result).text()
         assert _materialized(result) == models
+
+
+def test_ingest_jobs_validate_the_recent_days_and_full_runs_every_row(
+    definitions: list[Any], database: str, data_dir: Path, dbt: DbtResource
+) -> None:
+    """The usage fixtures are of January 2026, months before the clock (26 Nov 2026)."""
+    _execute(
+        database,
+        "UPDATE platform_usage_tracking SET usage_value = -1 WHERE id = "
+        "(SELECT id FROM platform_usage_tracking ORDER BY created_at, id LIMIT 1)",
+    )
+    usage_job = next(j for j in ingest.definitions().jobs if j.name == ingest_job_name("usage"))
+    pipeline = _with_jobs(definitions, _resources(database, data_dir, dbt), [usage_job])
+    check = dg.AssetCheckKey(key("public/platform_usage_tracking"), BLOCKING_GX)
+
+    def ingest_run() -> dg.AssetCheckEvaluation:
+        result = pipeline.resolve_job_def(usage_job.name).execute_in_process(raise_on_error=False)
+        return _evaluation(result, "public/platform_usage_tracking", BLOCKING_GX)
+
+    def full_run() -> dg.AssetCheckEvaluation:
+        result = _run(definitions, database, data_dir, dbt, dg.AssetSelection.checks(check))
+        return _evaluation(result, "public/platform_usage_tracking", BLOCKING_GX)
+
+    recent = ingest_run()
+    assert recent.passed, recent.description  # the fault is older than the window
+    days = Settings().quality_recent_days
+    assert recent.metadata["validated"].value == f"created_at in the last {days} days"
+    assert f"(rows of the last {days} days)" in str(recent.description)
+    full = full_run()
+    assert not full.passed
+    assert "usage_value_not_negative: 1 row(s)" in str(full.description)
+    assert "validated" not in full.metadata
+
+    _execute(
+        database,
+        "UPDATE platform_usage_tracking SET usage_value = -2, created_at = "
+        f"timestamptz '{AS_OF}' - interval '1 day' WHERE id = "
+        "(SELECT id FROM platform_usage_tracking ORDER BY created_at DESC, id LIMIT 1)",
+    )
+    recent = ingest_run()
+    assert not recent.passed  # a fault in the window is seen, with its sample
+    said = f"{recent.description} {recent.metadata}"
+    assert "usage_value_not_negative: 1 row(s)" in said
+    assert "-2" in said
+    assert "usage_value_not_negative: 2 row(s)" in str(full_run().description)

@@ -74,6 +74,8 @@ def definitions() -> dg.Definitions:
         assets=[dbt_models],
         jobs=[job],
         schedules=[daily],
-        sensors=[dbt_after_ingest_sensor(job, source_keys(dbt_models))],
+        sensors=[
+            dbt_after_ingest_sensor(job, source_keys(dbt_models), settings.quality_recent_days)
+        ],
         resources={"dbt": DbtResource()},
     )

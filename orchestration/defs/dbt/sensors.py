@@ -2,8 +2,8 @@
 an ingest run actually changed, with the data tests of the large event models on their
 recent days only (what an incremental run rewrote), so a run costs in proportion to the new
 data; the daily schedule tests every row. Each run first runs the job's blocking quality
-checks of every source its models read, so data a check rejected does not reach the
-marts.
+checks of every source its models read (on the event tables' recent days), so data a check
+rejected does not reach the marts.
 
 A sensor rather than `AutomationCondition.eager()`: the ingest assets report a
 materialization on every run, including the tracking drain every 5 minutes that usually
@@ -22,6 +22,8 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
+
+from orchestration.defs.quality.checks import RECENT_DAYS_TAG
 
 SENSOR_NAME = "dbt_after_ingest"
 # Every run that builds dbt models carries this tag (the daily job's and this sensor's).
@@ -92,10 +94,11 @@ def _new_materializations(
 
 
 def dbt_after_ingest_sensor(
-    job: UnresolvedAssetJobDefinition, source_keys: Sequence[dg.AssetKey]
+    job: UnresolvedAssetJobDefinition, source_keys: Sequence[dg.AssetKey], recent_days: int
 ) -> dg.SensorDefinition:
     """Requests a run of `job`'s assets downstream of the `source_keys` that changed, with the
-    job's checks of those assets and of the sources they read."""
+    job's checks of those assets and of the sources they read; `recent_days`: the days of the
+    event tables those checks validate."""
 
     @dg.sensor(
         name=SENSOR_NAME,
@@ -154,6 +157,7 @@ def dbt_after_ingest_sensor(
                         DBT_RUN_TAG: "true",
                         "bcf/changed": changed_names[:255],
                         TEST_WINDOW_TAG: str(TEST_WINDOW_DAYS),
+                        RECENT_DAYS_TAG: str(recent_days),
                     },
                 )
             ],
