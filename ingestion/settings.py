@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Volume checks: days of history needed before the band applies.",
     )
+    quality_recent_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days of the event tables the frequent runs (ingestion, dbt after "
+        "ingestion) validate, by created_at; the daily and full runs validate every row.",
+    )
 
     services_postgres_port: int | None = Field(
         default=None, description="Fixed port for the private PostgreSQL; unset: a free one."

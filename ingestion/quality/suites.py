@@ -34,6 +34,8 @@ FUTURE_TOLERANCE = "5 minutes"
 # Stands for "now" in the queries: the database's now(), or a fixed instant (tests, backfills).
 NOW = "{now}"
 MAX_ROWS = 10_000_000_000
+# What every hypertable is partitioned on (ingestion.db.timescale).
+HYPERTABLE_TIME_COLUMN = "created_at"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ class Rows(Expectation):
     description: str
 
 
+# Rules about the table as a whole, not about its rows: new rows cannot break its column types,
+# nor its row count's bounds. A validation of the recent rows only leaves them to the
+# validations of every row (GX cannot read column types off a query either).
+TABLE_RULES = (OfType, RowCount)
+
+
 @dataclass(frozen=True)
 class TableSuite:
     schema: str
@@ -97,6 +105,15 @@ class TableSuite:
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    @property
+    def time_column(self) -> str | None:
+        """The column a validation of only the recent rows selects them by: `created_at` of
+        the event tables, TimescaleDB's partitioning column (indexed on plain PostgreSQL), so
+        such a validation reads only the recent chunks. None: always every row."""
+        if self.schema == "public" and self.table in schema.HYPERTABLES:
+            return HYPERTABLE_TIME_COLUMN
+        return None
 
     @property
     def asset_key_path(self) -> list[str]:

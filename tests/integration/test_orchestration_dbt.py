@@ -21,7 +21,7 @@ from dagster._core.test_utils import create_run_for_test
 from ingestion.settings import Settings
 from orchestration.definitions import defs
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
-from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME
+from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME, source_keys
 from orchestration.defs.dbt.project import PROJECT_DIR, prepare_manifest, project_fingerprint
 from orchestration.defs.dbt.sensors import (
     DBT_RUN_TAG,
@@ -32,6 +32,7 @@ from orchestration.defs.dbt.sensors import (
 )
 from orchestration.defs.dbt.translator import domain_group
 from orchestration.defs.ingest.assets import ingest_assets
+from orchestration.defs.quality.checks import BLOCKING_GX, INGEST_LEDGER, RECENT_DAYS_TAG
 
 DOMAINS = {"staging", "finance", "ceo", "usage", "growth", "compliance", "support"}
 REPORTS = {"public/ceo_dashboard_metrics", "public/financial_reports", "public/compliance_reports"}
@@ -167,6 +168,37 @@ def test_daily_schedule_builds_every_model_and_the_reports(
         [request] = schedule.evaluate_tick(context).run_requests or []
     assert request.asset_selection is None  # the whole job
     assert TEST_WINDOW_TAG not in job.tags | request.tags  # every test on every row
+    assert RECENT_DAYS_TAG not in job.tags | request.tags  # every row of the sources too
+
+
+def test_the_dbt_job_runs_the_blocking_checks_of_every_source_first(
+    graph: AssetGraph, dbt_models: dg.AssetsDefinition
+) -> None:
+    job = defs.resolve_job_def(JOB_NAME)
+    sources = set(source_keys(dbt_models))
+    gates = {
+        key for key in job.asset_layer.asset_graph.asset_check_keys if key.asset_key in sources
+    }
+    assert gates == {
+        key
+        for key in graph.asset_check_keys
+        if key.asset_key in sources and graph.get_check_spec(key).blocking
+    }
+    assert {
+        dg.AssetCheckKey(key("public/financial_transactions"), BLOCKING_GX),
+        dg.AssetCheckKey(key("raw/fx_rates"), BLOCKING_GX),
+        dg.AssetCheckKey(key("public/audit_logs"), INGEST_LEDGER),
+    } <= gates
+    # Run first: the dbt step waits for each of them, and does not start when one fails.
+    dbt_step = job.graph.node_named("dbt_models")
+    dependencies = job.graph.dependency_structure
+    upstream = {
+        output.node_name
+        for node_input in dbt_step.inputs()
+        if dependencies.has_deps(node_input)
+        for output in dependencies.get_deps_list(node_input)
+    }
+    assert {"gx_public__financial_transactions", "raw__fx_rates_ingest_ledger_balances"} <= upstream
 
 
 @pytest.fixture
@@ -200,8 +232,10 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
     [request] = first.run_requests or []
     selected = {k.to_user_string() for k in request.asset_selection or []}
     assert request.tags[DBT_RUN_TAG] == "true"
-    # The event models' tests read what an incremental run rewrites, not the history.
+    # The event models' tests read what an incremental run rewrites, not the history; the
+    # quality checks of the event tables, their recent days.
     assert request.tags[TEST_WINDOW_TAG] == str(TEST_WINDOW_DAYS)
+    assert request.tags[RECENT_DAYS_TAG] == str(Settings().quality_recent_days)
     assert {
         "staging/stg_payments__financial_transactions",
         "intermediate/int_ledger_movements",
@@ -219,6 +253,18 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
         "public/compliance_reports",
         "marts/mrr_by_tenant_monthly",  # from subscription events, not the ledger
     }
+    # The checks of what it builds, and the blocking ones of every source those models read:
+    # the ledger that changed, and the FX rates revenue_daily converts with, which did not.
+    checks = set(request.asset_check_keys or [])
+    assert {c.asset_key for c in checks} - {k for k in request.asset_selection or []} <= set(
+        source_keys(defs.resolve_assets_def(key("marts/revenue_daily")))
+    )
+    assert any(c.asset_key == key("marts/revenue_daily") for c in checks)
+    assert {
+        dg.AssetCheckKey(key("public/financial_transactions"), BLOCKING_GX),
+        dg.AssetCheckKey(key("raw/fx_rates"), BLOCKING_GX),
+        dg.AssetCheckKey(key("raw/fx_rates"), INGEST_LEDGER),
+    } <= checks
 
     # Nothing new since: skip. Then an empty drain only: skip, and the cursor moves past it.
     assert _tick(instance, first.cursor).skip_reason is not None
@@ -242,6 +288,10 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
     assert "marts/compliance_personal_data_access" in audit_selected
     assert "public/compliance_reports" in audit_selected
     assert "marts/revenue_daily" not in audit_selected
+    audit_checks = set(audit.asset_check_keys or [])
+    assert dg.AssetCheckKey(key("public/audit_logs"), BLOCKING_GX) in audit_checks
+    # ... and not the ledger's, which no model of this run reads.
+    assert dg.AssetCheckKey(key("public/financial_transactions"), BLOCKING_GX) not in audit_checks
 
 
 def test_what_counts_as_a_change() -> None:

@@ -15,9 +15,11 @@ import redis
 
 from ingestion import stream
 from ingestion.settings import Settings
+from ingestion.sources.registry import source_names
 from orchestration.definitions import defs
 from orchestration.defs.ingest.assets import ingest_assets
-from orchestration.defs.ingest.sensors import landing_sensor
+from orchestration.defs.ingest.sensors import ingest_job_name, landing_sensor
+from orchestration.defs.quality.checks import RECENT_DAYS_TAG
 from orchestration.resources import PipelineSettings
 from tests.integration.test_loader import FIXTURES, seed_reference
 
@@ -59,6 +61,14 @@ def test_definitions_load_with_every_ingested_table_as_an_asset() -> None:
         assert spec.kinds, key
     assert defs.resolve_sensor_def("landing_files")
     assert defs.resolve_schedule_def("drain_tracking_stream")
+
+
+def test_ingest_jobs_check_the_recent_days_of_the_event_tables() -> None:
+    recent_days = str(Settings().quality_recent_days)
+    drain = defs.resolve_schedule_def("drain_tracking_stream")
+    for name in [*(ingest_job_name(source) for source in source_names()), "ingest_all_job"]:
+        assert defs.resolve_job_def(name).tags[RECENT_DAYS_TAG] == recent_days, name
+    assert drain.job_name == ingest_job_name("tracking")
 
 
 def test_ingest_asset_loads_new_landing_files_once(bcf: PipelineSettings) -> None:

@@ -5,13 +5,16 @@ The module loads the landing fixtures and builds the models once, into a templat
 (ingestion, dbt without its tests, the report tables); each case clones it, injects one
 fault with SQL and runs the check(s) on the faulty table plus one asset downstream of it,
 in-process. A blocking check that fails skips the downstream step: no dbt process starts.
+The same holds across runs: the dbt run the after-ingest sensor requests runs the blocking
+checks of the sources it reads first. The ingest jobs validate the event tables' recent
+days, the full runs every row.
 "the clock" is fixed (as-of 2026-11-26 12:00 UTC, as in the dbt tests) so "future" and
 "latest day" mean the same thing whenever the tests run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,20 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from ingestion.settings import Settings
+from orchestration.defs import ingest
+from orchestration.defs.ceo_report.assets import (
+    build_ceo_report_archive_asset,
+    build_ceo_report_asset,
+)
+from orchestration.defs.dbt import JOB_NAME, build_job, source_keys
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.dbt.sensors import SENSOR_NAME, dbt_after_ingest_sensor
 from orchestration.defs.exports.assets import build_exports_asset
 from orchestration.defs.ingest.assets import ingest_assets
+from orchestration.defs.ingest.sensors import ingest_job_name
 from orchestration.defs.quality import all_checks
 from orchestration.defs.quality.checks import (
     BLOCKING_GX,
@@ -103,6 +115,8 @@ def definitions(
         build_dbt_assets(project),
         *report_assets(),
         build_exports_asset(),
+        build_ceo_report_asset(),
+        build_ceo_report_archive_asset(settings),
         *all_checks(project.manifest_path),
     ]
 
@@ -157,6 +171,16 @@ def database(postgres_admin_url: str, template: str) -> Iterator[str]:
         yield url
 
 
+def _resources(
+    database: str, data_dir: Path, dbt: DbtResource, as_of: str | None = AS_OF
+) -> dict[str, Any]:
+    return {
+        "bcf": PipelineSettings(database_url=database, data_dir=str(data_dir)),
+        "dbt": dbt,
+        "quality": QualityResource(as_of=as_of),
+    }
+
+
 def _run(
     definitions: list[Any],
     database: str,
@@ -169,12 +193,22 @@ def _run(
     return dg.materialize(
         definitions,
         selection=selection,
-        resources={
-            "bcf": PipelineSettings(database_url=database, data_dir=str(data_dir)),
-            "dbt": dbt,
-            "quality": QualityResource(as_of=as_of),
-        },
+        resources=_resources(database, data_dir, dbt, as_of),
         raise_on_error=False,
+    )
+
+
+def _with_jobs(
+    definitions: list[Any],
+    resources: dict[str, Any],
+    jobs: list[Any],
+    sensors: Sequence[dg.SensorDefinition] = (),
+) -> dg.Definitions:
+    """The case's assets and checks with production jobs (and sensors) on its database."""
+    checks = [d for d in definitions if isinstance(d, dg.AssetChecksDefinition)]
+    assets = [d for d in definitions if d not in checks]
+    return dg.Definitions(
+        assets=assets, asset_checks=checks, jobs=jobs, sensors=list(sensors), resources=resources
     )
 
 
@@ -523,3 +557,103 @@ def test_freshness_follows_the_dbt_source_rules(
     assert "error after 3 days" in str(audit.description)
     assert not audit.blocking
     assert result.success  # freshness never stops a run
+
+
+@pytest.mark.parametrize("faulty", [True, False], ids=["blocking_fault", "clean"])
+def test_a_blocking_fault_in_a_source_stops_the_dbt_run_the_sensor_requests(
+    faulty: bool, definitions: list[Any], database: str, data_dir: Path, dbt: DbtResource
+) -> None:
+    """The ingest run that loaded the fills is over; the dbt run the sensor then starts
+    checks them again first (its models read them), and does not build on rejected data."""
+    if faulty:
+        _execute(
+            database,
+            "UPDATE trading_commissions SET commission_amount = -5.00 WHERE trade_id = 'trade-02'",
+        )
+    dbt_models = next(
+        d
+        for d in definitions
+        if isinstance(d, dg.AssetsDefinition) and d.node_def.name == DBT_OP_NAME
+    )
+    job = build_job(dbt_models)
+    sensor = dbt_after_ingest_sensor(job, source_keys(dbt_models), recent_days=7)
+    pipeline = _with_jobs(definitions, _resources(database, data_dir, dbt), [job], [sensor])
+    gate = dg.AssetCheckKey(key("public/trading_commissions"), BLOCKING_GX)
+    models = {"staging/stg_trading__commissions", "marts/trading_commissions_daily"}
+
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(key("public/trading_commissions"), metadata={"rows_loaded": 4})
+        )
+        with dg.build_sensor_context(instance=instance, definitions=pipeline) as context:
+            tick = pipeline.resolve_sensor_def(SENSOR_NAME)(context)
+        assert isinstance(tick, dg.SensorResult)
+        [request] = tick.run_requests or []
+        assert {k.to_user_string() for k in request.asset_selection or []} == models
+        assert gate in (request.asset_check_keys or [])
+        # What the sensor daemon launches: the job, subset to the request's assets and checks.
+        result = (
+            pipeline.resolve_job_def(JOB_NAME)
+            .get_subset(
+                asset_selection=set(request.asset_selection or []),
+                asset_check_selection=set(request.asset_check_keys or []),
+            )
+            .execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+        )
+
+    evaluation = _evaluation(result, "public/trading_commissions", BLOCKING_GX)
+    if faulty:
+        assert not evaluation.passed
+        assert "commission_amount_not_negative: 1 row(s)" in str(evaluation.description)
+        assert not result.success
+        assert not _materialized(result) & models  # no dbt process started
+        assert set(summarize(result).not_materialized) == models
+    else:
+        assert evaluation.passed, evaluation.description
+        assert result.success, summarize(result).text()
+        assert _materialized(result) == models
+
+
+def test_ingest_jobs_validate_the_recent_days_and_full_runs_every_row(
+    definitions: list[Any], database: str, data_dir: Path, dbt: DbtResource
+) -> None:
+    """The usage fixtures are of January 2026, months before the clock (26 Nov 2026)."""
+    _execute(
+        database,
+        "UPDATE platform_usage_tracking SET usage_value = -1 WHERE id = "
+        "(SELECT id FROM platform_usage_tracking ORDER BY created_at, id LIMIT 1)",
+    )
+    usage_job = next(j for j in ingest.definitions().jobs if j.name == ingest_job_name("usage"))
+    pipeline = _with_jobs(definitions, _resources(database, data_dir, dbt), [usage_job])
+    check = dg.AssetCheckKey(key("public/platform_usage_tracking"), BLOCKING_GX)
+
+    def ingest_run() -> dg.AssetCheckEvaluation:
+        result = pipeline.resolve_job_def(usage_job.name).execute_in_process(raise_on_error=False)
+        return _evaluation(result, "public/platform_usage_tracking", BLOCKING_GX)
+
+    def full_run() -> dg.AssetCheckEvaluation:
+        result = _run(definitions, database, data_dir, dbt, dg.AssetSelection.checks(check))
+        return _evaluation(result, "public/platform_usage_tracking", BLOCKING_GX)
+
+    recent = ingest_run()
+    assert recent.passed, recent.description  # the fault is older than the window
+    days = Settings().quality_recent_days
+    assert recent.metadata["validated"].value == f"created_at in the last {days} days"
+    assert f"(rows of the last {days} days)" in str(recent.description)
+    full = full_run()
+    assert not full.passed
+    assert "usage_value_not_negative: 1 row(s)" in str(full.description)
+    assert "validated" not in full.metadata
+
+    _execute(
+        database,
+        "UPDATE platform_usage_tracking SET usage_value = -2, created_at = "
+        f"timestamptz '{AS_OF}' - interval '1 day' WHERE id = "
+        "(SELECT id FROM platform_usage_tracking ORDER BY created_at DESC, id LIMIT 1)",
+    )
+    recent = ingest_run()
+    assert not recent.passed  # a fault in the window is seen, with its sample
+    said = f"{recent.description} {recent.metadata}"
+    assert "usage_value_not_negative: 1 row(s)" in said
+    assert "-2" in said
+    assert "usage_value_not_negative: 2 row(s)" in str(full_run().description)

@@ -2,15 +2,19 @@
 
 - One subsettable multi-asset (`dbt_models`) over every model; sources resolve to the ingest
   assets' keys, so ingestion -> staging -> intermediate -> marts -> reports is one graph.
-- `dbt_build_job` builds the models and the reports on them; the `dbt_daily` schedule runs it
-  every day at 06:00 in the reporting time zone (the marts of "now": the current month, open
-  items), and the `dbt_after_ingest` sensor runs the part of it downstream of what an ingest
-  run changed.
+- `dbt_build_job` builds the models and the reports on them, after the blocking quality checks
+  of the tables the models read (the dbt sources): one that fails stops the build. The
+  `dbt_daily` schedule runs it every day at 06:00 in the reporting time zone (the marts of
+  "now": the current month, open items), and the `dbt_after_ingest` sensor runs the part of it
+  downstream of what an ingest run changed.
 """
 
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
 
 from ingestion.settings import Settings
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
@@ -18,6 +22,7 @@ from orchestration.defs.dbt.assets import build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import DBT_RUN_TAG, dbt_after_ingest_sensor
+from orchestration.defs.quality.checks import blocking_check_keys
 
 JOB_NAME = "dbt_build_job"
 SCHEDULE_NAME = "dbt_daily"
@@ -32,19 +37,31 @@ def source_keys(dbt_models: dg.AssetsDefinition) -> list[dg.AssetKey]:
     return sorted(upstream - set(dbt_models.keys), key=lambda key: key.to_user_string())
 
 
+def build_job(dbt_models: dg.AssetsDefinition) -> UnresolvedAssetJobDefinition:
+    """Every model and the report tables on them, gated by the blocking checks of the sources.
+
+    Dagster runs a blocking check selected in a run before the assets downstream of its asset,
+    and skips them when it fails, even when its asset is not built in that run: so the checks
+    of what an ingest run loaded stop the build that reads it, not only that ingest run.
+    """
+    # The monthly CEO report archive is partitioned: its own schedule builds it, once a month.
+    builds = (
+        dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups(REPORTS_GROUP)
+    ) - dg.AssetSelection.assets(CEO_REPORT_ARCHIVE)
+    gates = dg.AssetSelection.checks(*blocking_check_keys(source_keys(dbt_models)))
+    return dg.define_asset_job(
+        JOB_NAME,
+        selection=builds | gates,
+        tags={DBT_RUN_TAG: "true"},
+        description="The blocking quality checks of the dbt sources, then dbt build of the "
+        "models (tests as checks), then the report tables.",
+    )
+
+
 def definitions() -> dg.Definitions:
     settings = Settings()
     dbt_models = build_dbt_assets(prepare_manifest(settings))
-    # The monthly CEO report archive is partitioned: its own schedule builds it, once a month.
-    target = (
-        dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups(REPORTS_GROUP)
-    ) - dg.AssetSelection.assets(CEO_REPORT_ARCHIVE)
-    job = dg.define_asset_job(
-        JOB_NAME,
-        selection=target,
-        tags={DBT_RUN_TAG: "true"},
-        description="dbt build of the models (tests as checks), then the report tables.",
-    )
+    job = build_job(dbt_models)
     daily = dg.ScheduleDefinition(
         name=SCHEDULE_NAME,
         job=job,
@@ -57,6 +74,8 @@ def definitions() -> dg.Definitions:
         assets=[dbt_models],
         jobs=[job],
         schedules=[daily],
-        sensors=[dbt_after_ingest_sensor(job, source_keys(dbt_models), target)],
+        sensors=[
+            dbt_after_ingest_sensor(job, source_keys(dbt_models), settings.quality_recent_days)
+        ],
         resources={"dbt": DbtResource()},
     )

@@ -1,7 +1,9 @@
 """After ingestion, build only what changed: the models (and reports) downstream of the tables
 an ingest run actually changed, with the data tests of the large event models on their
 recent days only (what an incremental run rewrote), so a run costs in proportion to the new
-data; the daily schedule tests every row.
+data; the daily schedule tests every row. Each run first runs the job's blocking quality
+checks of every source its models read (on the event tables' recent days), so data a check
+rejected does not reach the marts.
 
 A sensor rather than `AutomationCondition.eager()`: the ingest assets report a
 materialization on every run, including the tracking drain every 5 minutes that usually
@@ -20,6 +22,8 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
+
+from orchestration.defs.quality.checks import RECENT_DAYS_TAG
 
 SENSOR_NAME = "dbt_after_ingest"
 # Every run that builds dbt models carries this tag (the daily job's and this sensor's).
@@ -90,11 +94,11 @@ def _new_materializations(
 
 
 def dbt_after_ingest_sensor(
-    job: UnresolvedAssetJobDefinition,
-    source_keys: Sequence[dg.AssetKey],
-    target: dg.AssetSelection,
+    job: UnresolvedAssetJobDefinition, source_keys: Sequence[dg.AssetKey], recent_days: int
 ) -> dg.SensorDefinition:
-    """Requests a run of `target`'s assets downstream of the `source_keys` that changed."""
+    """Requests a run of `job`'s assets downstream of the `source_keys` that changed, with the
+    job's checks of those assets and of the sources they read; `recent_days`: the days of the
+    event tables those checks validate."""
 
     @dg.sensor(
         name=SENSOR_NAME,
@@ -123,22 +127,37 @@ def dbt_after_ingest_sensor(
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("the sensor needs its repository")
         graph = context.repository_def.asset_graph
-        downstream = (dg.AssetSelection.assets(*changed).downstream() & target).resolve(graph)
+        downstream = (dg.AssetSelection.assets(*changed).downstream() & job.selection).resolve(
+            graph
+        )
         if not downstream:
             return dg.SensorResult(
                 skip_reason=dg.SkipReason("nothing downstream of the changed tables"),
                 cursor=str(newest),
             )
+        # Every source the run's models read, not only those that changed: a table a check
+        # rejected in an earlier run must not feed this build either.
+        read = (
+            dg.AssetSelection.assets(*downstream).upstream()
+            & dg.AssetSelection.assets(*source_keys)
+        ).resolve(graph)
+        checks = {
+            key
+            for key in job.selection.resolve_checks(graph)
+            if key.asset_key in downstream or key.asset_key in read
+        }
         changed_names = ", ".join(sorted(key.to_user_string() for key in changed))
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=f"ingest-up-to-{newest}",
                     asset_selection=sorted(downstream, key=lambda k: k.to_user_string()),
+                    asset_check_keys=sorted(checks, key=lambda k: k.to_user_string()),
                     tags={
                         DBT_RUN_TAG: "true",
                         "bcf/changed": changed_names[:255],
                         TEST_WINDOW_TAG: str(TEST_WINDOW_DAYS),
+                        RECENT_DAYS_TAG: str(recent_days),
                     },
                 )
             ],

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ingestion.settings import Settings
 from ingestion.sources.registry import source_names
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.ingest.sensors import ingest_job_name, landing_sensor
+from orchestration.defs.quality.checks import RECENT_DAYS_TAG
 
 
 def definitions() -> dg.Definitions:
     assets = ingest_assets()
+    # The ingest jobs run every 5 minutes (the stream), on every landing and every hour: the
+    # suites of the event tables validate their recent rows only; the daily runs every row.
+    recent = {RECENT_DAYS_TAG: str(Settings().quality_recent_days)}
     jobs = [
-        dg.define_asset_job(ingest_job_name(name), selection=dg.AssetSelection.assets(asset))
+        dg.define_asset_job(
+            ingest_job_name(name), selection=dg.AssetSelection.assets(asset), tags=recent
+        )
         for name, asset in zip(source_names(), assets, strict=True)
     ]
     stream_schedule = dg.ScheduleDefinition(
@@ -25,6 +32,7 @@ def definitions() -> dg.Definitions:
     every_source = dg.define_asset_job(
         "ingest_all_job",
         selection=dg.AssetSelection.assets(*assets),
+        tags=recent,
         description="Every source: the files not yet in the ledger, and the tracking stream.",
     )
     hourly = dg.ScheduleDefinition(

@@ -12,10 +12,11 @@
 
 A failed blocking check stops the assets downstream of its asset in the same run (Dagster
 skips them); its metadata says what failed, how many rows, a sample, and links the Data Docs.
+A run tagged `RECENT_DAYS_TAG` validates only the recent rows of the event tables.
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource types from signatures.
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -34,6 +35,10 @@ VOLUME = "volume_vs_trailing_average"
 FRESHNESS = "source_freshness"
 INGEST_LEDGER = "ingest_ledger_balances"
 QUALITY_TAG = {"bcf/quality": "true"}
+# A run with this tag validates only the last N days (its value) of the event tables: the
+# frequent runs (the ingest jobs, the after-ingest dbt runs) carry it, so a suite costs in
+# proportion to the recent data; the daily and full runs validate every row.
+RECENT_DAYS_TAG = "bcf/quality_recent_days"
 
 
 def _key(path: Sequence[str]) -> dg.AssetKey:
@@ -81,12 +86,16 @@ def gx_result(
     }
     if outcome.rows is not None:
         metadata["rows"] = outcome.rows
+    if outcome.recent_days is not None:
+        metadata["validated"] = f"{suite.time_column} in the last {outcome.recent_days} days"
     if failed:
         metadata["failed"] = ", ".join(o.name for o in failed)
         metadata["failures"] = dg.MetadataValue.md(_failures_table(failed))
         description = "; ".join(_what_failed(o) for o in failed)
     else:
         description = f"{len(part)} expectations met"
+    if outcome.recent_days is not None:
+        description += f" (rows of the last {outcome.recent_days} days)"
     return dg.AssetCheckResult(
         asset_key=_key(suite.asset_key_path),
         check_name=BLOCKING_GX if blocking else WARNING_GX,
@@ -95,6 +104,13 @@ def gx_result(
         metadata=metadata,
         description=description,
     )
+
+
+def recent_days(run_tags: Mapping[str, str], suite: TableSuite) -> int | None:
+    """The days of `suite`'s table a run validates: its `RECENT_DAYS_TAG` on an event table;
+    None (every row) on the other tables or without the tag."""
+    days = run_tags.get(RECENT_DAYS_TAG)
+    return int(days) if days and suite.time_column else None
 
 
 def _gx_check(suite: TableSuite) -> dg.AssetChecksDefinition:
@@ -136,7 +152,7 @@ def _gx_check(suite: TableSuite) -> dg.AssetChecksDefinition:
             e for e in suite.expectations if (BLOCKING_GX if e.blocking else WARNING_GX) in selected
         ]
         runner = quality.runner(bcf.settings(), bcf.database_url_resolved())
-        outcome = runner.validate(suite, chosen)
+        outcome = runner.validate(suite, chosen, recent_days=recent_days(context.run.tags, suite))
         for blocking in (True, False):
             if (BLOCKING_GX if blocking else WARNING_GX) in selected:
                 yield gx_result(suite, outcome, blocking=blocking, index_url=runner.index_url)
@@ -331,3 +347,17 @@ def reconciliation_checks() -> list[dg.AssetChecksDefinition]:
         *(_reconciliation_check(check) for check in reconcile.MART_RECONCILIATIONS),
         *(_ledger_check(name) for name in source_names()),
     ]
+
+
+def blocking_check_keys(assets: Collection[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    """The blocking checks on `assets`. A run that builds on these tables and selects them
+    runs them first, and does not build what reads a table whose check failed."""
+    # Volume and freshness checks never block: their definitions (and the dbt manifest the
+    # freshness rules come from) are not needed to find the checks that do.
+    specs = (
+        spec for checks in (*gx_checks(), *reconciliation_checks()) for spec in checks.check_specs
+    )
+    return sorted(
+        (spec.key for spec in specs if spec.blocking and spec.asset_key in assets),
+        key=lambda key: key.to_user_string(),
+    )
