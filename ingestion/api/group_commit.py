@@ -50,7 +50,8 @@ class GroupCommit:
         self.lanes = lanes
         self.max_batch = max_batch
         self._waiting: deque[_Pending] = deque()
-        self._running: set[asyncio.Task[None]] = set()  # the lanes at work (kept referenced)
+        self._busy = 0  # lanes at work
+        self._tasks: set[asyncio.Task[None]] = set()  # theirs, referenced until done
 
     async def run(
         self, setting_params: Mapping[str, Any], statement: str, params: Mapping[str, Any]
@@ -58,22 +59,28 @@ class GroupCommit:
         """`statement`'s first row (None when it returns none), committed; or its error."""
         answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending(Work(setting_params, statement, params), answer))
-        if len(self._running) < self.lanes:
+        if self._busy < self.lanes:
+            self._busy += 1
             lane = asyncio.create_task(self._drain())
-            self._running.add(lane)
-            lane.add_done_callback(self._running.discard)
+            self._tasks.add(lane)
+            lane.add_done_callback(self._tasks.discard)
         # A request that goes away cancels only its wait: a batch already sent runs to its end.
         return await answer
 
     async def _drain(self) -> None:
-        while self._waiting:
-            batch: list[_Pending] = []
-            while self._waiting and len(batch) < self.max_batch:
-                pending = self._waiting.popleft()
-                if not pending.answer.done():  # not cancelled meanwhile
-                    batch.append(pending)
-            if batch:
-                await self._commit(batch)
+        try:
+            while self._waiting:
+                batch: list[_Pending] = []
+                while self._waiting and len(batch) < self.max_batch:
+                    pending = self._waiting.popleft()
+                    if not pending.answer.done():  # not cancelled meanwhile
+                        batch.append(pending)
+                if batch:
+                    await self._commit(batch)
+        finally:
+            # Counted here, with no wait since the last look at the queue, not when the task
+            # is done: a write queued in between would find no lane free and none coming.
+            self._busy -= 1
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:

@@ -237,3 +237,23 @@ def test_a_write_whose_request_went_away_leaves_the_others_alone(
         assert await _count(conn, "SELECT count(*) FROM public.leads") == 2
 
     _on(migrated_database_url, steps)
+
+
+def test_writes_one_after_another_each_find_a_lane(migrated_database_url: str) -> None:
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        async with psycopg_pool.AsyncConnectionPool(
+            libpq_url(migrated_database_url),
+            min_size=1,
+            max_size=1,
+            kwargs={"autocommit": True, "prepare_threshold": None},
+        ) as pool:
+            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+
+            async def one_after_another() -> None:
+                for _ in range(20):  # each queued as the lane that ran the one before ends
+                    await writes.run({"tenant": str(tenant)}, INSERT_LEAD, _lead(tenant))
+
+            await asyncio.wait_for(one_after_another(), timeout=10)
+        assert await _count(conn, "SELECT count(*) FROM public.leads") == 20
+
+    _on(migrated_database_url, steps)
