@@ -1,10 +1,11 @@
-"""One statement under local settings, in a transaction of its own, in one round trip.
+"""Statements under local settings, in one transaction and one round trip.
 
 The write API runs every request as `bcf_api` for one tenant: a statement that sets the role
-and `app.tenant_id` locally, then the request's statement, in one transaction. Sent as one
-libpq pipeline ended by one Sync, the two run in one implicit transaction (an error rolls
-both back; the settings end with it), go out in one send, come back in one read, and run as
-statements prepared once per connection.
+and `app.tenant_id` locally, then the request's statement. Sent as one libpq pipeline ended
+by one Sync, they run in one implicit transaction (an error rolls it all back; the settings
+end with it), go out in one send, come back in one read, and run as statements prepared
+once per connection. Several requests' statements can share the round trip, each after its
+own setting (`group_commit`).
 
 psycopg's own pipeline flushes and polls at every statement it queues: ~0.4 ms of CPU per
 write against ~0.15 ms here, a third of what the API spent on a create. This module uses

@@ -1,9 +1,11 @@
 """What every request shares: the database pool, Redis (while it answers), the key cache.
 
-Each request runs in one transaction on a pooled connection, as role `bcf_api` with
-`app.tenant_id` set to the key's tenant, so row-level security confines it even if an
-application check were missing. The connection's login role must be allowed to
-`SET ROLE bcf_api` (and `bcf_pipeline`, for tracking events loaded while Redis is down).
+Each request runs on a pooled connection as role `bcf_api` with `app.tenant_id` set to the
+key's tenant, both local to its transaction, so row-level security confines it even if an
+application check were missing: in a transaction of its own, or for a one-statement write in
+the transaction of the writes committed with it (`group_commit`), each under its own
+settings. The connection's login role must be allowed to `SET ROLE bcf_api` (and
+`bcf_pipeline`, for tracking events loaded while Redis is down).
 """
 
 from __future__ import annotations
