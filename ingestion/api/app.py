@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -80,6 +81,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.open()
+        # What start-up built (routes, models, the schema) lives as long as the worker: out
+        # of the collector's way, a full collection need not walk it again and again.
+        gc.freeze()
         try:
             yield
         finally:

@@ -40,8 +40,9 @@ _NOT_PREPARED: Final = b"26000"  # invalid_sql_statement_name
 
 
 @lru_cache(maxsize=1024)
-def positional(statement: str) -> tuple[bytes, tuple[str, ...]]:
-    """`%(name)s` placeholders as `$1`, `$2`... (one number per name), and the names in order."""
+def positional(statement: str) -> tuple[bytes, tuple[str, ...], bytes]:
+    """`%(name)s` placeholders as `$1`, `$2`... (one number per name), the names in order, and
+    the name the statement is prepared under (a digest of its text)."""
     numbers: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:
@@ -49,7 +50,12 @@ def positional(statement: str) -> tuple[bytes, tuple[str, ...]]:
             return "%"
         return f"${numbers.setdefault(match.group(1), len(numbers) + 1)}"
 
-    return _PLACEHOLDER.sub(number, statement).encode(), tuple(numbers)
+    text = _PLACEHOLDER.sub(number, statement).encode()
+    return (
+        text,
+        tuple(numbers),
+        b"bcf_" + hashlib.blake2b(text, digest_size=10).hexdigest().encode(),
+    )
 
 
 @dataclass
@@ -59,16 +65,15 @@ class _Prepared:
     names: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
     to_deallocate: list[bytes] = field(default_factory=list)
 
-    def name_for(self, text: bytes) -> tuple[bytes, bool]:
-        """(the statement's name, whether it must be prepared first)."""
-        name = b"bcf_" + hashlib.blake2b(text, digest_size=10).hexdigest().encode()
+    def needs_preparing(self, name: bytes) -> bool:
+        """Whether the statement `name` must be prepared first; it counts as used."""
         if name in self.names:
             self.names.move_to_end(name)
-            return name, False
+            return False
         self.names[name] = None
         if len(self.names) > PREPARED_PER_CONNECTION:
             self.to_deallocate.append(self.names.popitem(last=False)[0])
-        return name, True
+        return True
 
 
 _prepared_on: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], _Prepared] = (
@@ -143,7 +148,7 @@ async def run_together(
     for (index, is_outcome, name, prepares), result in zip(sent, results, strict=False):
         if result.status in _SUCCEEDED:
             if is_outcome:
-                outcomes[index] = _first_row(transformer, result)
+                outcomes[index] = _first_row(transformer, result, name)
             continue
         state = result.error_field(pq.DiagnosticField.SQLSTATE)
         if prepares and state != _ALREADY_PREPARED:
@@ -162,12 +167,23 @@ async def run_together(
     return [error if index == failed else NOT_RUN for index in range(len(works))]
 
 
-def _first_row(transformer: abc.Transformer, result: pq.abc.PGresult) -> dict[str, Any] | None:
+def _first_row(
+    transformer: abc.Transformer, result: pq.abc.PGresult, statement: bytes
+) -> dict[str, Any] | None:
     if result.ntuples == 0:
         return None
+    columns = _columns.get(statement)
+    if columns is None:  # a statement's columns are always the same
+        if len(_columns) >= _COLUMNS_KEPT:
+            _columns.clear()
+        columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+        _columns[statement] = columns
     transformer.set_pgresult(result)
-    columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
     return transformer.load_row(0, lambda values: dict(zip(columns, values, strict=True)))
+
+
+_COLUMNS_KEPT: Final = 4096
+_columns: dict[bytes, list[str]] = {}  # by statement name
 
 
 def _send(
@@ -178,10 +194,9 @@ def _send(
     params: Mapping[str, Any],
 ) -> list[tuple[bytes, bool]]:
     """Queue `statement`, prepared first if new: (name, whether it prepares) per command."""
-    text, names = positional(statement)
-    name, new = prepared.name_for(text)
+    text, names, name = positional(statement)
     queued = []
-    if new:
+    if prepared.needs_preparing(name):
         pgconn.send_prepare(name, text)
         queued.append((name, True))
     values = transformer.dump_sequence([params[n] for n in names], [PyFormat.TEXT] * len(names))

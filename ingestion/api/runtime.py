@@ -37,7 +37,7 @@ T = TypeVar("T")
 Statement = str | sql.SQL | sql.Composed
 
 # `SET LOCAL ROLE` and `SET LOCAL app.tenant_id` as one statement that takes a parameter.
-_ACT_AS_API: Final = (
+ACT_AS_API: Final = (
     f"SELECT set_config('role', '{API_ROLE}', true), set_config('app.tenant_id', %(tenant)s, true)"
 )
 
@@ -89,7 +89,7 @@ class Runtime:
         )
         self.writes = GroupCommit(
             self.pool,
-            _ACT_AS_API,
+            ACT_AS_API,
             lanes=self.api.write_lanes,
             max_batch=self.api.write_batch_max,
         )

@@ -27,9 +27,11 @@ Connection = psycopg.AsyncConnection[Any]
 
 
 def test_named_placeholders_become_numbered_once_per_name() -> None:
-    text, names = positional("SELECT %(a)s, %(b)s, %(a)s, '100%%'")
+    text, names, name = positional("SELECT %(a)s, %(b)s, %(a)s, '100%%'")
     assert text == b"SELECT $1, $2, $1, '100%'"
     assert names == ("a", "b")
+    assert name.startswith(b"bcf_")
+    assert positional("SELECT %(b)s")[2] != name
 
 
 def _on(url: str, steps: Callable[[Connection, uuid.UUID], Awaitable[None]]) -> None:
