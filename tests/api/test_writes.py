@@ -254,3 +254,13 @@ def test_a_write_the_database_refuses_leaves_nothing_and_the_next_one_goes_throu
     again = created(http, "support-tickets", {**body, "ticket_number": f"T-{uuid.uuid4().hex[:8]}"})
     assert world.row("support_tickets", again["id"])["tenant_id"] == world.a.id  # type: ignore[index]
     assert world.count(audited) == before + 1
+
+
+def test_json_values_beyond_64_bits_are_stored_as_sent(world: World) -> None:
+    http = world.a.client
+    sent = {"big": 2**70 + 1, "small": 1.5}  # 2**70 + 1 has no exact float
+    made = created(http, "leads", {**body_for("leads", world, http), "metadata": sent})
+    assert made["metadata"] == sent
+    stored = world.row("leads", made["id"])
+    assert stored is not None
+    assert stored["metadata"] == sent
