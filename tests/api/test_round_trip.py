@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -64,6 +65,18 @@ async def run_under(
         raise outcome
     assert outcome is not NOT_RUN
     return outcome  # type: ignore[return-value]
+
+
+@asynccontextmanager
+async def _one_lane(url: str, *, connections: int) -> AsyncIterator[GroupCommit]:
+    """Group commit through one lane (batches of up to 8) on a pool of its own."""
+    async with psycopg_pool.AsyncConnectionPool(
+        libpq_url(url),
+        min_size=connections,
+        max_size=connections,
+        kwargs={"autocommit": True, "prepare_threshold": None},
+    ) as pool:
+        yield GroupCommit(pool, AS_API, lanes=1, max_batch=8)
 
 
 async def _count(conn: Connection, statement: str) -> int:
@@ -189,13 +202,7 @@ def test_group_commit_commits_every_write_once_and_fails_only_the_failing_one(
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
         taken = f"{uuid.uuid4()}@x.io"
         unique = "INSERT INTO public.users (email, name) VALUES (%(email)s, 'U') RETURNING email"
-        async with psycopg_pool.AsyncConnectionPool(
-            libpq_url(migrated_database_url),
-            min_size=2,
-            max_size=2,
-            kwargs={"autocommit": True, "prepare_threshold": None},
-        ) as pool:
-            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+        async with _one_lane(migrated_database_url, connections=2) as writes:
             setting = {"tenant": str(tenant)}
             emails = [f"{n}-{uuid.uuid4()}@x.io" for n in range(40)]
             emails[25] = emails[5] = taken  # the second one of these fails
@@ -217,13 +224,7 @@ def test_a_write_whose_request_went_away_leaves_the_others_alone(
     migrated_database_url: str,
 ) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        async with psycopg_pool.AsyncConnectionPool(
-            libpq_url(migrated_database_url),
-            min_size=1,
-            max_size=1,
-            kwargs={"autocommit": True, "prepare_threshold": None},
-        ) as pool:
-            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+        async with _one_lane(migrated_database_url, connections=1) as writes:
             setting = {"tenant": str(tenant)}
             slow = writes.run(setting, "SELECT pg_sleep(0.3) AS slept", {})
             first = asyncio.create_task(slow)
@@ -243,13 +244,7 @@ def test_a_write_whose_request_went_away_leaves_the_others_alone(
 
 def test_writes_one_after_another_each_find_a_lane(migrated_database_url: str) -> None:
     async def steps(conn: Connection, tenant: uuid.UUID) -> None:
-        async with psycopg_pool.AsyncConnectionPool(
-            libpq_url(migrated_database_url),
-            min_size=1,
-            max_size=1,
-            kwargs={"autocommit": True, "prepare_threshold": None},
-        ) as pool:
-            writes = GroupCommit(pool, AS_API, lanes=1, max_batch=8)
+        async with _one_lane(migrated_database_url, connections=1) as writes:
 
             async def one_after_another() -> None:
                 for _ in range(20):  # each queued as the lane that ran the one before ends
