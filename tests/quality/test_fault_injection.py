@@ -190,12 +190,16 @@ def _run(
     *,
     as_of: str | None = AS_OF,
 ) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
+    working_folder = Path.cwd()
+    result = dg.materialize(
         definitions,
         selection=selection,
         resources=_resources(database, data_dir, dbt, as_of),
         raise_on_error=False,
     )
+    # Relative paths (the default data folder) must mean the same after a dbt build.
+    assert Path.cwd() == working_folder
+    return result
 
 
 def _with_jobs(

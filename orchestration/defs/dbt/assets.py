@@ -7,6 +7,7 @@ column schema as built, every test its asset-check result.
 
 # No `from __future__ import annotations`: Dagster reads the resource types from the
 # signature at definition time.
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,9 +55,16 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             test_window_days=int(window) if window else None,
         )
         events = invocation.stream().fetch_row_counts().fetch_column_metadata()
-        with psycopg.connect(libpq_url(database_url(settings)), autocommit=True) as conn:
-            for event in events:
-                yield with_preview(context, event, conn)
+        working_folder = os.getcwd()
+        try:
+            with psycopg.connect(libpq_url(database_url(settings)), autocommit=True) as conn:
+                for event in events:
+                    yield with_preview(context, event, conn)
+        finally:
+            # dagster-dbt fetches column metadata in threads that each step into the dbt
+            # project and back (pushd) at once: the last one out can leave the whole process
+            # there, and a relative data folder then means another folder.
+            os.chdir(working_folder)
         keep_parse_state(settings, invocation.target_path)
         prune_run_folders(settings, DBT_OP_NAME)
 
