@@ -71,9 +71,14 @@ class _Prepared:
             self.names.move_to_end(name)
             return False
         self.names[name] = None
+        # Evicted earlier in this round trip, it is still on the server until the
+        # deallocations after the Sync: keep it rather than prepare it a second time.
+        known = name in self.to_deallocate
+        if known:
+            self.to_deallocate.remove(name)
         if len(self.names) > PREPARED_PER_CONNECTION:
             self.to_deallocate.append(self.names.popitem(last=False)[0])
-        return True
+        return not known
 
 
 _prepared_on: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], _Prepared] = (

@@ -254,3 +254,21 @@ def test_writes_one_after_another_each_find_a_lane(migrated_database_url: str) -
         assert await _count(conn, "SELECT count(*) FROM public.leads") == 20
 
     _on(migrated_database_url, steps)
+
+
+def test_a_statement_evicted_earlier_in_the_same_round_trip_is_used_again(
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(round_trip, "PREPARED_PER_CONNECTION", 2)
+
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        a, b, c = (INSERT_LEAD.replace("RETURNING id", f"RETURNING id, '{n}' AS n") for n in "abc")
+        setting = {"tenant": str(tenant)}
+        works = [Work(setting, statement, _lead(tenant)) for statement in (a, b, c, a)]
+        outcomes = await run_together(conn, AS_API, works)
+        assert [o["n"] for o in outcomes] == ["a", "b", "c", "a"]  # type: ignore[index]
+        # And the next round trip finds every statement it was told is prepared.
+        assert await run_under(conn, tenant, b, _lead(tenant))
+        assert await run_under(conn, tenant, a, _lead(tenant))
+
+    _on(migrated_database_url, steps)
