@@ -10,7 +10,6 @@ settings. The connection's login role must be allowed to `SET ROLE bcf_api` (and
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -19,12 +18,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-import orjson
 import psycopg
 import redis.asyncio as aioredis
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import set_json_dumps
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
@@ -60,20 +57,6 @@ class Principal:
         return self.tenant_id is None
 
 
-async def _json_with_orjson(conn: psycopg.AsyncConnection[Any]) -> None:
-    """JSON values written through orjson: the standard library's encoder was 1 % of a
-    create. (Read back with the standard library, which keeps integers beyond 64 bits that
-    orjson would turn into floats.)"""
-    set_json_dumps(_json_dumps, conn)
-
-
-def _json_dumps(value: Any) -> bytes | str:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # what orjson refuses, e.g. an integer beyond 64 bits
-        return json.dumps(value)
-
-
 def _tenant_setting(principal: Principal | None) -> str:
     """`app.tenant_id` for the principal: its tenant, or empty (no tenant's rows)."""
     return str(principal.tenant_id) if principal and principal.tenant_id else ""
@@ -102,7 +85,6 @@ class Runtime:
             # Statements are prepared by `round_trip` only: psycopg's own preparing would
             # deallocate them all (DEALLOCATE ALL) after any rollback.
             kwargs={"autocommit": True, "prepare_threshold": None},
-            configure=_json_with_orjson,
             open=False,
         )
         self.writes = GroupCommit(

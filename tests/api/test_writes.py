@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -264,3 +265,11 @@ def test_json_values_beyond_64_bits_are_stored_as_sent(world: World) -> None:
     stored = world.row("leads", made["id"])
     assert stored is not None
     assert stored["metadata"] == sent
+
+
+def test_a_json_value_json_cannot_hold_is_refused_not_changed(world: World) -> None:
+    http = world.a.client
+    body = json.dumps({**body_for("leads", world, http), "metadata": {"x": float("nan")}})
+    refused = http.post("/v1/leads", content=body, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 422
+    assert world.count("SELECT count(*) FROM public.leads WHERE metadata ? 'x'") == 0
