@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from ingestion.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/landing/tracking/events_2026-11-24.jsonl"
 EVENTS = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+# Taken-over entries must have been idle at least this long; Redis counts whole milliseconds.
+CLAIM_IDLE_MS = 1
 
 
 @pytest.fixture
@@ -38,6 +41,11 @@ def _rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
     assert settings.database_url
     with psycopg.connect(settings.database_url) as conn:
         return conn.execute(sql).fetchall()
+
+
+def _wait_past_claim_idle() -> None:
+    """Let pending entries age past CLAIM_IDLE_MS, or a fast retry finds nothing to take over."""
+    time.sleep(10 * CLAIM_IDLE_MS / 1000)
 
 
 def _publish_in_batches(client: redis.Redis, settings: Settings, size: int = 10) -> None:
@@ -101,7 +109,8 @@ def test_crash_between_commit_and_ack_duplicates_nothing(
     assert _rows(settings, "SELECT count(*) FROM visitor_tracking") == [(20,)]
     assert redis_client.xpending(settings.stream_key, settings.stream_group)["pending"] == 2
 
-    recovering = settings.model_copy(update={"stream_claim_idle_ms": 1})
+    recovering = settings.model_copy(update={"stream_claim_idle_ms": CLAIM_IDLE_MS})
+    _wait_past_claim_idle()
     result = stream.drain(redis_client, str(settings.database_url), recovering)
 
     assert result.batches[0].already_loaded  # the taken-over entries: the same ledger content
@@ -119,11 +128,14 @@ def test_entries_that_keep_failing_move_to_the_dead_letters(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
     stream.publish(redis_client, EVENTS[:3], settings)
-    failing = settings.model_copy(update={"stream_claim_idle_ms": 1, "stream_max_deliveries": 2})
+    failing = settings.model_copy(
+        update={"stream_claim_idle_ms": CLAIM_IDLE_MS, "stream_max_deliveries": 2}
+    )
     unreachable = "postgresql://postgres@127.0.0.1:1/nowhere"
     for _ in range(2):
         with pytest.raises(psycopg.OperationalError):
             stream.drain(redis_client, unreachable, failing)
+        _wait_past_claim_idle()
 
     result = stream.drain(redis_client, unreachable, failing)
 
