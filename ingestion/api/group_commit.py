@@ -25,7 +25,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from ingestion.api.round_trip import NotRun, Work, run_together
+from ingestion.api.round_trip import NotRun, Outcome, Work, run_together
 
 MAX_TRIES = 8  # a write rolled back this often with others' failures is failed itself
 
@@ -69,31 +69,40 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         try:
-            while self._waiting:
-                batch: list[_Pending] = []
-                while self._waiting and len(batch) < self.max_batch:
-                    pending = self._waiting.popleft()
-                    if not pending.answer.done():  # not cancelled meanwhile
-                        batch.append(pending)
-                if batch:
-                    await self._commit(batch)
+            while batch := self._next_batch():
+                try:
+                    # One connection while the lane has work: checking one out for every
+                    # batch was 3 % of a create's CPU.
+                    async with self.pool.connection() as conn:
+                        while batch:
+                            outcomes = await run_together(
+                                conn, self.setting, [p.work for p in batch]
+                            )
+                            self._settle_batch(batch, outcomes)
+                            batch = self._next_batch()
+                except Exception as error:  # no connection, or lost: the batch's fate is unknown
+                    for pending in batch:
+                        _settle(pending.answer, error)
+                except BaseException:  # the worker is stopping
+                    for pending in batch:
+                        _settle(
+                            pending.answer, WriteInterrupted("the API stopped during the write")
+                        )
+                    raise
         finally:
             # Counted here, with no wait since the last look at the queue, not when the task
             # is done: a write queued in between would find no lane free and none coming.
             self._busy -= 1
 
-    async def _commit(self, batch: list[_Pending]) -> None:
-        try:
-            async with self.pool.connection() as conn:
-                outcomes = await run_together(conn, self.setting, [p.work for p in batch])
-        except Exception as error:  # no connection, or lost: the batch's fate is unknown
-            for pending in batch:
-                _settle(pending.answer, error)
-            return
-        except BaseException:  # the worker is stopping
-            for pending in batch:
-                _settle(pending.answer, WriteInterrupted("the API stopped during the write"))
-            raise
+    def _next_batch(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        while self._waiting and len(batch) < self.max_batch:
+            pending = self._waiting.popleft()
+            if not pending.answer.done():  # not cancelled meanwhile
+                batch.append(pending)
+        return batch
+
+    def _settle_batch(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
         again = []
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not isinstance(outcome, NotRun):

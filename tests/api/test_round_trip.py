@@ -272,3 +272,31 @@ def test_a_statement_evicted_earlier_in_the_same_round_trip_is_used_again(
         assert await run_under(conn, tenant, a, _lead(tenant))
 
     _on(migrated_database_url, steps)
+
+
+def test_a_lane_whose_connection_is_lost_goes_on_with_another(migrated_database_url: str) -> None:
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        async with _one_lane(migrated_database_url, connections=1) as writes:
+            setting = {"tenant": str(tenant)}
+            marker = f"lost-{uuid.uuid4()}"
+            doomed = asyncio.create_task(
+                writes.run(setting, f"SELECT pg_sleep(5), '{marker}' AS marker", {})
+            )
+            await asyncio.sleep(0.2)  # the lane is busy: these wait for its next batch
+            waiting = [
+                asyncio.create_task(writes.run(setting, INSERT_LEAD, _lead(tenant)))
+                for _ in range(3)
+            ]
+            await asyncio.sleep(0.05)
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE %s AND pid <> pg_backend_pid()",
+                (f"%{marker}%",),
+            )
+            with pytest.raises(psycopg.OperationalError):
+                await asyncio.wait_for(doomed, timeout=10)
+            rows = await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
+        assert all(row is not None for row in rows)
+        assert await _count(conn, "SELECT count(*) FROM public.leads") == 3
+
+    _on(migrated_database_url, steps)
