@@ -382,6 +382,7 @@ def start_api(
         sys.executable, "-m", "uvicorn", "ingestion.api.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+        "--no-server-header",
     ]  # fmt: skip
     process = subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT)
     deadline = time.monotonic() + 60

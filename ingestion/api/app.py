@@ -19,6 +19,8 @@ from ingestion.db.engine import database_url as configured_database_url
 from ingestion.db.engine import redis_url as configured_redis_url
 from ingestion.settings import Settings
 
+_YOUNG_COLLECTION_EVERY = 10_000  # allocations; Python's default is 700
+
 
 class BodyTooLarge(Exception):
     pass
@@ -84,6 +86,10 @@ def create_app(
         # What start-up built (routes, models, the schema) lives as long as the worker: out
         # of the collector's way, a full collection need not walk it again and again.
         gc.freeze()
+        # A request allocates a few thousand objects, nearly all freed by reference counting:
+        # at Python's default (a young collection every 700 allocations) the collector took
+        # about 6 % of a create's CPU. Cycles are still collected, if less often.
+        gc.set_threshold(_YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
         try:
             yield
         finally:

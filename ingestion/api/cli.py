@@ -90,6 +90,7 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        server_header=False,  # no "server: uvicorn" to fingerprint
     )
 
 

@@ -43,8 +43,11 @@ class Outcome:
     body: bytes  # JSON
 
 
+# The open transaction of the key's database record (Redis down), else None. Named once:
+# endpoints annotate their nested `work` with it, evaluated on every request.
+RecordTransaction = psycopg.AsyncConnection[Any] | None
 # Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
-Work = Callable[[psycopg.AsyncConnection[Any] | None], Awaitable[Outcome]]
+Work = Callable[[RecordTransaction], Awaitable[Outcome]]
 
 
 def _response(outcome: Outcome, replayed: bool = False) -> Response:

@@ -18,15 +18,15 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ingestion import stream
 from ingestion.api.auth import authenticate, runtime_of
 from ingestion.api.errors import ERROR_RESPONSES, ApiError
-from ingestion.api.idempotency import Outcome, run_write
-from ingestion.api.runtime import Principal, Runtime
+from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
+from ingestion.api.runtime import Runtime
 from ingestion.db.access import PIPELINE_ROLE
 from ingestion.db.engine import libpq_url
 from ingestion.load.loader import load_parsed
@@ -187,10 +187,6 @@ async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
     return Outcome(202, answer.model_dump_json().encode())
 
 
-async def tracker(request: Request) -> Principal:
-    return await authenticate(request, "track")
-
-
 def add_routes(router: APIRouter, prefix: str) -> None:
     validator = BatchValidator()
 
@@ -210,10 +206,9 @@ def add_routes(router: APIRouter, prefix: str) -> None:
             }
         },
     )
-    async def track(
-        request: Request,
-        principal: Principal = Depends(tracker),  # noqa: B008
-    ) -> Response:
+    async def track(request: Request) -> Response:
+        # The key first, not as a FastAPI dependency: see resources._guard.
+        principal = await authenticate(request, "track")
         runtime = runtime_of(request)
         events = _events_of(await request.body(), runtime.api.max_track_events)
         refusals = await validator.refusals(events)
@@ -227,7 +222,7 @@ def add_routes(router: APIRouter, prefix: str) -> None:
                 details=refusals,
             )
 
-        async def work(conn: psycopg.AsyncConnection[Any] | None) -> Outcome:
+        async def work(conn: RecordTransaction) -> Outcome:
             return await _deliver(runtime, events)
 
         return await run_write(request, runtime, principal, work)

@@ -190,6 +190,16 @@ def test_malformed_requests_are_4xx(world: World, api_url: str) -> None:
         "/v1/leads", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert broken.status_code == 422
+    assert broken.json()["error"]["field"] == "body"
+    assert "Invalid JSON" in broken.json()["error"]["message"]
+    not_json = http.post("/v1/leads", content=b"name=x", headers={"Content-Type": "text/plain"})
+    assert not_json.status_code == 422
+    assert "Content-Type: application/json" in not_json.json()["error"]["message"]
+    empty = http.post("/v1/leads", content=b"", headers={"Content-Type": "application/json"})
+    assert (empty.status_code, empty.json()["error"]["field"]) == (422, "body")
+    # The key is checked before the body: a stranger learns nothing from the body's errors.
+    stranger = httpx.post(f"{api_url}/v1/leads", content=b"{not json")
+    assert stranger.status_code == 401
     assert http.get("/v1/leads/not-a-uuid").status_code == 422
     assert http.patch(f"/v1/leads/{uuid.uuid4()}", json={}).status_code == 422
     assert http.get("/v1/nothing-here").json()["error"]["type"] == "not_found"
@@ -198,6 +208,15 @@ def test_malformed_requests_are_4xx(world: World, api_url: str) -> None:
     assert anonymous.json()["error"]["field"] == "Authorization"
     wrong = httpx.get(f"{api_url}/v1/leads", headers={"Authorization": "Bearer bcf_x_y"})
     assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+def test_json_media_types_are_read(world: World, content_type: str) -> None:
+    body = json.dumps(body_for("leads", world, world.a.client)).encode()
+    response = world.a.client.post(
+        "/v1/leads", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 201, response.text
 
 
 def test_pages_are_capped_and_chained(world: World) -> None:
