@@ -200,6 +200,8 @@ def test_malformed_requests_are_4xx(world: World, api_url: str) -> None:
     # The key is checked before the body: a stranger learns nothing from the body's errors.
     stranger = httpx.post(f"{api_url}/v1/leads", content=b"{not json")
     assert stranger.status_code == 401
+    # An id in the URL is checked first: whether it is well formed reveals nothing.
+    assert httpx.get(f"{api_url}/v1/leads/not-a-uuid").status_code == 422
     assert http.get("/v1/leads/not-a-uuid").status_code == 422
     assert http.patch(f"/v1/leads/{uuid.uuid4()}", json={}).status_code == 422
     assert http.get("/v1/nothing-here").json()["error"]["type"] == "not_found"
