@@ -1,4 +1,6 @@
-"""Route lookup by resource family instead of FastAPI's linear scan over every route.
+"""Two shortcuts through FastAPI's routing, each worth several per cent of a create's CPU.
+
+Route lookup by resource family instead of FastAPI's linear scan over every route.
 
 FastAPI (Starlette) tries a request against each route's pattern in order: with ~120 routes
 that was about a third of a create's CPU. `FamilyDispatch` indexes the API routes by the
@@ -6,16 +8,37 @@ first two segments of their path (`/v1/leads`, `/v1/track`) and tries only that 
 few routes. Whatever they do not fully match (an unknown path, a wrong method, a slash to
 redirect, the docs) goes to the router's own scan unchanged, so answers do not change;
 the OpenAPI document is built from the same routes as before.
+
+`RequestOnlyRoute`: an endpoint that takes only the request is called directly.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class RequestOnlyRoute(APIRoute):
+    """A route whose endpoint takes only the request and returns its Response: FastAPI still
+    documents it (its body through `openapi_extra`), matches it and turns its exceptions into
+    error responses, but calls the endpoint directly. Solving the parameters of an endpoint
+    that has none but the request was 7 % of a create's CPU."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        parameters = list(inspect.signature(self.endpoint, eval_str=True).parameters.values())
+        if len(parameters) != 1 or parameters[0].annotation is not Request:
+            raise TypeError(
+                f"{self.path}: the endpoint of a RequestOnlyRoute takes only the request"
+            )
+        handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return handler
 
 
 def family(path: str) -> str:
@@ -26,16 +49,18 @@ def family(path: str) -> str:
 class FamilyDispatch:
     def __init__(self, routes: list[APIRoute], scan: ASGIApp) -> None:
         self.scan = scan
-        families: defaultdict[str, list[APIRoute]] = defaultdict(list)
+        # By family and method: a route of another method is never a full match.
+        families: defaultdict[tuple[str, str], list[APIRoute]] = defaultdict(list)
         for route in routes:
             key = family(route.path)
             if "{" not in key:  # a parameter in the family part: left to the scan
-                families[key].append(route)
+                for method in route.methods or ():
+                    families[key, method].append(route)
         self.families = {key: tuple(members) for key, members in families.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self.families.get(family(scope["path"]), ()):
+            for route in self.families.get((family(scope["path"]), scope["method"]), ()):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.update(child_scope)

@@ -40,6 +40,7 @@ from typing_extensions import TypedDict
 
 from ingestion.api import secrets_box
 from ingestion.api.auth import authenticate, runtime_of
+from ingestion.api.dispatch import RequestOnlyRoute
 from ingestion.api.errors import ERROR_RESPONSES, ApiError, not_found
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.models import (
@@ -866,6 +867,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             status_code=201,
             summary=f"Create a {resource.label}",
             openapi_extra=_body_schema(Create),
+            route_class_override=RequestOnlyRoute,
             **common,
         )
     router.add_api_route(

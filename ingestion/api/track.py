@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingestion import stream
 from ingestion.api.auth import authenticate, runtime_of
+from ingestion.api.dispatch import RequestOnlyRoute
 from ingestion.api.errors import ERROR_RESPONSES, ApiError
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.runtime import Runtime
@@ -190,22 +191,6 @@ async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
 def add_routes(router: APIRouter, prefix: str) -> None:
     validator = BatchValidator()
 
-    @router.post(
-        f"{prefix}/track",
-        status_code=202,
-        response_model=TrackAccepted,
-        responses=ERROR_RESPONSES,
-        tags=["tracking"],
-        summary="Queue a batch of web tracking events",
-        # The body is read here (orjson), not by FastAPI: a third of the route's time was
-        # JSON decoding and a generic validation the tracking source repeats anyway.
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": TrackBatch.model_json_schema()}},
-            }
-        },
-    )
     async def track(request: Request) -> Response:
         # The key first, not as a FastAPI dependency: see resources._guard.
         principal = await authenticate(request, "track")
@@ -226,3 +211,23 @@ def add_routes(router: APIRouter, prefix: str) -> None:
             return await _deliver(runtime, events)
 
         return await run_write(request, runtime, principal, work)
+
+    router.add_api_route(
+        f"{prefix}/track",
+        track,
+        methods=["POST"],
+        status_code=202,
+        response_model=TrackAccepted,
+        responses=ERROR_RESPONSES,
+        tags=["tracking"],
+        summary="Queue a batch of web tracking events",
+        route_class_override=RequestOnlyRoute,
+        # The body is read here (orjson), not by FastAPI: a third of the route's time was
+        # JSON decoding and a generic validation the tracking source repeats anyway.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": TrackBatch.model_json_schema()}},
+            }
+        },
+    )

@@ -6,9 +6,14 @@ fully match must still get the router's answer (404, 405, a slash redirect).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-from ingestion.api.dispatch import family
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from ingestion.api.dispatch import RequestOnlyRoute, family
 from tests.api.conftest import World
 
 
@@ -46,3 +51,28 @@ def test_family_routes_and_their_misses(world: World) -> None:
     # A malformed id is the route's validation, not a miss.
     assert http.get("/v1/leads/not-a-uuid").status_code == 422
     assert http.get(f"/v1/leads/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_request_only_route_refuses_an_endpoint_with_other_parameters() -> None:
+    async def with_an_id(request: Request, object_id: uuid.UUID) -> Response:
+        return Response()
+
+    async def request_only(request: Request) -> Response:
+        return Response(b"direct")
+
+    router = APIRouter()
+    with pytest.raises(TypeError, match="takes only the request"):
+        router.add_api_route("/x/{object_id}", with_an_id, route_class_override=RequestOnlyRoute)
+    router.add_api_route(
+        "/x", request_only, methods=["POST"], route_class_override=RequestOnlyRoute
+    )
+    app = FastAPI()
+    app.include_router(router)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await client.post("/x")
+
+    assert asyncio.run(call()).content == b"direct"
+    assert "/x" in app.openapi()["paths"]
