@@ -8,6 +8,7 @@ an outage).
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Final
 
@@ -15,7 +16,7 @@ from fastapi import Request
 
 from ingestion.api import keys
 from ingestion.api.errors import ApiError
-from ingestion.api.runtime import Principal, Runtime, fetch_one
+from ingestion.api.runtime import CachedKey, Principal, Runtime, fetch_one
 
 _UNAUTHORIZED_HEADERS: Final = {"WWW-Authenticate": 'Bearer realm="bcf"'}
 
@@ -47,9 +48,7 @@ async def _lookup(runtime: Runtime, presented: str) -> Principal | None:
         return None
     now = time.monotonic()
     cached = runtime.key_cache.get(prefix)
-    if cached is not None and cached[0] > now:
-        _, stored_hash, principal = cached
-    else:
+    if cached is None or cached.expires <= now:
         async with runtime.transaction(None) as conn:
             row = await fetch_one(
                 conn,
@@ -57,21 +56,24 @@ async def _lookup(runtime: Runtime, presented: str) -> Principal | None:
                 "WHERE prefix = %s AND revoked_at IS NULL",
                 (prefix,),
             )
-        stored_hash = row["secret_sha256"] if row else ""
-        principal = (
+        cached = CachedKey(
+            now + runtime.api.key_cache_seconds,
+            row["secret_sha256"] if row else "",
             Principal(row["id"], prefix, row["name"], row["tenant_id"], frozenset(row["scopes"]))
             if row
-            else None
+            else None,
         )
         if runtime.api.key_cache_seconds > 0:
-            runtime.key_cache[prefix] = (
-                now + runtime.api.key_cache_seconds,
-                stored_hash,
-                principal,
-            )
-    if principal is None or not keys.matches(presented, stored_hash):
+            runtime.key_cache[prefix] = cached
+    if cached.principal is None:
         return None
-    return principal
+    # Hashed once while cached; then the key that matched is compared (hashing was 1 %).
+    given = presented.encode()
+    if not (cached.verified and hmac.compare_digest(given, cached.verified)):
+        if not keys.matches(presented, cached.stored_hash):
+            return None
+        cached.verified = given
+    return cached.principal
 
 
 async def authenticate(request: Request, scope: str) -> Principal:

@@ -63,6 +63,16 @@ def _tenant_setting(principal: Principal | None) -> str:
 
 
 @dataclass
+class CachedKey:
+    """An API key's row as last read, kept `key_cache_seconds` by its prefix."""
+
+    expires: float  # time.monotonic()
+    stored_hash: str
+    principal: Principal | None  # None: no such key, or revoked
+    verified: bytes = b""  # the last key presented that matched `stored_hash`
+
+
+@dataclass
 class Runtime:
     settings: Settings
     api: ApiSettings
@@ -72,7 +82,7 @@ class Runtime:
     redis: aioredis.Redis | None = field(init=False, default=None)
     rate_limiter: RateLimiter = field(init=False)
     writes: GroupCommit = field(init=False)
-    key_cache: dict[str, tuple[float, str, Principal | None]] = field(default_factory=dict)
+    key_cache: dict[str, CachedKey] = field(default_factory=dict)
     _redis_down_until: float = 0.0
 
     def __post_init__(self) -> None:

@@ -8,11 +8,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
+import psycopg
 import pytest
 import redis
 import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
+from ingestion.api.keys import create_key
 from ingestion.api.rate_limit import RateLimiter
 from ingestion.cli import app
 from tests.api.conftest import World, add_tenant, client, make_app, serving
@@ -151,3 +153,25 @@ def test_a_limiter_leases_blocks_instead_of_counting_each_request(
     # Blocks of 60: two round trips for 100 requests, the counter says what was leased.
     assert int(redis_client.get(f"bcf:api:rate:{key_id}:7") or 0) == 120
     assert 0 < redis_client.ttl(f"bcf:api:rate:{key_id}:7") <= 120
+
+
+def test_a_cached_key_still_refuses_a_wrong_secret_and_ends_when_revoked(
+    api_database_url: str,
+) -> None:
+    tenant = add_tenant(api_database_url, "cached")
+    made, key = create_key(api_database_url, "cached", tenant_id=tenant, scopes=("read",))
+    other_secret = key[:-1] + ("A" if key[-1] != "A" else "B")
+    cached_for = 1.0
+    with serving(make_app(api_database_url, None, key_cache_seconds=cached_for)) as url:
+        right, wrong = client(url, key), client(url, other_secret)
+        assert right.get("/v1/leads").status_code == 200  # read, checked and cached
+        assert wrong.get("/v1/leads").status_code == 401  # same prefix, from the cache
+        assert right.get("/v1/leads").status_code == 200
+        with psycopg.connect(api_database_url) as conn:
+            conn.execute(
+                "UPDATE api.api_keys SET revoked_at = now() WHERE prefix = %s", (made.prefix,)
+            )
+        time.sleep(cached_for + 0.1)
+        assert right.get("/v1/leads").status_code == 401
+        right.close()
+        wrong.close()
