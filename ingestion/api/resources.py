@@ -620,12 +620,10 @@ def _is_json(content_type: str) -> bool:
 
 def _body_schema(model: type[WriteModel]) -> dict[str, Any]:
     """The OpenAPI request body of an endpoint that reads `model` with `_read_body`."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+    schema = model.model_json_schema()
+    if "$defs" in schema:  # its "#/$defs/..." would point into the document, not the schema
+        raise TypeError(f"{model.__name__}: a nested model needs OpenAPI components")
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 async def _check_references(conn: Connection, resource: Resource, values: dict[str, Any]) -> None:
