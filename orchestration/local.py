@@ -53,12 +53,14 @@ def data_dir_environment(data_dir: Path) -> dict[str, str]:
 
     The caller's settings (`BCF_*`: URLs, ports, the landing folder) and `DAGSTER_HOME` are
     left out, so the command starts the folder's own services and records its runs in
-    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's.
+    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's, and so is
+    `BCF_SERVICES_OS_USER`: as root, the folder's PostgreSQL can only be stopped by the
+    system user that started it, so every command on the folder must run it as the same one.
     """
     environment = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("BCF_") and name != "DAGSTER_HOME"
+        if name == "BCF_SERVICES_OS_USER" or not (name.startswith("BCF_") or name == "DAGSTER_HOME")
     }
     environment["BCF_DATA_DIR"] = str(data_dir)
     return environment
