@@ -337,7 +337,6 @@ def _ingest_then_build(
         LastBuild,
         build_fingerprint,
         earlier_run,
-        loaded_anything,
         merged,
         split_for_demo,
     )
@@ -355,7 +354,7 @@ def _ingest_then_build(
         not rebuild
         and last is not None
         and (last.fingerprint, last.day) == (fingerprint, today)
-        and not loaded_anything(instance, ingest)
+        and not ingest.loaded_anything
         and (earlier := earlier_run(instance, last.run_id)) is not None
         and earlier.success
     ):

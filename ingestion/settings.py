@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -9,7 +10,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value refused outside development
 _PLACEHOLDER_SECRETS = {"", PLACEHOLDER_SECRET_KEY, "changeme", "secret", "dev", "development"}
@@ -24,7 +30,28 @@ DEFAULT_RETENTION = {
 }
 
 
-class Settings(BaseSettings):
+ENV_FILE_VARIABLE = "BCF_ENV_FILE"
+
+
+class EnvFileSettings(BaseSettings):
+    """Settings read from the environment, then from the file `BCF_ENV_FILE` names: `.env` in
+    the working folder when unset, none when empty (a `bcf` confined to its environment)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if (env_file := os.environ.get(ENV_FILE_VARIABLE)) is not None:
+            dotenv_settings = DotEnvSettingsSource(settings_cls, env_file=env_file or None)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+
+class Settings(EnvFileSettings):
     model_config = SettingsConfigDict(
         env_prefix="BCF_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )

@@ -53,6 +53,7 @@ class PipelineRun:
     checks: list[CheckOutcome] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     asset_paths: dict[str, str] = field(default_factory=dict)  # asset -> file it wrote
+    loaded_anything: bool = False  # a materialization changed its table (the sensor's rule)
 
     @property
     def not_materialized(self) -> int:
@@ -77,6 +78,7 @@ def merged(runs: list[PipelineRun], assets_total: int) -> PipelineRun:
         whole.checks += run.checks
         whole.failed_steps += run.failed_steps
         whole.asset_paths |= run.asset_paths
+        whole.loaded_anything |= run.loaded_anything
     return whole
 
 
@@ -182,19 +184,6 @@ def split_for_demo() -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
     return ingest, [key for key in keys if key not in set(ingest)]
 
 
-def loaded_anything(instance: dg.DagsterInstance, run: PipelineRun) -> bool:
-    """Whether an ingest run changed a table (the after-ingest sensor's rule)."""
-    from orchestration.defs.dbt.sensors import loaded_something
-
-    records = instance.get_records_for_run(
-        run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
-    ).records
-    return any(
-        loaded_something(record.asset_materialization.metadata)  # type: ignore[union-attr]
-        for record in records
-    )
-
-
 def build_fingerprint(root: Path, settings: Settings) -> str:
     """Changes when the code or settings the marts, reports and exports come from change."""
     inputs = [
@@ -247,6 +236,8 @@ OUTCOME_EVENTS = {
 def _outcome(
     instance: dg.DagsterInstance, run_id: str, success: bool, assets_total: int
 ) -> PipelineRun:
+    from orchestration.defs.dbt.sensors import loaded_something
+
     run = PipelineRun(run_id, success, assets_total)
     records = instance.get_records_for_run(run_id, of_type=OUTCOME_EVENTS).records
     failed_steps: set[str] = set()
@@ -261,6 +252,7 @@ def _outcome(
                 value = materialization.metadata.get(label)
                 if value is not None:
                     run.asset_paths[name] = str(value.value)
+            run.loaded_anything |= loaded_something(materialization.metadata)
     run.checks = summarize(records).checks  # it picks the check evaluations, in run order
     run.failed_steps = sorted(failed_steps)
     return run

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingestion.settings import Settings
+from ingestion.settings import ENV_FILE_VARIABLE, Settings
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -53,12 +53,16 @@ def data_dir_environment(data_dir: Path) -> dict[str, str]:
 
     The caller's settings (`BCF_*`: URLs, ports, the landing folder) and `DAGSTER_HOME` are
     left out, so the command starts the folder's own services and records its runs in
-    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's.
+    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's, and so is
+    `BCF_SERVICES_OS_USER`: as root, the folder's PostgreSQL can only be stopped by the
+    system user that started it, so every command on the folder must run it as the same one.
+    No `.env` is read either: the one in the working folder holds the caller's settings too.
     """
     environment = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("BCF_") and name != "DAGSTER_HOME"
+        if name == "BCF_SERVICES_OS_USER" or not (name.startswith("BCF_") or name == "DAGSTER_HOME")
     }
+    environment[ENV_FILE_VARIABLE] = ""
     environment["BCF_DATA_DIR"] = str(data_dir)
     return environment

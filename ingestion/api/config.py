@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from ingestion.settings import EnvFileSettings
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(EnvFileSettings):
     model_config = SettingsConfigDict(
         env_prefix="BCF_API_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )

@@ -1155,9 +1155,5 @@ def _insert(conn: psycopg.Connection, table: str, rows: Sequence[Mapping[str, An
     return inserted
 
 
-def summary_rows(rows: Rows) -> dict[str, int]:
-    return rows.counts()
-
-
 def iter_ids(rows: Rows, table: str) -> Iterable[str]:
     return (str(row["id"]) for row in rows.tables[table])

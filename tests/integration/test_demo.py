@@ -10,7 +10,6 @@ and a second run changing nothing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -47,12 +46,13 @@ class DemoRun:
 
 
 def run_demo(data_dir: Path) -> DemoRun:
-    environment = {**data_dir_environment(data_dir), "COLUMNS": "160"}
-    if os_user := os.environ.get("BCF_SERVICES_OS_USER"):
-        environment["BCF_SERVICES_OS_USER"] = os_user
     bcf = Path(sys.executable).parent / "bcf"
     done = subprocess.run(
-        [str(bcf), "demo", *SMALL], env=environment, capture_output=True, text=True, timeout=1200
+        [str(bcf), "demo", *SMALL],
+        env={**data_dir_environment(data_dir), "COLUMNS": "160"},
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     return DemoRun(done.returncode, done.stdout, done.stderr)
 
@@ -66,13 +66,16 @@ def data_dir() -> Iterator[Path]:
         yield folder
     finally:
         bcf = Path(sys.executable).parent / "bcf"
-        subprocess.run(
+        down = subprocess.run(
             [str(bcf), "services", "down"],
             env=data_dir_environment(folder),
             capture_output=True,
+            text=True,
             check=False,
         )
         shutil.rmtree(folder, ignore_errors=True)
+        # Said, or a server that would not stop outlives its deleted folder unnoticed.
+        assert down.returncode == 0, down.stdout + down.stderr
 
 
 @pytest.fixture(scope="module")

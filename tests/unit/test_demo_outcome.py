@@ -1,6 +1,6 @@
 """The demo's account of a run, read back from the Dagster instance as `bcf demo` reports an
 earlier build: what was materialized and the file it wrote, every check in the order the run
-evaluated it, the steps that failed."""
+evaluated it, the steps that failed, whether it loaded anything."""
 
 from __future__ import annotations
 
@@ -43,3 +43,26 @@ def test_a_run_is_told_from_its_event_log() -> None:
         ("report", "small", False, "2 row(s) too large"),
     ]
     assert run.failed_steps == ["broken"]
+
+
+@dg.asset
+def nothing_new() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows_loaded": 0})
+
+
+@dg.asset
+def merged_nothing() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"files": 0})
+
+
+@dg.asset
+def new_rows() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows_loaded": 3})
+
+
+def test_a_run_loaded_anything_when_one_materialization_changed_its_table() -> None:
+    with dg.DagsterInstance.ephemeral() as instance:
+        empty = dg.materialize([nothing_new, merged_nothing], instance=instance)
+        loaded = dg.materialize([nothing_new, new_rows], instance=instance)
+        runs = [earlier_run(instance, result.run_id) for result in (empty, loaded)]
+    assert [run.loaded_anything if run else None for run in runs] == [False, True]

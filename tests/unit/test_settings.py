@@ -40,6 +40,17 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     assert settings.redis_url == "redis://h:1/2"
 
 
+def test_the_env_file_variable_names_another_file_or_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("BCF_REPORTING_CURRENCY=USD\n")
+    (tmp_path / "staging.env").write_text("BCF_REPORTING_CURRENCY=EUR\n")
+    monkeypatch.setenv("BCF_ENV_FILE", "staging.env")
+    assert Settings().reporting_currency == "EUR"
+    monkeypatch.setenv("BCF_ENV_FILE", "")
+    assert Settings().reporting_currency == "BRL"
+
+
 def test_retention_is_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BCF_RETENTION", '{"audit_logs": "10 years"}')
     retention = Settings().retention

@@ -1,0 +1,53 @@
+"""`data_dir_environment`: a `bcf` command confined to one data folder, as the demo's
+end-to-end test and its benchmark run it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ingestion.settings import Settings
+from orchestration.local import data_dir_environment
+
+
+def test_the_callers_settings_are_left_out_but_the_os_user_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BCF_DATABASE_URL", "postgresql://someone@db:5432/theirs")
+    monkeypatch.setenv("BCF_SERVICES_POSTGRES_PORT", "5432")
+    monkeypatch.setenv("DAGSTER_HOME", "/srv/dagster")
+    monkeypatch.setenv("BCF_SERVICES_OS_USER", "bcfdemo")
+    environment = data_dir_environment(tmp_path)
+    assert "BCF_DATABASE_URL" not in environment
+    assert "BCF_SERVICES_POSTGRES_PORT" not in environment
+    assert "DAGSTER_HOME" not in environment
+    # As root, `bcf services down` stops the folder's PostgreSQL only as the user that started it.
+    assert environment["BCF_SERVICES_OS_USER"] == "bcfdemo"
+    assert environment["BCF_DATA_DIR"] == str(tmp_path)
+
+
+def test_a_dotenv_file_in_the_working_folder_does_not_reach_the_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    working_folder = tmp_path / "checkout"
+    working_folder.mkdir()
+    (working_folder / ".env").write_text(
+        "BCF_DATABASE_URL=postgresql://someone@db:5432/theirs\n"
+        "BCF_REDIS_URL=redis://cache:6379/0\n"
+        "BCF_DATA_DIR=/srv/theirs\n"
+        "BCF_LANDING_DIR=/srv/theirs/drop\n"
+    )
+    monkeypatch.chdir(working_folder)
+    data_dir = tmp_path / "demo"
+    confined = data_dir_environment(data_dir)
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in confined.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.database_url is None
+    assert settings.redis_url is None
+    assert settings.data_dir == data_dir
+    assert settings.landing_path == data_dir / "landing"
