@@ -56,6 +56,7 @@ import httpx
 import psutil
 import psycopg
 
+from benchmarks.databases import scratch_database
 from ingestion.api.keys import create_key
 from ingestion.api.resources import BY_PATH, insert_statement
 from ingestion.api.runtime import ACT_AS_API
@@ -397,14 +398,6 @@ def start_api(
     raise SystemExit("the API did not become ready within 60 s")
 
 
-def _database(admin_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -449,14 +442,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stack.callback(redis_server.stop)
             redis_url = redis_server.url()
             server_pids["redis"] = redis_server.status().pid
-        name = f"bench_api_{uuid.uuid4().hex[:8]}"
-        url = _database(admin_url, name)
-
-        def drop() -> None:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        stack.callback(drop)
+        url = stack.enter_context(scratch_database(admin_url, f"bench_api_{uuid.uuid4().hex[:8]}"))
         print("migrating ...", flush=True)
         migrate.upgrade(url)
         tenant = uuid.uuid4()

@@ -33,10 +33,12 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dbt.run import KEY, _admin, _database_url, dbt_build, ingest
+from benchmarks.databases import scratch_database
+from benchmarks.dbt.run import KEY, _admin, dbt_build, ingest
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 COUNTED = (
@@ -117,13 +119,12 @@ def run_checks(url: str, work: Path) -> dict[str, Any]:
     }
 
 
-def _clone(admin_url: str, source_url: str) -> str:
+def _clone(admin_url: str, source_url: str) -> AbstractContextManager[str]:
     from sqlalchemy.engine import make_url
 
     source = make_url(source_url).database
     name = f"bench_checks_clone_{uuid.uuid4().hex[:6]}"
-    _admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    return name
+    return scratch_database(admin_url, name, template=source)
 
 
 def measure_existing(url: str, clone_admin: str | None, work: Path) -> dict[str, Any]:
@@ -131,17 +132,13 @@ def measure_existing(url: str, clone_admin: str | None, work: Path) -> dict[str,
     print(f"database: {counts}", flush=True)
     # The copy first: CREATE DATABASE ... TEMPLATE needs the source free of sessions, and
     # GX keeps some of its connections for the life of the process.
-    clone = _clone(clone_admin, url) if clone_admin else None
-    try:
+    with _clone(clone_admin, url) if clone_admin else nullcontext() as clone_url:
         checks = run_checks(url, work)
         print(f"checks: {checks['wall_s']} s", flush=True)
         build = None
-        if clone_admin and clone:
-            build = dbt_build(_database_url(clone_admin, clone), work, "clone")
+        if clone_url:
+            build = dbt_build(clone_url, work, "clone")
             print(f"dbt build (clone): {build['seconds']} s", flush=True)
-    finally:
-        if clone_admin and clone:
-            _admin(clone_admin, f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
     return {"rows": counts, "checks": checks, "dbt_build": build}
 
 
@@ -150,10 +147,8 @@ def measure_generated(admin_url: str, args: argparse.Namespace, work: Path) -> d
     from ingestion.generate.run import generate
 
     database = f"bench_checks_{args.events}_{uuid.uuid4().hex[:6]}"
-    _admin(admin_url, f'CREATE DATABASE "{database}"')
-    url = _database_url(admin_url, database)
     landing = work / "landing"
-    try:
+    with scratch_database(admin_url, database) as url:
         migrate.upgrade(url)
         per_day = max(1, round(args.events / args.days))
         print(f"generating {args.days} days, {per_day}/day ...", flush=True)
@@ -184,8 +179,6 @@ def measure_generated(admin_url: str, args: argparse.Namespace, work: Path) -> d
             "dbt_build": build,
             "checks": checks,
         }
-    finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,9 +42,12 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchmarks.databases import create_database, database_url, scratch_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -89,12 +92,6 @@ def _admin(url: str, statement: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
         cursor = conn.execute(statement)
         return cursor.fetchall() if cursor.description else []
-
-
-def _database_url(admin_url: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -358,27 +355,24 @@ def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path)
     """One scale: a fresh database, a clone of `--from-database`'s unbuilt copy, or that
     database itself (`--in-place`: prepared, never built; kept, built, afterwards)."""
     source = args.from_database and f"{args.from_database}_unbuilt"
-    database = args.from_database if args.in_place else f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    name = args.from_database if args.in_place else f"bench_dbt_{events}_{uuid.uuid4().hex[:6]}"
+    database: AbstractContextManager[str]
     if args.in_place:
         if not source:
             raise SystemExit("--in-place needs --from-database")
-    elif source:
-        # A file-level copy: needs no other session on the source for a moment.
-        _admin(admin_url, f'CREATE DATABASE "{database}" TEMPLATE "{source}"')
+        database = nullcontext(database_url(admin_url, name))
     else:
-        _admin(admin_url, f'CREATE DATABASE "{database}"')
-    url = _database_url(admin_url, database)
+        database = scratch_database(admin_url, name, template=source or None)
     landing = work / f"landing-{events}"
     try:
-        record = prepared(url) if source else prepare(url, events, args, landing)
-        if record is None:
-            raise RuntimeError(f"{database} was not prepared by this benchmark (--prepare-only)")
-        scale_work = work / str(events)  # its own target folder: parse state per database
-        scale_work.mkdir()
-        return benchmark(url, record, scale_work, full_refresh=not args.skip_full_refresh)
+        with database as url:
+            record = prepared(url) if source else prepare(url, events, args, landing)
+            if record is None:
+                raise RuntimeError(f"{name} was not prepared by this benchmark (--prepare-only)")
+            scale_work = work / str(events)  # its own target folder: parse state per database
+            scale_work.mkdir()
+            return benchmark(url, record, scale_work, full_refresh=not args.skip_full_refresh)
     finally:
-        if not args.in_place:
-            _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(landing, ignore_errors=True)
 
 
@@ -386,14 +380,13 @@ def keep_prepared(
     admin_url: str, database: str, events: int, args: argparse.Namespace, work: Path
 ) -> None:
     """A kept database with every day loaded and built, and its unbuilt clone."""
-    _admin(admin_url, f'CREATE DATABASE "{database}"')
-    url = _database_url(admin_url, database)
+    url = create_database(admin_url, database)
     landing = work / f"landing-{events}"
     try:
         prepare(url, events, args, landing)
     finally:
         shutil.rmtree(landing, ignore_errors=True)
-    _admin(admin_url, f'CREATE DATABASE "{database}_unbuilt" TEMPLATE "{database}"')
+    create_database(admin_url, f"{database}_unbuilt", template=database)
     print(f"[{events:,}] kept {database}_unbuilt (for --from-database {database})", flush=True)
     build = dbt_build(url, work, f"{events}-prepare")
     print(f"[{events:,}] dbt build of {database}: {build['seconds']:.1f} s", flush=True)

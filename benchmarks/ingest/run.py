@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.databases import create_database, database_url, drop_database
 from benchmarks.enrich.run import iter_events
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -320,9 +321,7 @@ class Server:
         self.created: list[str] = []
 
     def url(self, database: str) -> str:
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+        return database_url(self.admin_url, database)
 
     def admin(self, statement: str) -> list[tuple[Any, ...]]:
         import psycopg
@@ -340,18 +339,18 @@ class Server:
     def make_template(self) -> None:
         from ingestion.db import migrate
 
-        self.admin(f'CREATE DATABASE "{self.template}"')
+        url = create_database(self.admin_url, self.template)
         self.created.append(self.template)
-        migrate.upgrade(self.url(self.template))
+        migrate.upgrade(url)
 
     def fresh(self, kind: str) -> str:
         name = f"bench_ingest_{kind}_{self.tag}_{uuid.uuid4().hex[:6]}"
-        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        create_database(self.admin_url, name, template=self.template)
         self.created.append(name)
         return name
 
     def drop(self, name: str) -> None:
-        self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(self.admin_url, name)
         if name in self.created:
             self.created.remove(name)
 
