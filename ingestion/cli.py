@@ -113,12 +113,22 @@ def services_up() -> None:
 def services_down(
     delete: Annotated[bool, typer.Option(help="Also delete their data.")] = False,
 ) -> None:
-    """Stop the private services; with --delete, remove their data too."""
+    """Stop the private services; with --delete, remove their data too.
+
+    One service failing to stop does not leave the others running; its data is kept."""
+    failed = False
     for service in _local_services(_settings()):
-        console.print(service.stop())
+        try:
+            console.print(service.stop())
+        except ServiceError as error:
+            errors.print(f"[red]error:[/red] {error}")
+            failed = True
+            continue
         if delete:
             service.delete()
             console.print(f"deleted {service.root}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @services_app.command("status")

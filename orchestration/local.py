@@ -48,20 +48,25 @@ def pipeline_environment(
     return environment
 
 
+# As root, the folder's PostgreSQL can only be stopped by the system user that started it,
+# and its cluster only runs under the PostgreSQL version that created it: every command on
+# the folder must use the same user and the same server binaries.
+MACHINE_SETTINGS = frozenset({"BCF_SERVICES_OS_USER", "BCF_SERVICES_POSTGRES_BIN"})
+
+
 def data_dir_environment(data_dir: Path) -> dict[str, str]:
     """The current environment for a `bcf` command confined to `data_dir`, as a new user's.
 
     The caller's settings (`BCF_*`: URLs, ports, the landing folder) and `DAGSTER_HOME` are
     left out, so the command starts the folder's own services and records its runs in
-    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's, and so is
-    `BCF_SERVICES_OS_USER`: as root, the folder's PostgreSQL can only be stopped by the
-    system user that started it, so every command on the folder must run it as the same one.
+    `<data dir>/dagster`; the rest (PATH, locale, proxies) is the caller's, and so are the
+    settings that describe the machine rather than the caller's data (`MACHINE_SETTINGS`).
     No `.env` is read either: the one in the working folder holds the caller's settings too.
     """
     environment = {
         name: value
         for name, value in os.environ.items()
-        if name == "BCF_SERVICES_OS_USER" or not (name.startswith("BCF_") or name == "DAGSTER_HOME")
+        if name in MACHINE_SETTINGS or not (name.startswith("BCF_") or name == "DAGSTER_HOME")
     }
     environment[ENV_FILE_VARIABLE] = ""
     environment["BCF_DATA_DIR"] = str(data_dir)

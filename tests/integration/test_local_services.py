@@ -110,6 +110,30 @@ def test_missing_server_binaries_are_one_clear_line(data_dir: Path, tmp_path: Pa
     assert "Traceback" not in up.stdout + up.stderr
 
 
+def test_postgres_failing_to_stop_still_stops_redis_and_keeps_the_data(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    assert bcf(data_dir, "services", "up").returncode == 0
+    # Server binaries whose pg_ctl refuses to stop the server, as a hung one would.
+    stubborn = tmp_path / "stubborn-bin"
+    stubborn.mkdir()
+    for name in ("pg_ctl", "initdb"):
+        script = stubborn / name
+        script.write_text("#!/bin/sh\necho 'pg_ctl: server does not shut down' >&2\nexit 1\n")
+        script.chmod(0o755)
+
+    down = bcf(data_dir, "services", "down", "--delete", BCF_SERVICES_POSTGRES_BIN=str(stubborn))
+
+    assert down.returncode == 1
+    assert down.stderr.strip().splitlines() == [
+        "error: PostgreSQL did not stop: pg_ctl: server does not shut down"
+    ]
+    assert "Redis stopped" in down.stdout
+    status = bcf(data_dir, "services", "status").stdout
+    assert "postgresql  running" in status, status
+    assert (LocalPostgres(data_dir).pgdata / "PG_VERSION").exists()
+
+
 def test_missing_redis_leaves_postgres_running_and_says_so(data_dir: Path) -> None:
     up = bcf(data_dir, "services", "up", PATH="/nonexistent")
     assert up.returncode == 0, up.stderr
