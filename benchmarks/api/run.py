@@ -15,6 +15,9 @@ In one run, on one fresh database (migrated to head) of one server:
    keep-alive connections, `--duration` seconds. Each request: key check (cached), rate
    limit (Redis, leased in blocks), the insert and its audit row as `bcf_api` with the
    tenant set, in one round trip, committed together with the creates that wait with it.
+   **API keyed create**: the same with an `Idempotency-Key` no other request has, as a
+   client retrying safely sends: its record in Redis, and in the database in the create's
+   own transaction (two statements more, no shared commit).
 4. **API tracking**: `POST /v1/track` with `--batch-events` (100) events per call, distinct
    event ids, the same connections and duration: validation by the tracking source, one
    XADD per call.
@@ -199,6 +202,10 @@ WRK_SCRIPT = """\
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_API_KEY")
 wrk.headers["Content-Type"] = "application/json"
+-- With a key prefix, each request carries an Idempotency-Key no other request has.
+local key_prefix = os.getenv("BENCH_IDEMPOTENCY_PREFIX") or ""
+local headers = {}
+for name, value in pairs(wrk.headers) do headers[name] = value end
 -- thread_number: a global, set in each thread's state by setup.
 local made, bodies, templated, position, sent = 0, {}, false, 0, 0
 function setup(thread)
@@ -218,7 +225,10 @@ function request()
   if templated then
     body = body:gsub("{n}", thread_number .. "-" .. sent)
   end
-  return wrk.format(nil, nil, nil, body)
+  if key_prefix ~= "" then
+    headers["Idempotency-Key"] = key_prefix .. thread_number .. "-" .. sent
+  end
+  return wrk.format(nil, nil, headers, body)
 end
 function done(summary, latency, requests)
   local errors = summary.errors
@@ -233,10 +243,17 @@ end
 
 
 def run_wrk(
-    port: int, path: str, key: str, bodies: list[bytes], clients: int, duration: float, work: Path
+    port: int,
+    path: str,
+    key: str,
+    bodies: list[bytes],
+    clients: int,
+    duration: float,
+    work: Path,
+    idempotency_prefix: str,
 ) -> dict[str, Any]:
     """`clients` connections over min(clients, cores) wrk threads, each thread cycling its
-    share of `bodies`."""
+    share of `bodies`; with `idempotency_prefix`, each request has a key of its own."""
     threads = min(clients, os.cpu_count() or 2)
     script = work / "api.lua"
     script.write_text(WRK_SCRIPT)
@@ -249,9 +266,12 @@ def run_wrk(
         "wrk", f"--threads={threads}", f"--connections={clients}", f"--duration={seconds}s",
         "--timeout=10s", f"--script={script}", f"http://127.0.0.1:{port}{path}", "--", str(stem),
     ]  # fmt: skip
-    finished = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "BENCH_API_KEY": key}
-    )
+    environment = {
+        **os.environ,
+        "BENCH_API_KEY": key,
+        "BENCH_IDEMPOTENCY_PREFIX": idempotency_prefix,
+    }
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment)
     if finished.returncode != 0:
         raise SystemExit(f"wrk failed: {finished.stderr.strip() or finished.stdout.strip()}")
     line = next(x for x in finished.stdout.splitlines() if x.startswith("WRK_RESULT "))
@@ -271,7 +291,7 @@ async def _client(
     port: int,
     path: str,
     key: str,
-    bodies: Callable[[], bytes],
+    bodies: Callable[[], tuple[bytes, str]],
     until: float,
     latencies: list[float],
     statuses: Counter[int],
@@ -283,9 +303,11 @@ async def _client(
     )
     try:
         while time.perf_counter() < until:
-            body = bodies()
+            body, extra_headers = bodies()
             started = time.perf_counter()
-            writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            writer.write(
+                f"{head}{extra_headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
+            )
             status = int((await reader.readline()).split()[1])
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -300,18 +322,27 @@ async def _client(
 
 
 def run_load(
-    port: int, path: str, key: str, bodies: list[bytes], clients: int, duration: float
+    port: int,
+    path: str,
+    key: str,
+    bodies: list[bytes],
+    clients: int,
+    duration: float,
+    idempotency_prefix: str,
 ) -> dict[str, Any]:
-    """The load from this process: `clients` asyncio connections cycling `bodies`."""
+    """The load from this process: `clients` asyncio connections cycling `bodies`; with
+    `idempotency_prefix`, each request has a key of its own."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     cycle, numbers = itertools.cycle(bodies), itertools.count()
 
-    def next_body() -> bytes:
-        body = next(cycle)
-        return (
-            body.replace(PLACEHOLDER, str(next(numbers)).encode()) if PLACEHOLDER in body else body
-        )
+    def next_body() -> tuple[bytes, str]:
+        body, number = next(cycle), next(numbers)
+        if PLACEHOLDER in body:
+            body = body.replace(PLACEHOLDER, str(number).encode())
+        if idempotency_prefix:
+            return body, f"Idempotency-Key: {idempotency_prefix}{number}\r\n"
+        return body, ""
 
     async def everyone() -> float:
         until = time.perf_counter() + duration
@@ -474,18 +505,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stack.callback(api.terminate)
         meter = CpuMeter({"api": api.pid, **server_pids})
         creates, tracks = lead_bodies(), track_bodies(args.batch_events, 2000)
-        scenarios = (("api_create", "/v1/leads", creates), ("api_track", "/v1/track", tracks))
+        scenarios = (
+            ("api_create", "/v1/leads", creates, False),
+            ("api_create_idempotent", "/v1/leads", creates, True),
+            ("api_track", "/v1/track", tracks, False),
+        )
 
-        def load(path: str, bodies: list[bytes], seconds: float) -> dict[str, Any]:
+        def load(path: str, bodies: list[bytes], seconds: float, keyed: bool) -> dict[str, Any]:
+            # Keys unique to each load, so a measured run replays nothing of its warm-up.
+            prefix = f"bench-{uuid.uuid4().hex[:8]}-" if keyed else ""
             if driver == "wrk":
-                return run_wrk(port, path, key, bodies, args.clients, seconds, work)
-            return run_load(port, path, key, bodies, args.clients, seconds)
+                return run_wrk(port, path, key, bodies, args.clients, seconds, work, prefix)
+            return run_load(port, path, key, bodies, args.clients, seconds, prefix)
 
-        for label, path, bodies in scenarios:
-            load(path, bodies, args.warmup)
+        for label, path, bodies, keyed in scenarios:
+            load(path, bodies, args.warmup, keyed)
             print(f"{label}: {args.clients} clients, {args.duration} s ...", flush=True)
             before = meter.read()
-            results[label] = load(path, bodies, args.duration)
+            results[label] = load(path, bodies, args.duration, keyed)
             results[label]["cpu_ms_per_request"] = meter.per_request(
                 before, meter.read(), results[label]["requests"]
             )
@@ -511,6 +548,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "create_share_of_pgbench_api_transaction": round(
                 creates / results["pgbench_api_transaction"]["requests_per_s"], 3
             ),
+            "idempotent_create_share_of_pgbench": round(
+                results["api_create_idempotent"]["requests_per_s"] / pgbench["requests_per_s"], 3
+            ),
             "track_events_per_s": results["api_track"]["events_per_s"],
             "track_target_met": results["api_track"]["events_per_s"] >= TARGET_EVENTS_PER_SECOND,
             # Warm-up and measured run: every lead the API created has its audit row.
@@ -533,10 +573,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return report
 
 
+LABELS = (
+    "pgbench_insert",
+    "pgbench_api_transaction",
+    "api_create",
+    "api_create_idempotent",
+    "api_track",
+)
+
+
 def _print_table(report: dict[str, Any]) -> None:
     rows = report["results"]
     print(f"\n{'':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'events/s':>11}")
-    for label in ("pgbench_insert", "pgbench_api_transaction", "api_create", "api_track"):
+    for label in LABELS:
         row = rows[label]
         events = row.get("events_per_s", "")
         print(
@@ -544,7 +593,7 @@ def _print_table(report: dict[str, Any]) -> None:
             f"{events!s:>11}"
         )
     print("\nCPU ms per request (whole run, all processes of each part):")
-    for label in ("pgbench_insert", "pgbench_api_transaction", "api_create", "api_track"):
+    for label in LABELS:
         parts = rows[label]["cpu_ms_per_request"]
         total = sum(parts.values())
         print(f"  {label:<24}{total:>7.3f}  " + ", ".join(f"{k} {v}" for k, v in parts.items()))
@@ -553,7 +602,8 @@ def _print_table(report: dict[str, Any]) -> None:
         f"\ncreate = {summary['create_share_of_pgbench']:.1%} of pgbench's insert "
         f"(target {TARGET_CREATE_SHARE:.0%}), "
         f"{summary['create_share_of_pgbench_api_transaction']:.1%} of pgbench doing the API's "
-        f"create; tracking {summary['track_events_per_s']:,} "
+        f"create; with an Idempotency-Key {summary['idempotent_create_share_of_pgbench']:.1%}; "
+        f"tracking {summary['track_events_per_s']:,} "
         f"events/s (target {TARGET_EVENTS_PER_SECOND:,})"
     )
     audited = summary["audit_rows_of_those_leads"] == summary["leads_created_by_the_api"]

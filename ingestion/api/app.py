@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ingestion.api import dispatch, errors, resources, track
 from ingestion.api.config import ApiSettings
 from ingestion.api.errors import error_response
+from ingestion.api.idempotency import purge_expired_records_forever
 from ingestion.api.runtime import Runtime
 from ingestion.db.engine import database_url as configured_database_url
 from ingestion.db.engine import redis_url as configured_redis_url
@@ -90,9 +93,13 @@ def create_app(
         # at Python's default (a young collection every 700 allocations) the collector took
         # about 6 % of a create's CPU. Cycles are still collected, if less often.
         gc.set_threshold(_YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
+        purging = asyncio.create_task(purge_expired_records_forever(runtime))
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await runtime.close()
 
     app = FastAPI(

@@ -8,16 +8,20 @@
 - Requests racing on one key: the first runs, the others wait for its answer
   (up to `idempotency_wait_seconds`, then 409).
 
-Records live in Redis (`bcf:api:idem:<key id>:<sha256 of the key>`). When Redis is down they
-live in `api.idempotency_keys`, written in the same transaction as the write itself: a
-concurrent duplicate blocks on the row's primary key until the first commits, then reads
-its answer; a first request that rolls back leaves no row.
+The record of a key is a row of `api.idempotency_keys`, written in the same transaction as
+the write itself, so a write and its record commit together or not at all: a retry after a
+crash, a lost response or a Redis outage finds it. A concurrent duplicate blocks on the row's
+primary key until the first commits, then reads its answer; a first request that rolls back
+leaves no row. Redis (`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers
+replays and makes racing requests wait without holding a database connection. Without Redis
+the row alone does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,15 +30,19 @@ from typing import Any, Final
 import orjson
 import psycopg
 from fastapi import Request, Response
+from psycopg_pool import PoolTimeout
 
 from ingestion.api.errors import ApiError
 from ingestion.api.runtime import Principal, Runtime, fetch_one
+
+log = logging.getLogger(__name__)
 
 HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 MAX_KEY_LENGTH: Final = 255
 _PENDING_SECONDS: Final = 120  # a claim outlives any request; a crashed one frees the key
 _POLL_SECONDS: Final = 0.02
+PURGE_EVERY_SECONDS: Final = 600
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class Outcome:
     body: bytes  # JSON
 
 
-# The open transaction of the key's database record (Redis down), else None. Named once:
+# The open transaction of the key's record (an Idempotency-Key was sent), else None. Named once:
 # endpoints annotate their nested `work` with it, evaluated on every request.
 RecordTransaction = psycopg.AsyncConnection[Any] | None
 # Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
@@ -88,8 +96,8 @@ async def run_write(
 ) -> Response:
     """Run `work` once per Idempotency-Key.
 
-    `work` gets the open `bcf_api` transaction the key's database record is in (Redis down),
-    else None and opens its own.
+    `work` gets the open `bcf_api` transaction the key's record is written in, or None (no
+    key) and opens its own.
     """
     key = _presented(request)
     if key is None:
@@ -104,7 +112,8 @@ async def run_write(
             )
         )
         if not answered:
-            return await _run_with_database_record(runtime, principal, key, fingerprint, work)
+            answer = await _run_with_database_record(runtime, principal, key, fingerprint, work)
+            return _response(answer.outcome, answer.replayed)
         if claimed:
             break
         answered, stored = await runtime.with_redis(lambda client: client.get(slot))
@@ -121,17 +130,16 @@ async def run_write(
             raise ApiError(409, "conflict", f"a request with this {HEADER} is still in progress")
         await asyncio.sleep(_POLL_SECONDS)
     try:
-        outcome = await work(None)
+        answer = await _run_with_database_record(runtime, principal, key, fingerprint, work)
     except BaseException:
         await runtime.with_redis(lambda client: client.delete(slot))
         raise
+    outcome = answer.outcome
     record_bytes = orjson.dumps(
         {"fp": fingerprint, "status": outcome.status, "body": outcome.body.decode()}
     )
-    await runtime.with_redis(
-        lambda client: client.set(slot, record_bytes, ex=runtime.api.idempotency_ttl_seconds)
-    )
-    return _response(outcome)
+    await runtime.with_redis(lambda client: client.set(slot, record_bytes, ex=answer.ttl_seconds))
+    return _response(outcome, answer.replayed)
 
 
 def _reused_key() -> ApiError:
@@ -143,21 +151,22 @@ def _reused_key() -> ApiError:
     )
 
 
-async def _run(runtime: Runtime, principal: Principal, work: Work, transactional: bool) -> Outcome:
-    if not transactional:
-        return await work(None)
-    async with runtime.transaction(principal) as conn:
-        return await work(conn)
+@dataclass(frozen=True)
+class _Answer:
+    outcome: Outcome
+    replayed: bool
+    ttl_seconds: int  # how long the record has left
 
 
 class _Replay(Exception):
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
+    def __init__(self, answer: _Answer) -> None:
+        self.answer = answer
 
 
 async def _run_with_database_record(
     runtime: Runtime, principal: Principal, key: str, fingerprint: str, work: Work
-) -> Response:
+) -> _Answer:
+    ttl = runtime.api.idempotency_ttl_seconds
     try:
         async with runtime.transaction(principal) as conn:
             claimed = await fetch_one(
@@ -172,24 +181,21 @@ async def _run_with_database_record(
                     WHERE k.expires_at < now()
                 RETURNING 1 AS claimed
                 """,
-                {
-                    "key_id": principal.key_id,
-                    "key": key,
-                    "fp": fingerprint,
-                    "ttl": runtime.api.idempotency_ttl_seconds,
-                },
+                {"key_id": principal.key_id, "key": key, "fp": fingerprint, "ttl": ttl},
             )
             if claimed is None:
                 stored = await fetch_one(
                     conn,
-                    "SELECT request_sha256, response_status, response_body "
+                    "SELECT request_sha256, response_status, response_body, "
+                    "ceil(extract(epoch FROM expires_at - now()))::int AS seconds_left "
                     "FROM api.idempotency_keys WHERE api_key_id = %s AND idempotency_key = %s",
                     (principal.key_id, key),
                 )
                 assert stored is not None  # committed by the request that holds the key
                 if stored["request_sha256"] != fingerprint:
                     raise _reused_key()
-                raise _Replay(Outcome(stored["response_status"], stored["response_body"].encode()))
+                outcome = Outcome(stored["response_status"], stored["response_body"].encode())
+                raise _Replay(_Answer(outcome, True, max(stored["seconds_left"], 1)))
             outcome = await work(conn)
             await conn.execute(
                 "UPDATE api.idempotency_keys SET response_status = %s, response_body = %s "
@@ -197,5 +203,22 @@ async def _run_with_database_record(
                 (outcome.status, outcome.body.decode(), principal.key_id, key),
             )
     except _Replay as replay:
-        return _response(replay.outcome, replayed=True)
-    return _response(outcome)
+        return replay.answer
+    return _Answer(outcome, False, ttl)
+
+
+async def purge_expired_records(runtime: Runtime) -> int:
+    """Delete the records past their expiry; how many went."""
+    async with runtime.transaction(None) as conn:
+        cursor = await conn.execute("DELETE FROM api.idempotency_keys WHERE expires_at < now()")
+        return cursor.rowcount
+
+
+async def purge_expired_records_forever(runtime: Runtime) -> None:
+    """`purge_expired_records` now and every `PURGE_EVERY_SECONDS`, while the worker runs."""
+    while True:
+        try:
+            await purge_expired_records(runtime)
+        except (psycopg.Error, PoolTimeout) as error:
+            log.warning("could not purge expired idempotency records: %s", error)
+        await asyncio.sleep(PURGE_EVERY_SECONDS)

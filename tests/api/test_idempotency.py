@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 import redis
 
-from tests.api.conftest import World, client
+from tests.api.conftest import World, client, make_app, serving
 from tests.api.samples import body_for
 
 
@@ -87,6 +89,71 @@ def test_fifty_concurrent_requests_with_one_key_create_one_row(
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
 
 
+def _slot(key: str) -> str:
+    return f"bcf:api:idem:*:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def test_a_key_used_while_redis_was_down_is_honoured_once_it_is_back(
+    world: World, api_url_without_redis: str
+) -> None:
+    body = body_for("leads", world, world.a.client)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    with client(api_url_without_redis, world.a.key) as fallback:
+        first = fallback.post("/v1/leads", json=body, headers=headers)
+    assert first.status_code == 201
+
+    again = world.a.client.post("/v1/leads", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = world.a.client.post("/v1/leads", json={**body, "name": "Other"}, headers=headers)
+    assert other.status_code == 422
+    assert _leads_named(world, body["email"]) == 1
+
+
+def test_a_key_used_with_redis_is_honoured_while_it_is_down(
+    world: World, api_url_without_redis: str
+) -> None:
+    body = body_for("leads", world, world.a.client)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = world.a.client.post("/v1/leads", json=body, headers=headers)
+    assert first.status_code == 201
+
+    with client(api_url_without_redis, world.a.key) as fallback:
+        again = fallback.post("/v1/leads", json=body, headers=headers)
+        other = fallback.post("/v1/leads", json={**body, "name": "Other"}, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert other.status_code == 422
+    assert _leads_named(world, body["email"]) == 1
+
+
+def test_a_write_whose_record_redis_lost_is_still_replayed(
+    world: World, redis_server_url: str
+) -> None:
+    """As after a Redis restart without persistence, or a crash between the commit and
+    the record reaching Redis: the database's record answers."""
+    body = body_for("leads", world, world.a.client)
+    key = str(uuid.uuid4())
+    first = world.a.client.post("/v1/leads", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+    store = redis.Redis.from_url(redis_server_url)
+    for name in store.scan_iter(_slot(key)):
+        store.delete(name)
+
+    again = world.a.client.post("/v1/leads", json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert _leads_named(world, body["email"]) == 1
+    # The replayed record is back in Redis for the rest of its day.
+    ttls = [store.ttl(name) for name in store.scan_iter(_slot(key))]
+    store.close()
+    assert len(ttls) == 1
+    assert 86_000 < ttls[0] <= 86_400
+
+
 def test_keys_expire_after_a_day(
     world: World, redis_server_url: str, api_url_without_redis: str
 ) -> None:
@@ -98,17 +165,10 @@ def test_keys_expire_after_a_day(
     )
     store = redis.Redis.from_url(redis_server_url)
     # Only this key's record: other tests' keys in the same Redis are older.
-    ours = f"bcf:api:idem:*:{hashlib.sha256(key.encode()).hexdigest()}"
-    ttls = [store.ttl(name) for name in store.scan_iter(ours)]
+    ttls = [store.ttl(name) for name in store.scan_iter(_slot(key))]
     store.close()
     assert len(ttls) == 1
     assert 86_000 < ttls[0] <= 86_400
-
-    fallback = client(api_url_without_redis, world.a.key)
-    first = fallback.post(
-        "/v1/leads", json=body | {"email": "late@example.com"}, headers={"Idempotency-Key": key}
-    )
-    assert first.status_code == 201
     with psycopg.connect(world.database_url) as conn:
         left = conn.execute(
             "SELECT extract(epoch FROM expires_at - created_at) FROM api.idempotency_keys "
@@ -117,12 +177,46 @@ def test_keys_expire_after_a_day(
         ).fetchone()
         assert left is not None
         assert left[0] == 86_400
-        conn.execute("UPDATE api.idempotency_keys SET expires_at = now() - interval '1 second'")
-    # Expired: the key is free again and runs as a new request.
-    again = fallback.post(
-        "/v1/leads", json=body | {"email": "later@example.com"}, headers={"Idempotency-Key": key}
-    )
-    fallback.close()
+        conn.execute(
+            "UPDATE api.idempotency_keys SET expires_at = now() - interval '1 second' "
+            "WHERE idempotency_key = %s",
+            (key,),
+        )
+    # Expired (and Redis down, so its copy does not answer): the key runs as a new request.
+    with client(api_url_without_redis, world.a.key) as fallback:
+        again = fallback.post(
+            "/v1/leads",
+            json=body | {"email": "later@example.com"},
+            headers={"Idempotency-Key": key},
+        )
     assert again.status_code == 201
     assert "Idempotent-Replayed" not in again.headers
     assert _leads_named(world, "later@example.com") == 1
+
+
+def test_a_starting_worker_purges_expired_records(
+    world: World, http: httpx.Client, api_database_url: str
+) -> None:
+    key = str(uuid.uuid4())
+    body = body_for("leads", world, http)
+    assert http.post("/v1/leads", json=body, headers={"Idempotency-Key": key}).status_code == 201
+    with psycopg.connect(world.database_url, autocommit=True) as conn:
+        assert _records_named(conn, key) == 1
+        conn.execute(
+            "UPDATE api.idempotency_keys SET expires_at = now() - interval '1 second' "
+            "WHERE idempotency_key = %s",
+            (key,),
+        )
+        with serving(make_app(api_database_url, None)):
+            deadline = time.monotonic() + 10
+            while _records_named(conn, key) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert _records_named(conn, key) == 0
+
+
+def _records_named(conn: psycopg.Connection[Any], key: str) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM api.idempotency_keys WHERE idempotency_key = %s", (key,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
