@@ -51,6 +51,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -242,18 +243,24 @@ end
 """
 
 
-def run_wrk(
-    port: int,
-    path: str,
-    key: str,
-    bodies: list[bytes],
-    clients: int,
-    duration: float,
-    work: Path,
-    idempotency_prefix: str,
-) -> dict[str, Any]:
-    """`clients` connections over min(clients, cores) wrk threads, each thread cycling its
-    share of `bodies`; with `idempotency_prefix`, each request has a key of its own."""
+@dataclass(frozen=True)
+class Load:
+    """`clients` keep-alive connections POSTing `bodies` (cycled) to the API's `path` for
+    `duration` seconds; with an `idempotency_prefix`, each request has a key of its own."""
+
+    port: int
+    path: str
+    api_key: str
+    bodies: list[bytes]
+    clients: int
+    duration: float
+    idempotency_prefix: str = ""
+
+
+def run_wrk(load: Load, work: Path) -> dict[str, Any]:
+    """The load from wrk: its connections over min(clients, cores) threads, each thread
+    cycling its share of the bodies."""
+    port, path, bodies, clients = load.port, load.path, load.bodies, load.clients
     threads = min(clients, os.cpu_count() or 2)
     script = work / "api.lua"
     script.write_text(WRK_SCRIPT)
@@ -261,15 +268,15 @@ def run_wrk(
     for thread in range(threads):
         share = bodies[thread::threads] or bodies
         Path(f"{stem}-{thread + 1}.txt").write_bytes(b"\n".join(share) + b"\n")
-    seconds = max(1, round(duration))  # wrk takes whole seconds
+    seconds = max(1, round(load.duration))  # wrk takes whole seconds
     command = [
         "wrk", f"--threads={threads}", f"--connections={clients}", f"--duration={seconds}s",
         "--timeout=10s", f"--script={script}", f"http://127.0.0.1:{port}{path}", "--", str(stem),
     ]  # fmt: skip
     environment = {
         **os.environ,
-        "BENCH_API_KEY": key,
-        "BENCH_IDEMPOTENCY_PREFIX": idempotency_prefix,
+        "BENCH_API_KEY": load.api_key,
+        "BENCH_IDEMPOTENCY_PREFIX": load.idempotency_prefix,
     }
     finished = subprocess.run(command, capture_output=True, text=True, env=environment)
     if finished.returncode != 0:
@@ -288,17 +295,15 @@ def run_wrk(
 
 
 async def _client(
-    port: int,
-    path: str,
-    key: str,
+    load: Load,
     bodies: Callable[[], tuple[bytes, str]],
     until: float,
     latencies: list[float],
     statuses: Counter[int],
 ) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"POST {load.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {load.api_key}\r\n"
         "Content-Type: application/json\r\n"
     )
     try:
@@ -321,37 +326,25 @@ async def _client(
         writer.close()
 
 
-def run_load(
-    port: int,
-    path: str,
-    key: str,
-    bodies: list[bytes],
-    clients: int,
-    duration: float,
-    idempotency_prefix: str,
-) -> dict[str, Any]:
-    """The load from this process: `clients` asyncio connections cycling `bodies`; with
-    `idempotency_prefix`, each request has a key of its own."""
+def run_load(load: Load) -> dict[str, Any]:
+    """The load from this process: its connections as asyncio clients."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
-    cycle, numbers = itertools.cycle(bodies), itertools.count()
+    cycle, numbers = itertools.cycle(load.bodies), itertools.count()
 
     def next_body() -> tuple[bytes, str]:
         body, number = next(cycle), next(numbers)
         if PLACEHOLDER in body:
             body = body.replace(PLACEHOLDER, str(number).encode())
-        if idempotency_prefix:
-            return body, f"Idempotency-Key: {idempotency_prefix}{number}\r\n"
+        if load.idempotency_prefix:
+            return body, f"Idempotency-Key: {load.idempotency_prefix}{number}\r\n"
         return body, ""
 
     async def everyone() -> float:
-        until = time.perf_counter() + duration
+        until = time.perf_counter() + load.duration
         started = time.perf_counter()
         await asyncio.gather(
-            *(
-                _client(port, path, key, next_body, until, latencies, statuses)
-                for _ in range(clients)
-            )
+            *(_client(load, next_body, until, latencies, statuses) for _ in range(load.clients))
         )
         return time.perf_counter() - started
 
@@ -511,18 +504,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ("api_track", "/v1/track", tracks, False),
         )
 
-        def load(path: str, bodies: list[bytes], seconds: float, keyed: bool) -> dict[str, Any]:
+        def measure(path: str, bodies: list[bytes], seconds: float, keyed: bool) -> dict[str, Any]:
             # Keys unique to each load, so a measured run replays nothing of its warm-up.
             prefix = f"bench-{uuid.uuid4().hex[:8]}-" if keyed else ""
-            if driver == "wrk":
-                return run_wrk(port, path, key, bodies, args.clients, seconds, work, prefix)
-            return run_load(port, path, key, bodies, args.clients, seconds, prefix)
+            load = Load(port, path, key, bodies, args.clients, seconds, prefix)
+            return run_wrk(load, work) if driver == "wrk" else run_load(load)
 
         for label, path, bodies, keyed in scenarios:
-            load(path, bodies, args.warmup, keyed)
+            measure(path, bodies, args.warmup, keyed)
             print(f"{label}: {args.clients} clients, {args.duration} s ...", flush=True)
             before = meter.read()
-            results[label] = load(path, bodies, args.duration, keyed)
+            results[label] = measure(path, bodies, args.duration, keyed)
             results[label]["cpu_ms_per_request"] = meter.per_request(
                 before, meter.read(), results[label]["requests"]
             )
