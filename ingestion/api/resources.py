@@ -466,12 +466,28 @@ def update_statement(resource: Resource, columns: Iterable[str]) -> str:
 
 @functools.cache
 def _update_text(path: str, columns: tuple[str, ...]) -> str:
-    resource = BY_PATH[path]
-    assignments: list[sql.Composable] = [
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
-    ]
+    return _audited_update(
+        BY_PATH[path],
+        [
+            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+            for name in columns
+        ],
+    )
+
+
+@functools.cache
+def increment_statement(resource: Resource, column: str) -> str:
+    increment = sql.SQL("{column} = coalesce({column}, 0) + 1").format(
+        column=sql.Identifier(column)
+    )
+    return _audited_update(resource, [increment])
+
+
+def _audited_update(resource: Resource, assignments: list[sql.Composable]) -> str:
+    """The row with id `%(_id)s` updated by `assignments` (and `updated_at` where the table has
+    one), with its audit row."""
     if "updated_at" in resource.table.c:
-        assignments.append(sql.SQL("updated_at = now()"))
+        assignments = [*assignments, sql.SQL("updated_at = now()")]
     return sql.SQL(
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {assignments} WHERE id = %(_id)s RETURNING *), "
@@ -480,22 +496,6 @@ def _update_text(path: str, columns: tuple[str, ...]) -> str:
         table=_table(resource),
         shown=_shown_columns(resource),
         assignments=sql.SQL(", ").join(assignments),
-        audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
-            resource.audited("old")), resource.audited("new")),
-    ).as_string()  # fmt: skip
-
-
-@functools.cache
-def increment_statement(resource: Resource, column: str) -> str:
-    return sql.SQL(
-        "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
-        "new AS (UPDATE {table} SET {column} = coalesce({column}, 0) + 1, updated_at = now() "
-        "WHERE id = %(_id)s RETURNING *), "
-        "audit AS ({audit}) SELECT {shown} FROM new"
-    ).format(
-        table=_table(resource),
-        shown=_shown_columns(resource),
-        column=sql.Identifier(column),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
     ).as_string()  # fmt: skip
