@@ -437,6 +437,22 @@ def _shown_columns(resource: Resource) -> sql.Composable:
     return sql.SQL(", ").join(map(sql.Identifier, resource.table.c.keys()))
 
 
+# What `select_statement` reads: one row, one row locked for its update, a page.
+_BY_ID: Final = "id = %s"
+_BY_ID_FOR_UPDATE: Final = "id = %s FOR UPDATE"
+_PAGE: Final = "(%(after)s::uuid IS NULL OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
+
+
+@functools.cache
+def select_statement(resource: Resource, where: str) -> str:
+    """The rows `where` (the WHERE clause and what follows) selects, as responses show them."""
+    return (
+        sql.SQL("SELECT {shown} FROM {table} WHERE {where}")
+        .format(shown=_shown_columns(resource), table=_table(resource), where=sql.SQL(where))
+        .as_string()
+    )
+
+
 def insert_statement(resource: Resource, columns: Iterable[str]) -> str:
     return _insert_text(resource.path, tuple(columns))
 
@@ -744,13 +760,7 @@ async def _update(
         return Outcome(200, resource.present(row))
 
     async def steps(conn: Connection) -> Outcome:
-        old = await fetch_one(
-            conn,
-            sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(
-                _shown_columns(resource), _table(resource)
-            ),
-            (object_id,),
-        )
+        old = await fetch_one(conn, select_statement(resource, _BY_ID_FOR_UPDATE), (object_id,))
         if old is None:
             raise not_found(resource.label)
         await _check_references(conn, resource, values)
@@ -772,6 +782,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     base = f"{prefix}/{resource.path}"
     tags = [resource.path]
 
+    select_page, select_one = select_statement(resource, _PAGE), select_statement(resource, _BY_ID)
     reader, creator = _guard(resource, "read"), _guard(resource, "create")
     updater, deleter = _guard(resource, "update"), _guard(resource, "delete")
 
@@ -784,14 +795,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     ) -> Response:
         principal = await reader(request)
         async with runtime_of(request).transaction(principal) as conn:
-            rows = await fetch_all(
-                conn,
-                sql.SQL(
-                    "SELECT {} FROM {} WHERE (%(after)s::uuid IS NULL OR id > %(after)s::uuid) "
-                    "ORDER BY id LIMIT %(limit)s"
-                ).format(_shown_columns(resource), _table(resource)),
-                {"after": after, "limit": limit},
-            )
+            rows = await fetch_all(conn, select_page, {"after": after, "limit": limit})
         items = b",".join(resource.present(row) for row in rows)
         next_after = orjson.dumps(str(rows[-1]["id"]) if len(rows) == limit else None)
         return Response(
@@ -802,13 +806,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     async def get_object(request: Request, object_id: uuid.UUID) -> Response:
         principal = await reader(request)
         async with runtime_of(request).transaction(principal) as conn:
-            row = await fetch_one(
-                conn,
-                sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
-                    _shown_columns(resource), _table(resource)
-                ),
-                (object_id,),
-            )
+            row = await fetch_one(conn, select_one, (object_id,))
         if row is None:
             raise not_found(resource.label)
         return Response(resource.present(row), media_type="application/json")
