@@ -784,7 +784,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
 
     select_page, select_one = select_statement(resource, _PAGE), select_statement(resource, _BY_ID)
     reader, creator = _guard(resource, "read"), _guard(resource, "create")
-    updater, deleter = _guard(resource, "update"), _guard(resource, "delete")
+    updater = _guard(resource, "update")
 
     async def list_objects(
         request: Request,
@@ -831,20 +831,6 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
 
-    async def delete_object(request: Request, object_id: uuid.UUID) -> Response:
-        principal = await deleter(request)
-
-        async def work(conn: RecordTransaction) -> Outcome:
-            params = {**_audit_params(request, principal), "_id": object_id}
-            statement = delete_statement(resource)
-            row = await _one_statement(runtime, principal, conn, statement, params)
-            if row is None:
-                raise not_found(resource.label)
-            return Outcome(200, orjson.dumps({"id": str(row["id"]), "deleted": True}))
-
-        runtime = runtime_of(request)
-        return await run_write(request, runtime, principal, work)
-
     common: dict[str, Any] = {"tags": tags, "responses": ERROR_RESPONSES}
     router.add_api_route(
         base,
@@ -887,45 +873,52 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     if resource.can_delete:
         router.add_api_route(
             base + "/{object_id}",
-            delete_object,
+            _object_statement(resource, "delete", delete_statement(resource), _deleted),
+            name="delete_object",
             methods=["DELETE"],
             response_model=DeletedModel,
             summary=f"Delete a {resource.label}",
             **common,
         )
     for sub_path, column in resource.counters.items():
-        _counter_route(router, resource, base, sub_path, column, common)  # fmt: skip
+        increment = increment_statement(resource, column)
+        router.add_api_route(
+            f"{base}/{{object_id}}/{sub_path}",
+            _object_statement(resource, "update", increment, resource.present),
+            name="increment",
+            methods=["POST"],
+            response_model=Read,
+            summary=f"Count one more {column.removesuffix('_count')}",
+            **common,
+        )
 
 
-def _counter_route(
-    router: APIRouter,
-    resource: Resource,
-    base: str,
-    sub_path: str,
-    column: str,
-    common: dict[str, Any],
-) -> None:
-    guard = _guard(resource, "update")
+def _object_statement(
+    resource: Resource, action: str, statement: str, answer: Callable[[dict[str, Any]], bytes]
+) -> Callable[[Request, uuid.UUID], Awaitable[Response]]:
+    """The endpoint of a write that is `statement` alone on the object `object_id` (a delete, a
+    counter), answered with `answer(row)`. Its route is given a `name`: FastAPI makes the
+    published operation id of it, not of this function's name."""
+    guard = _guard(resource, action)
 
-    async def increment(request: Request, object_id: uuid.UUID) -> Response:
+    async def endpoint(request: Request, object_id: uuid.UUID) -> Response:
         principal = await guard(request)
 
         async def work(conn: RecordTransaction) -> Outcome:
             params = {**_audit_params(request, principal), "_id": object_id}
-            statement = increment_statement(resource, column)
             row = await _one_statement(runtime, principal, conn, statement, params)
             if row is None:
                 raise not_found(resource.label)
-            return Outcome(200, resource.present(row))
+            return Outcome(200, answer(row))
 
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
 
-    router.add_api_route(
-        f"{base}/{{object_id}}/{sub_path}", increment, methods=["POST"],
-        response_model=resource.read_model,
-        summary=f"Count one more {column.removesuffix('_count')}", **common,
-    )  # fmt: skip
+    return endpoint
+
+
+def _deleted(row: dict[str, Any]) -> bytes:
+    return orjson.dumps({"id": str(row["id"]), "deleted": True})
 
 
 class DeletedModel(ReadModel):
