@@ -40,7 +40,7 @@ from typing_extensions import TypedDict
 
 from ingestion.api import secrets_box
 from ingestion.api.auth import authenticate, runtime_of
-from ingestion.api.dispatch import RequestOnlyRoute
+from ingestion.api.dispatch import RequestOnlyRoute, body_schema
 from ingestion.api.errors import ERROR_RESPONSES, ApiError, not_found
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.models import (
@@ -634,14 +634,6 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def _body_schema(model: type[WriteModel]) -> dict[str, Any]:
-    """The OpenAPI request body of an endpoint that reads `model` with `_read_body`."""
-    schema = model.model_json_schema()
-    if "$defs" in schema:  # its "#/$defs/..." would point into the document, not the schema
-        raise TypeError(f"{model.__name__}: a nested model needs OpenAPI components")
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
 async def _check_references(conn: Connection, resource: Resource, values: dict[str, Any]) -> None:
     for column, target in resource.references.items():
         value = values.get(column)
@@ -848,7 +840,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             response_model=Read,
             status_code=201,
             summary=f"Create a {resource.label}",
-            openapi_extra=_body_schema(Create),
+            openapi_extra=body_schema(Create),
             route_class_override=RequestOnlyRoute,
             **common,
         )
@@ -867,7 +859,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             methods=["PATCH"],
             response_model=Read,
             summary=f"Update a {resource.label}",
-            openapi_extra=_body_schema(Update),
+            openapi_extra=body_schema(Update),
             **common,
         )
     if resource.can_delete:
