@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestion.api import dispatch, errors, resources, track
 from ingestion.api.config import ApiSettings
-from ingestion.api.errors import error_response
+from ingestion.api.errors import ApiError
 from ingestion.api.idempotency import purge_expired_records_forever
 from ingestion.api.runtime import Runtime
 from ingestion.db.engine import database_url as configured_database_url
@@ -60,9 +60,9 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"the body is over {self.limit} bytes", "body"
-        )
+        response = ApiError(
+            413, "payload_too_large", f"the body is over {self.limit} bytes", field="body"
+        ).response()
         await response(scope, receive, send)
 
 

@@ -9,7 +9,8 @@ few routes. Whatever they do not fully match (an unknown path, a wrong method, a
 redirect, the docs) goes to the router's own scan unchanged, so answers do not change;
 the OpenAPI document is built from the same routes as before.
 
-`RequestOnlyRoute`: an endpoint that takes only the request is called directly.
+`RequestOnlyRoute`: an endpoint that takes only the request is called directly (`body_schema`
+documents the body it reads itself).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,6 +41,14 @@ class RequestOnlyRoute(APIRoute):
             )
         handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
         return handler
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The `openapi_extra` that documents the JSON body an endpoint reads itself as `model`."""
+    schema = model.model_json_schema()
+    if "$defs" in schema:  # its "#/$defs/..." would point into the document, not the schema
+        raise TypeError(f"{model.__name__}: a nested model needs OpenAPI components")
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def family(path: str) -> str:

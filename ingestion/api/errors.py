@@ -55,23 +55,16 @@ class ApiError(Exception):
         self.headers = headers
         self.details = details
 
+    def response(self) -> JSONResponse:
+        """The answer for this error; `details` only where there are some."""
+        body: dict[str, Any] = {"type": self.type, "message": self.message, "field": self.field}
+        if self.details is not None:
+            body["details"] = self.details
+        return JSONResponse({"error": body}, status_code=self.status, headers=self.headers)
+
 
 def not_found(resource: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {resource}")
-
-
-def error_response(
-    status: int,
-    type_: str,
-    message: str,
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-    details: list[dict[str, Any]] | None = None,
-) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "message": message, "field": field}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 # Responses every route may give, for the OpenAPI document.
@@ -148,9 +141,7 @@ def _columns_by_constraint() -> dict[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return error_response(
-            error.status, error.type, error.message, error.field, error.headers, error.details
-        )
+        return error.response()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -159,33 +150,35 @@ def install(app: FastAPI) -> None:
             for e in error.errors()
         ]
         first = problems[0] if problems else {"field": None, "message": "invalid request"}
-        return error_response(
+        return ApiError(
             422,
             "invalid_request",
             f"{first['field']}: {first['message']}" if first["field"] else first["message"],
-            first["field"],
+            field=first["field"],
             details=problems,
-        )
+        ).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         kinds = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-        return error_response(
+        return ApiError(
             error.status_code,
             kinds.get(error.status_code, "http_error"),
             str(error.detail),
             headers=dict(error.headers or {}),
-        )
+        ).response()
 
     @app.exception_handler(WriteInterrupted)
     async def _interrupted(request: Request, error: WriteInterrupted) -> JSONResponse:
         log.warning("write interrupted on %s %s: %s", request.method, request.url.path, error)
-        return error_response(503, "unavailable", f"the write may not have happened: {error}")
+        return ApiError(503, "unavailable", f"the write may not have happened: {error}").response()
 
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, error: psycopg.Error) -> JSONResponse:
         mapped = database_error(error)
         if mapped is None:
             log.exception("database error on %s %s", request.method, request.url.path)
-            return error_response(503, "unavailable", "the database could not take the request")
-        return error_response(mapped.status, mapped.type, mapped.message, mapped.field)
+            return ApiError(
+                503, "unavailable", "the database could not take the request"
+            ).response()
+        return mapped.response()

@@ -10,6 +10,7 @@ from the table, so a request the models accept fits the column it goes to.
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -113,11 +114,8 @@ class ReadModel(BaseModel):
 
 
 def create_model_for(name: str, table: Table, fields: tuple[str, ...]) -> type[WriteModel]:
-    choices = enumerations(table)
     definitions: dict[str, Any] = {}
-    for field in fields:
-        column = table.c[field]
-        annotation = column_type(column, choices.get(field))
+    for field, column, annotation in _writable(table, fields):
         if column.nullable:
             annotation = annotation | None
         definitions[field] = (annotation, ... if _required(column) else None)
@@ -125,14 +123,19 @@ def create_model_for(name: str, table: Table, fields: tuple[str, ...]) -> type[W
 
 
 def update_model_for(name: str, table: Table, fields: tuple[str, ...]) -> type[WriteModel]:
+    # Omitted: unchanged. null: only where the column takes NULL.
+    definitions: dict[str, Any] = {
+        field: (annotation | None, None) for field, _, annotation in _writable(table, fields)
+    }
+    return create_model(name, __base__=WriteModel, **definitions)
+
+
+def _writable(table: Table, fields: tuple[str, ...]) -> Iterator[tuple[str, Column[Any], Any]]:
+    """Each field with its column and the type a value written to it must have."""
     choices = enumerations(table)
-    definitions: dict[str, Any] = {}
     for field in fields:
         column = table.c[field]
-        annotation = column_type(column, choices.get(field))
-        # Omitted: unchanged. null: only where the column takes NULL.
-        definitions[field] = (annotation | None, None)
-    return create_model(name, __base__=WriteModel, **definitions)
+        yield field, column, column_type(column, choices.get(field))
 
 
 def read_model_for(name: str, table: Table, hidden: tuple[str, ...] = ()) -> type[ReadModel]:

@@ -40,7 +40,7 @@ from typing_extensions import TypedDict
 
 from ingestion.api import secrets_box
 from ingestion.api.auth import authenticate, runtime_of
-from ingestion.api.dispatch import RequestOnlyRoute
+from ingestion.api.dispatch import RequestOnlyRoute, body_schema
 from ingestion.api.errors import ERROR_RESPONSES, ApiError, not_found
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.models import (
@@ -437,6 +437,22 @@ def _shown_columns(resource: Resource) -> sql.Composable:
     return sql.SQL(", ").join(map(sql.Identifier, resource.table.c.keys()))
 
 
+# What `select_statement` reads: one row, one row locked for its update, a page.
+_BY_ID: Final = "id = %s"
+_BY_ID_FOR_UPDATE: Final = "id = %s FOR UPDATE"
+_PAGE: Final = "(%(after)s::uuid IS NULL OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
+
+
+@functools.cache
+def select_statement(resource: Resource, where: str) -> str:
+    """The rows `where` (the WHERE clause and what follows) selects, as responses show them."""
+    return (
+        sql.SQL("SELECT {shown} FROM {table} WHERE {where}")
+        .format(shown=_shown_columns(resource), table=_table(resource), where=sql.SQL(where))
+        .as_string()
+    )
+
+
 def insert_statement(resource: Resource, columns: Iterable[str]) -> str:
     return _insert_text(resource.path, tuple(columns))
 
@@ -466,12 +482,28 @@ def update_statement(resource: Resource, columns: Iterable[str]) -> str:
 
 @functools.cache
 def _update_text(path: str, columns: tuple[str, ...]) -> str:
-    resource = BY_PATH[path]
-    assignments: list[sql.Composable] = [
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
-    ]
+    return _audited_update(
+        BY_PATH[path],
+        [
+            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+            for name in columns
+        ],
+    )
+
+
+@functools.cache
+def increment_statement(resource: Resource, column: str) -> str:
+    increment = sql.SQL("{column} = coalesce({column}, 0) + 1").format(
+        column=sql.Identifier(column)
+    )
+    return _audited_update(resource, [increment])
+
+
+def _audited_update(resource: Resource, assignments: list[sql.Composable]) -> str:
+    """The row with id `%(_id)s` updated by `assignments` (and `updated_at` where the table has
+    one), with its audit row."""
     if "updated_at" in resource.table.c:
-        assignments.append(sql.SQL("updated_at = now()"))
+        assignments = [*assignments, sql.SQL("updated_at = now()")]
     return sql.SQL(
         "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
         "new AS (UPDATE {table} SET {assignments} WHERE id = %(_id)s RETURNING *), "
@@ -480,22 +512,6 @@ def _update_text(path: str, columns: tuple[str, ...]) -> str:
         table=_table(resource),
         shown=_shown_columns(resource),
         assignments=sql.SQL(", ").join(assignments),
-        audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
-            resource.audited("old")), resource.audited("new")),
-    ).as_string()  # fmt: skip
-
-
-@functools.cache
-def increment_statement(resource: Resource, column: str) -> str:
-    return sql.SQL(
-        "WITH old AS (SELECT * FROM {table} WHERE id = %(_id)s), "
-        "new AS (UPDATE {table} SET {column} = coalesce({column}, 0) + 1, updated_at = now() "
-        "WHERE id = %(_id)s RETURNING *), "
-        "audit AS ({audit}) SELECT {shown} FROM new"
-    ).format(
-        table=_table(resource),
-        shown=_shown_columns(resource),
-        column=sql.Identifier(column),
         audit=_audit(resource, "update", "new", sql.SQL("(SELECT {} FROM old)").format(
             resource.audited("old")), resource.audited("new")),
     ).as_string()  # fmt: skip
@@ -618,14 +634,6 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def _body_schema(model: type[WriteModel]) -> dict[str, Any]:
-    """The OpenAPI request body of an endpoint that reads `model` with `_read_body`."""
-    schema = model.model_json_schema()
-    if "$defs" in schema:  # its "#/$defs/..." would point into the document, not the schema
-        raise TypeError(f"{model.__name__}: a nested model needs OpenAPI components")
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
 async def _check_references(conn: Connection, resource: Resource, values: dict[str, Any]) -> None:
     for column, target in resource.references.items():
         value = values.get(column)
@@ -744,13 +752,7 @@ async def _update(
         return Outcome(200, resource.present(row))
 
     async def steps(conn: Connection) -> Outcome:
-        old = await fetch_one(
-            conn,
-            sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(
-                _shown_columns(resource), _table(resource)
-            ),
-            (object_id,),
-        )
+        old = await fetch_one(conn, select_statement(resource, _BY_ID_FOR_UPDATE), (object_id,))
         if old is None:
             raise not_found(resource.label)
         await _check_references(conn, resource, values)
@@ -772,8 +774,9 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     base = f"{prefix}/{resource.path}"
     tags = [resource.path]
 
+    select_page, select_one = select_statement(resource, _PAGE), select_statement(resource, _BY_ID)
     reader, creator = _guard(resource, "read"), _guard(resource, "create")
-    updater, deleter = _guard(resource, "update"), _guard(resource, "delete")
+    updater = _guard(resource, "update")
 
     async def list_objects(
         request: Request,
@@ -784,14 +787,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     ) -> Response:
         principal = await reader(request)
         async with runtime_of(request).transaction(principal) as conn:
-            rows = await fetch_all(
-                conn,
-                sql.SQL(
-                    "SELECT {} FROM {} WHERE (%(after)s::uuid IS NULL OR id > %(after)s::uuid) "
-                    "ORDER BY id LIMIT %(limit)s"
-                ).format(_shown_columns(resource), _table(resource)),
-                {"after": after, "limit": limit},
-            )
+            rows = await fetch_all(conn, select_page, {"after": after, "limit": limit})
         items = b",".join(resource.present(row) for row in rows)
         next_after = orjson.dumps(str(rows[-1]["id"]) if len(rows) == limit else None)
         return Response(
@@ -802,13 +798,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     async def get_object(request: Request, object_id: uuid.UUID) -> Response:
         principal = await reader(request)
         async with runtime_of(request).transaction(principal) as conn:
-            row = await fetch_one(
-                conn,
-                sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
-                    _shown_columns(resource), _table(resource)
-                ),
-                (object_id,),
-            )
+            row = await fetch_one(conn, select_one, (object_id,))
         if row is None:
             raise not_found(resource.label)
         return Response(resource.present(row), media_type="application/json")
@@ -833,20 +823,6 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
 
-    async def delete_object(request: Request, object_id: uuid.UUID) -> Response:
-        principal = await deleter(request)
-
-        async def work(conn: RecordTransaction) -> Outcome:
-            params = {**_audit_params(request, principal), "_id": object_id}
-            statement = delete_statement(resource)
-            row = await _one_statement(runtime, principal, conn, statement, params)
-            if row is None:
-                raise not_found(resource.label)
-            return Outcome(200, orjson.dumps({"id": str(row["id"]), "deleted": True}))
-
-        runtime = runtime_of(request)
-        return await run_write(request, runtime, principal, work)
-
     common: dict[str, Any] = {"tags": tags, "responses": ERROR_RESPONSES}
     router.add_api_route(
         base,
@@ -864,7 +840,7 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             response_model=Read,
             status_code=201,
             summary=f"Create a {resource.label}",
-            openapi_extra=_body_schema(Create),
+            openapi_extra=body_schema(Create),
             route_class_override=RequestOnlyRoute,
             **common,
         )
@@ -883,51 +859,58 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
             methods=["PATCH"],
             response_model=Read,
             summary=f"Update a {resource.label}",
-            openapi_extra=_body_schema(Update),
+            openapi_extra=body_schema(Update),
             **common,
         )
     if resource.can_delete:
         router.add_api_route(
             base + "/{object_id}",
-            delete_object,
+            _object_statement(resource, "delete", delete_statement(resource), _deleted),
+            name="delete_object",
             methods=["DELETE"],
             response_model=DeletedModel,
             summary=f"Delete a {resource.label}",
             **common,
         )
     for sub_path, column in resource.counters.items():
-        _counter_route(router, resource, base, sub_path, column, common)  # fmt: skip
+        increment = increment_statement(resource, column)
+        router.add_api_route(
+            f"{base}/{{object_id}}/{sub_path}",
+            _object_statement(resource, "update", increment, resource.present),
+            name="increment",
+            methods=["POST"],
+            response_model=Read,
+            summary=f"Count one more {column.removesuffix('_count')}",
+            **common,
+        )
 
 
-def _counter_route(
-    router: APIRouter,
-    resource: Resource,
-    base: str,
-    sub_path: str,
-    column: str,
-    common: dict[str, Any],
-) -> None:
-    guard = _guard(resource, "update")
+def _object_statement(
+    resource: Resource, action: str, statement: str, answer: Callable[[dict[str, Any]], bytes]
+) -> Callable[[Request, uuid.UUID], Awaitable[Response]]:
+    """The endpoint of a write that is `statement` alone on the object `object_id` (a delete, a
+    counter), answered with `answer(row)`. Its route is given a `name`: FastAPI makes the
+    published operation id of it, not of this function's name."""
+    guard = _guard(resource, action)
 
-    async def increment(request: Request, object_id: uuid.UUID) -> Response:
+    async def endpoint(request: Request, object_id: uuid.UUID) -> Response:
         principal = await guard(request)
 
         async def work(conn: RecordTransaction) -> Outcome:
             params = {**_audit_params(request, principal), "_id": object_id}
-            statement = increment_statement(resource, column)
             row = await _one_statement(runtime, principal, conn, statement, params)
             if row is None:
                 raise not_found(resource.label)
-            return Outcome(200, resource.present(row))
+            return Outcome(200, answer(row))
 
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
 
-    router.add_api_route(
-        f"{base}/{{object_id}}/{sub_path}", increment, methods=["POST"],
-        response_model=resource.read_model,
-        summary=f"Count one more {column.removesuffix('_count')}", **common,
-    )  # fmt: skip
+    return endpoint
+
+
+def _deleted(row: dict[str, Any]) -> bytes:
+    return orjson.dumps({"id": str(row["id"]), "deleted": True})
 
 
 class DeletedModel(ReadModel):

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingestion import stream
 from ingestion.api.auth import authenticate, runtime_of
-from ingestion.api.dispatch import RequestOnlyRoute
+from ingestion.api.dispatch import RequestOnlyRoute, body_schema
 from ingestion.api.errors import ERROR_RESPONSES, ApiError
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.runtime import Runtime
@@ -224,10 +224,5 @@ def add_routes(router: APIRouter, prefix: str) -> None:
         route_class_override=RequestOnlyRoute,
         # The body is read here (orjson), not by FastAPI: a third of the route's time was
         # JSON decoding and a generic validation the tracking source repeats anyway.
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": TrackBatch.model_json_schema()}},
-            }
-        },
+        openapi_extra=body_schema(TrackBatch),
     )
