@@ -29,6 +29,7 @@ is not `created` order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -396,19 +397,20 @@ class Simulation:
             if bill["reason"] == "subscription_update"
             else f"Subscription renewal: {sub.plan.name}"
         )
+        charge = functools.partial(  # the attempt's charge, succeeded unless told otherwise
+            se.charge,
+            cid=charge_id,
+            amount=bill["amount"],
+            currency=currency,
+            created=at + 2,
+            customer_id=tenant.customer_id,
+            intent=bill["intent"],
+            metadata=metadata,
+            method=method,
+            description=description,
+        )
         if succeed:
-            obj = se.charge(
-                cid=charge_id,
-                amount=bill["amount"],
-                currency=currency,
-                created=at + 2,
-                customer_id=tenant.customer_id,
-                intent=bill["intent"],
-                metadata=metadata,
-                method=method,
-                description=description,
-            )
-            self._emit("charge.succeeded", at + 3, obj)
+            self._emit("charge.succeeded", at + 3, charge())
             self._emit(
                 "invoice_payment.paid",
                 at + 4,
@@ -452,20 +454,7 @@ class Simulation:
             self._maybe_setup_fee(account, at + 60)
             return
         failure = se.DECLINES[int(self.rng.choice(len(se.DECLINES), p=[0.45, 0.35, 0.12, 0.08]))]
-        obj = se.charge(
-            cid=charge_id,
-            amount=bill["amount"],
-            currency=currency,
-            created=at + 2,
-            customer_id=tenant.customer_id,
-            intent=bill["intent"],
-            metadata=metadata,
-            method=method,
-            description=description,
-            status="failed",
-            failure=failure,
-        )
-        self._emit("charge.failed", at + 3, obj)
+        self._emit("charge.failed", at + 3, charge(status="failed", failure=failure))
         self.failed.append((at, tenant))
         final = sub.retries >= len(RETRY_DAYS)
         next_retry = None

@@ -1,9 +1,13 @@
 """Stripe objects and events shaped as Stripe sends them (API version 2025-03-31.basil).
 
-Mirrors `tests/fixtures/landing/payments/build_fixtures.py`: subscription periods on the
-subscription item, invoices linked to subscriptions through `parent.subscription_details`,
-charges without an `invoice` field, `invoice_payment` objects linking invoices to payment
-intents. Times are Unix seconds; amounts integers in minor units; currencies lower case.
+Subscription periods on the subscription item, invoices linked to subscriptions through
+`parent.subscription_details`, charges without an `invoice` field, `invoice_payment` objects
+linking invoices to payment intents. Times are Unix seconds; amounts integers in minor units;
+currencies lower case.
+
+The payments test fixtures build their event envelopes, prices, refunds and invoice payments
+with these functions too (`tests/fixtures/landing/payments/build_fixtures.py`): a change
+here changes them when they are built again.
 
 Owner metadata: every subscription, charge and dispute carries `metadata.tenant_id` and
 `metadata.user_id` (and charges and disputes `revenue_type`), as the platform sets them
@@ -62,21 +66,50 @@ def event(
 
 
 def price(plan: Plan) -> dict[str, Any]:
+    """The Price of a catalogue plan."""
     interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "yearly": ("year", 1)}[
         plan.cycle
     ]
+    return recurring_price(
+        plan.stripe_price_id,
+        plan.minor,
+        plan.currency.lower(),
+        interval,
+        count,
+        created=1640995200,
+        lookup_key=plan.slug,
+        metadata={"tier": plan.tier},
+        nickname=plan.name,
+        product=f"prod_BCF{plan.tier.capitalize()}",
+    )
+
+
+def recurring_price(
+    price_id: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    count: int,
+    *,
+    created: int,
+    lookup_key: str | None,
+    metadata: dict[str, str],
+    nickname: str | None,
+    product: str,
+) -> dict[str, Any]:
+    """A per-unit Price of `amount` minor units every `count` `interval`s."""
     return {
-        "id": plan.stripe_price_id,
+        "id": price_id,
         "object": "price",
         "active": True,
         "billing_scheme": "per_unit",
-        "created": 1640995200,
-        "currency": plan.currency.lower(),
+        "created": created,
+        "currency": currency,
         "livemode": True,
-        "lookup_key": plan.slug,
-        "metadata": {"tier": plan.tier},
-        "nickname": plan.name,
-        "product": f"prod_BCF{plan.tier.capitalize()}",
+        "lookup_key": lookup_key,
+        "metadata": metadata,
+        "nickname": nickname,
+        "product": product,
         "recurring": {
             "interval": interval,
             "interval_count": count,
@@ -85,8 +118,8 @@ def price(plan: Plan) -> dict[str, Any]:
         },
         "tax_behavior": "unspecified",
         "type": "recurring",
-        "unit_amount": plan.minor,
-        "unit_amount_decimal": str(plan.minor),
+        "unit_amount": amount,
+        "unit_amount_decimal": str(amount),
     }
 
 

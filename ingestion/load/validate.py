@@ -26,7 +26,7 @@ import polars as pl
 from sqlalchemy import CheckConstraint, Numeric, String, Table
 
 from ingestion.db import schema
-from ingestion.sources.base import Reject
+from ingestion.sources.base import ParseContext, Reject
 
 RECORD = "_record"  # the record's line (or row) number in the file
 RAW = "_raw"  # the record as it arrived
@@ -117,6 +117,16 @@ def known(field: str, ids: Collection[str], what: str) -> pl.Expr:
     known_ids = pl.Series(f"known_{what}", list(ids), dtype=pl.String).implode()
     bad = value.str.contains(UUID_PATTERN) & ~value.str.to_lowercase().is_in(known_ids)
     return pl.when(bad).then(says(field, f"is not a known {what}"))
+
+
+def tenant_and_user(context: ParseContext) -> list[pl.Expr]:
+    """`tenant_id` and `user_id` are UUIDs of a tenant and a user the database knows."""
+    return [
+        uuid("tenant_id"),
+        known("tenant_id", context.known_tenant_ids, "tenant"),
+        uuid("user_id"),
+        known("user_id", context.known_user_ids, "user"),
+    ]
 
 
 def one_of(field: str, values: Sequence[str]) -> pl.Expr:

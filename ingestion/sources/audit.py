@@ -22,11 +22,10 @@ is a duplicate. Cursor: none.
 
 from __future__ import annotations
 
-import polars as pl
-
 from ingestion.load import validate as v
-from ingestion.load.records import JsonKind, read_jsonl
+from ingestion.load.records import JsonKind
 from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.sources.platform_events import parse_events
 
 TABLE = "public.audit_logs"
 FIELDS: dict[str, JsonKind] = {
@@ -56,39 +55,16 @@ class AuditSource:
     derived_tables: tuple[str, ...] = ()
 
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed:
-        records = read_jsonl(data, FIELDS, present=("tenant_id",))
-        checks = [
-            *(v.required(name) for name in REQUIRED),
-            v.text_fits(TABLE, "event_id", "source_record_id"),
-            v.timestamp("occurred_at"),
-            v.uuid("tenant_id"),
-            v.known("tenant_id", context.known_tenant_ids, "tenant"),
-            v.uuid("user_id"),
-            v.known("user_id", context.known_user_ids, "user"),
-            v.text_fits(TABLE, "action"),
-            v.text_fits(TABLE, "resource"),
-            v.uuid("resource_id"),
-            v.ip_address("ip_address"),
-            v.text_fits(TABLE, "session_id"),
-        ]
-        valid, rejects = v.split_valid(records.frame, checks, records.rejects)
-        rows = valid.select(
-            v.as_uuid("user_id").alias("user_id"),
-            v.as_uuid("tenant_id").alias("tenant_id"),
-            pl.col("action"),
-            pl.col("resource"),
-            v.as_uuid("resource_id").alias("resource_id"),
-            pl.col("old_values"),
-            pl.col("new_values"),
-            pl.col("ip_address"),
-            pl.col("user_agent"),
-            pl.col("session_id"),
-            pl.col("metadata").fill_null("{}"),
-            v.as_timestamp("occurred_at").alias("created_at"),
-            pl.col("event_id").alias("source_record_id"),
+        return parse_events(
+            data,
+            context,
+            table=TABLE,
+            fields=FIELDS,
+            required=REQUIRED,
+            present=("tenant_id",),  # null: a platform-wide event; absent: a mistake
+            checks=[v.text_fits(TABLE, "session_id")],
+            columns=("old_values", "new_values", "session_id"),
         )
-        low, high = v.event_range(rows, "created_at")
-        return Parsed(records.records_in, {TABLE: rows}, rejects, low, high)
 
 
 SOURCE = AuditSource()

@@ -17,11 +17,9 @@ created_at) = (event_id, occurred_at): a re-delivered event is a duplicate. Curs
 
 from __future__ import annotations
 
-import polars as pl
-
-from ingestion.load import validate as v
-from ingestion.load.records import JsonKind, read_jsonl
+from ingestion.load.records import JsonKind
 from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.sources.platform_events import parse_events
 
 TABLE = "public.user_behavior_tracking"
 FIELDS: dict[str, JsonKind] = {
@@ -50,37 +48,14 @@ class BehaviourSource:
     derived_tables: tuple[str, ...] = ()
 
     def parse(self, data: bytes, file_name: str, context: ParseContext) -> Parsed:
-        records = read_jsonl(data, FIELDS)
-        checks = [
-            *(v.required(name) for name in REQUIRED),
-            v.text_fits(TABLE, "event_id", "source_record_id"),
-            v.timestamp("occurred_at"),
-            v.uuid("tenant_id"),
-            v.known("tenant_id", context.known_tenant_ids, "tenant"),
-            v.uuid("user_id"),
-            v.known("user_id", context.known_user_ids, "user"),
-            v.text_fits(TABLE, "action"),
-            v.text_fits(TABLE, "resource"),
-            v.uuid("resource_id"),
-            v.ip_address("ip_address"),
-        ]
-        valid, rejects = v.split_valid(records.frame, checks, records.rejects)
-        rows = valid.select(
-            v.as_uuid("user_id").alias("user_id"),
-            v.as_uuid("tenant_id").alias("tenant_id"),
-            pl.col("action"),
-            pl.col("resource"),
-            v.as_uuid("resource_id").alias("resource_id"),
-            pl.col("ip_address"),
-            pl.col("user_agent"),
-            pl.col("location_data"),
-            pl.col("session_data"),
-            pl.col("metadata").fill_null("{}"),
-            v.as_timestamp("occurred_at").alias("created_at"),
-            pl.col("event_id").alias("source_record_id"),
+        return parse_events(
+            data,
+            context,
+            table=TABLE,
+            fields=FIELDS,
+            required=REQUIRED,
+            columns=("location_data", "session_data"),
         )
-        low, high = v.event_range(rows, "created_at")
-        return Parsed(records.records_in, {TABLE: rows}, rejects, low, high)
 
 
 SOURCE = BehaviourSource()

@@ -108,6 +108,7 @@ import polars as pl
 
 from ingestion.enrich import enrich_events, ip_table
 from ingestion.enrich.geo import GEO_SCHEMA, GeoIp
+from ingestion.enrich.user_agent import USER_AGENT_SCHEMA
 from ingestion.sources.base import ParseContext, Parsed, Reject, Target
 
 NAME: Final = "tracking"
@@ -151,13 +152,8 @@ VISITOR_TRACKING_SCHEMA: Final[dict[str, pl.DataType]] = {
     "ip_version": pl.Int32(),
     **GEO_SCHEMA,
     "user_agent": pl.String(),
-    "browser": pl.String(),
-    "browser_version": pl.String(),
-    "os": pl.String(),
-    "os_version": pl.String(),
-    "device_type": pl.String(),
-    "device_brand": pl.String(),
-    "device_model": pl.String(),
+    # The parsed user agent's columns; its is_bot goes into metadata.
+    **{name: dtype for name, dtype in USER_AGENT_SCHEMA.items() if name != "is_bot"},
     "screen_resolution": pl.String(),
     "referrer": pl.String(),
     "utm_source": pl.String(),

@@ -119,10 +119,7 @@ class TradingSource:
         checks = [
             *(v.required(name) for name in REQUIRED),
             v.text_fits(COMMISSIONS, "fill_id", "source_record_id"),
-            v.uuid("tenant_id"),
-            v.known("tenant_id", context.known_tenant_ids, "tenant"),
-            v.uuid("user_id"),
-            v.known("user_id", context.known_user_ids, "user"),
+            *v.tenant_and_user(context),
             v.text_fits(COMMISSIONS, "trade_id"),
             v.one_of("asset_type", v.allowed_values(COMMISSIONS, "asset_type")),
             v.longest("symbol", SYMBOL_LENGTH),

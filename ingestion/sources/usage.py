@@ -63,10 +63,7 @@ class UsageSource:
         checks = [
             *(v.required(name) for name in REQUIRED),
             v.text_fits(TABLE, "usage_event_id", "source_record_id"),
-            v.uuid("tenant_id"),
-            v.known("tenant_id", context.known_tenant_ids, "tenant"),
-            v.uuid("user_id"),
-            v.known("user_id", context.known_user_ids, "user"),
+            *v.tenant_and_user(context),
             v.one_of("resource_type", v.allowed_values(TABLE, "resource_type")),
             v.text_fits(TABLE, "resource_id"),
             v.integer("usage_count", minimum=0),

@@ -44,6 +44,8 @@ from ingestion.sources.stripe_objects import (
     currency,
     to_major,
 )
+from tests.fixtures.landing.payments.build_fixtures import BASIL
+from tests.fixtures.landing.payments.build_fixtures import event as fixture_event
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing" / "payments"
 GOOD = FIXTURES / "events_2025q1.jsonl"
@@ -150,20 +152,10 @@ def event(
     obj: dict[str, Any],
     created: str = "2025-03-01T00:00:00",
     previous: dict[str, Any] | None = None,
-    api: str | None = "2025-03-31.basil",
+    api: str = BASIL,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"object": obj}
-    if previous is not None:
-        data["previous_attributes"] = previous
-    return {
-        "id": eid,
-        "object": "event",
-        "api_version": api,
-        "created": unix(created),
-        "data": data,
-        "livemode": False,
-        "type": kind,
-    }
+    """The fixtures' event, with the object before the time so that most tests omit it."""
+    return fixture_event(eid, kind, created, obj, previous, api)
 
 
 def charge(cid: str = "ch_1", **fields: Any) -> dict[str, Any]:
