@@ -289,65 +289,66 @@ def freshness_checks(sources: Sequence[freshness.SourceFreshness]) -> dg.AssetCh
     )
 
 
-def _reconciliation_result(
-    asset_key: dg.AssetKey, name: str, result: reconcile.ReconciliationResult
-) -> dg.AssetCheckResult:
-    metadata: dict[str, Any] = {"offending_rows": result.offending_rows}
-    if result.sample:
-        metadata["sample"] = dg.MetadataValue.json(result.sample)
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=name,
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=result.message,
-        metadata=metadata,
+def _blocking_sql_check(
+    asset_key: dg.AssetKey,
+    name: str,
+    description: str,
+    evaluate: Callable[[Engine, Settings], reconcile.ReconciliationResult],
+    reads: Sequence[dg.AssetKey] = (),
+) -> dg.AssetChecksDefinition:
+    """A blocking check on `asset_key` (also reading `reads`): `evaluate`'s offending rows,
+    and a sample of them, fail it with severity ERROR."""
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        blocking=True,
+        additional_deps=list(reads),
+        description=description,
+        op_tags=QUALITY_TAG,
     )
+    def blocking_sql_check(bcf: PipelineSettings) -> dg.AssetCheckResult:
+        engine = bcf.engine()
+        try:
+            result = evaluate(engine, bcf.settings())
+        finally:
+            engine.dispose()
+        metadata: dict[str, Any] = {"offending_rows": result.offending_rows}
+        if result.sample:
+            metadata["sample"] = dg.MetadataValue.json(result.sample)
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=name,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.message,
+            metadata=metadata,
+        )
+
+    return blocking_sql_check
 
 
 def _reconciliation_check(check: reconcile.Reconciliation) -> dg.AssetChecksDefinition:
-    asset_key = _key(check.asset)
-
-    @dg.asset_check(
-        asset=asset_key,
-        name=check.name,
-        blocking=True,
-        additional_deps=[_key(path) for path in check.reads],
-        description=check.description,
-        op_tags=QUALITY_TAG,
+    return _blocking_sql_check(
+        _key(check.asset),
+        check.name,
+        check.description,
+        lambda engine, settings: reconcile.reconcile(
+            engine, check, time_zone=settings.reporting_tz
+        ),
+        reads=[_key(path) for path in check.reads],
     )
-    def reconciliation(bcf: PipelineSettings) -> dg.AssetCheckResult:
-        engine = bcf.engine()
-        try:
-            result = reconcile.reconcile(engine, check, time_zone=bcf.settings().reporting_tz)
-        finally:
-            engine.dispose()
-        return _reconciliation_result(asset_key, check.name, result)
-
-    return reconciliation
 
 
 def _ledger_check(source_name: str) -> dg.AssetChecksDefinition:
-    asset_key = _key(get_source(source_name).primary.table.split("."))
-
-    @dg.asset_check(
-        asset=asset_key,
-        name=INGEST_LEDGER,
-        blocking=True,
-        description=f"Every completed {source_name} batch in raw.ingest_batches balances "
+    return _blocking_sql_check(
+        _key(get_source(source_name).primary.table.split(".")),
+        INGEST_LEDGER,
+        f"Every completed {source_name} batch in raw.ingest_batches balances "
         "(in = loaded + quarantined + duplicates) and its raw.quarantine rows match; no batch "
         "is left running for more than an hour. Nothing a file brought in is lost.",
-        op_tags=QUALITY_TAG,
+        lambda engine, _settings: reconcile.ingest_ledger_balances(engine, source_name),
     )
-    def ledger(bcf: PipelineSettings) -> dg.AssetCheckResult:
-        engine: Engine = bcf.engine()
-        try:
-            result = reconcile.ingest_ledger_balances(engine, source_name)
-        finally:
-            engine.dispose()
-        return _reconciliation_result(asset_key, INGEST_LEDGER, result)
-
-    return ledger
 
 
 def reconciliation_checks() -> list[dg.AssetChecksDefinition]:
