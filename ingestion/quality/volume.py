@@ -14,7 +14,6 @@ column), evaluated here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
@@ -202,10 +201,3 @@ def check_volume(
         engine, table, window_days=band.window_days, time_zone=time_zone, as_of=as_of
     )
     return evaluate(table.qualified, counts, latest, first, today, band)
-
-
-def event_table(qualified: str, tables: Sequence[EventTable] = EVENT_TABLES) -> EventTable:
-    for table in tables:
-        if table.qualified == qualified:
-            return table
-    raise KeyError(f"no volume check for {qualified}")
