@@ -20,7 +20,9 @@ from typing import cast
 
 from sqlalchemy import Engine, text
 
+from ingestion.db import schema
 from ingestion.quality.gx_run import now_sql
+from ingestion.quality.suites import HYPERTABLE_TIME_COLUMN
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,8 @@ class EventTable:
 
 # The event tables (the hypertables): rows arrive every day, so a day without any is news.
 # The money ledgers are not here: a quiet day of payments is normal for a small platform.
-EVENT_TABLES: tuple[EventTable, ...] = (
-    EventTable("public", "visitor_tracking", "created_at"),
-    EventTable("public", "user_behavior_tracking", "created_at"),
-    EventTable("public", "platform_usage_tracking", "created_at"),
-    EventTable("public", "audit_logs", "created_at"),
+EVENT_TABLES: tuple[EventTable, ...] = tuple(
+    EventTable("public", table, HYPERTABLE_TIME_COLUMN) for table in schema.HYPERTABLES
 )
 
 
