@@ -118,9 +118,9 @@ def _gx_expectation(expectation: Expectation, as_of: datetime | None) -> Any:
             return gxe.ExpectColumnValuesToBeOfType(column=column, type_=type_name, meta=meta)
         case RowCount(min_value=low, max_value=high):
             return gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high, meta=meta)
-        case Rows(query=query, description=description):
+        case Rows(description=description):
             return gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=query.replace(NOW, now_sql(as_of)),
+                unexpected_rows_query=query_at(expectation, as_of),
                 description=description,
                 meta=meta,
             )
