@@ -192,6 +192,8 @@ class GxRunner:
         """Close this runner's connections (its own and GX's)."""
         self._engine.dispose()
         self._datasource.get_engine().dispose()
+        # GX validates through an engine of its own, built from the same connection string.
+        self._datasource.get_execution_engine().close()
 
     @property
     def index_url(self) -> str:
