@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from ingestion.db.engine import create_db_engine, sqlalchemy_url
 from ingestion.quality.suites import (
@@ -118,9 +118,9 @@ def _gx_expectation(expectation: Expectation, as_of: datetime | None) -> Any:
             return gxe.ExpectColumnValuesToBeOfType(column=column, type_=type_name, meta=meta)
         case RowCount(min_value=low, max_value=high):
             return gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high, meta=meta)
-        case Rows(query=query, description=description):
+        case Rows(description=description):
             return gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=query.replace(NOW, now_sql(as_of)),
+                unexpected_rows_query=query_at(expectation, as_of),
                 description=description,
                 meta=meta,
             )
@@ -184,14 +184,30 @@ class GxRunner:
             },
         )
         self._context = context
-        self._datasource = context.data_sources.add_postgres(
-            DATASOURCE, connection_string=sqlalchemy_url(database_url)
-        )
+        self._datasources: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close this runner's connections (its own and GX's)."""
         self._engine.dispose()
-        self._datasource.get_engine().dispose()
+        for datasource in self._datasources.values():
+            datasource.get_engine().dispose()
+            # GX validates through an engine of its own, built from the same connection string.
+            datasource.get_execution_engine().close()
+
+    def _datasource(self, schema: str) -> Any:
+        """The GX data source of `schema`'s tables. A table asset takes its schema from its
+        data source (its own `schema_name` is deprecated since GX 1.14), and a PostgreSQL data
+        source has no schema but its connection's search_path: one data source per schema."""
+        if schema not in self._datasources:
+            url = make_url(sqlalchemy_url(self.database_url))
+            options = f"{url.query.get('options', '')} -c search_path={schema}".strip()
+            self._datasources[schema] = self._context.data_sources.add_postgres(
+                f"{DATASOURCE}_{schema}",
+                connection_string=url.update_query_dict({"options": options}).render_as_string(
+                    hide_password=False
+                ),
+            )
+        return self._datasources[schema]
 
     @property
     def index_url(self) -> str:
@@ -246,14 +262,13 @@ class GxRunner:
         name = (
             suite.qualified if recent_days is None else f"{suite.qualified}.last_{recent_days}_days"
         )
+        datasource = self._datasource(suite.schema)
         try:
-            return self._datasource.get_asset(name)
+            return datasource.get_asset(name)
         except LookupError:
             if recent_days is None:
-                return self._datasource.add_table_asset(
-                    name, table_name=suite.table, schema_name=suite.schema
-                )
-            return self._datasource.add_query_asset(
+                return datasource.add_table_asset(name, table_name=suite.table)
+            return datasource.add_query_asset(
                 name, query=recent_rows_query(suite, recent_days, self.as_of)
             )
 

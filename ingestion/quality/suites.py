@@ -147,6 +147,21 @@ def _not_null(*columns: str, blocking: bool) -> list[Expectation]:
     return [NotNull(f"{column}_not_null", blocking, column) for column in columns]
 
 
+def _positive(*columns: str, blocking: bool) -> list[Expectation]:
+    return [
+        Between(f"{column}_positive", blocking, column, min_value=0, strict_min=True)
+        for column in columns
+    ]
+
+
+def _not_negative(*columns: str, blocking: bool) -> list[Expectation]:
+    return [Between(f"{column}_not_negative", blocking, column, min_value=0) for column in columns]
+
+
+def _currency_iso_4217(column: str = "currency") -> Expectation:
+    return InSet("currency_iso_4217", True, column, ISO_CURRENCIES)
+
+
 def _not_future(column: str, *, blocking: bool) -> Expectation:
     return Rows(
         f"{column}_not_in_future",
@@ -206,8 +221,8 @@ SUITES: tuple[TableSuite, ...] = (
                 ("payment", "refund", "chargeback", "adjustment"),
             ),
             InSet("status_valid", True, "status", ("pending", "completed", "failed", "cancelled")),
-            InSet("currency_iso_4217", True, "currency", ISO_CURRENCIES),
-            Between("amount_positive", True, "amount", min_value=0, strict_min=True),
+            _currency_iso_4217(),
+            *_positive("amount", blocking=True),
             _not_future("created_at", blocking=True),
             _not_future("processed_at", blocking=True),
             Rows(
@@ -275,10 +290,10 @@ SUITES: tuple[TableSuite, ...] = (
             *_not_null("event_id", "subscription_id", "tenant_id", "status", blocking=True),
             Unique("event_id_unique", True, ("event_id",)),
             InSet("status_stripe", True, "status", STRIPE_SUBSCRIPTION_STATUSES),
-            InSet("currency_iso_4217", True, "currency", ISO_CURRENCIES),
+            _currency_iso_4217(),
             InSet("billing_cycle_valid", True, "billing_cycle", ("monthly", "quarterly", "yearly")),
-            Between("unit_amount_not_negative", True, "unit_amount", min_value=0),
-            Between("quantity_positive", True, "quantity", min_value=0, strict_min=True),
+            *_not_negative("unit_amount", blocking=True),
+            *_positive("quantity", blocking=True),
             _not_future("event_created_at", blocking=True),
             *_tenant_and_user(blocking=True, user_blocking=False),
             *_types("subscription_events", "event_created_at", "unit_amount", schema_name="raw"),
@@ -293,7 +308,7 @@ SUITES: tuple[TableSuite, ...] = (
             InSet("ip_version_valid", False, "ip_version", (4, 6)),
             Between("latitude_range", False, "latitude", min_value=-90, max_value=90),
             Between("longitude_range", False, "longitude", min_value=-180, max_value=180),
-            Between("visit_duration_not_negative", False, "visit_duration", min_value=0),
+            *_not_negative("visit_duration", blocking=False),
             _not_future("created_at", blocking=False),
             Rows(
                 "event_type_valid",
@@ -318,7 +333,7 @@ SUITES: tuple[TableSuite, ...] = (
                 "SELECT session_id FROM {batch} WHERE last_visit_at < first_visit_at",
                 "last_visit_at is not before first_visit_at",
             ),
-            Between("conversion_value_not_negative", False, "conversion_value", min_value=0),
+            *_not_negative("conversion_value", blocking=False),
             _rows(),
         ),
     ),
@@ -344,8 +359,7 @@ SUITES: tuple[TableSuite, ...] = (
                 "resource_type",
                 ("bots", "api_calls", "storage", "bandwidth", "users", "transactions"),
             ),
-            Between("usage_count_not_negative", True, "usage_count", min_value=0),
-            Between("usage_value_not_negative", True, "usage_value", min_value=0),
+            *_not_negative("usage_count", "usage_value", blocking=True),
             Rows(
                 "period_ordered",
                 False,
@@ -366,8 +380,8 @@ SUITES: tuple[TableSuite, ...] = (
             InSet(
                 "asset_type_valid", True, "asset_type", ("crypto", "forex", "stocks", "commodities")
             ),
-            Between("trade_amount_positive", True, "trade_amount", min_value=0, strict_min=True),
-            Between("commission_amount_not_negative", True, "commission_amount", min_value=0),
+            *_positive("trade_amount", blocking=True),
+            *_not_negative("commission_amount", blocking=True),
             Between("commission_rate_fraction", True, "commission_rate", min_value=0, max_value=1),
             _not_future("trade_date", blocking=True),
             *_tenant_and_user(blocking=True),
@@ -380,8 +394,7 @@ SUITES: tuple[TableSuite, ...] = (
         "trading_resource_usage",
         (
             *_not_null("tenant_id", "user_id", "resource_type", blocking=True),
-            Between("total_cost_not_negative", True, "total_cost", min_value=0),
-            Between("cost_per_unit_not_negative", True, "cost_per_unit", min_value=0),
+            *_not_negative("total_cost", "cost_per_unit", blocking=True),
             InSet(
                 "resource_type_valid",
                 True,
@@ -405,8 +418,8 @@ SUITES: tuple[TableSuite, ...] = (
         (
             *_not_null("rate_date", "currency", "rate", blocking=True),
             Unique("rate_date_currency_unique", True, ("rate_date", "currency")),
-            InSet("currency_iso_4217", True, "currency", ISO_CURRENCIES),
-            Between("rate_positive", True, "rate", min_value=0, strict_min=True),
+            _currency_iso_4217(),
+            *_positive("rate", blocking=True),
             _date_not_future("rate_date", blocking=True),
             *_types("fx_rates", "rate", schema_name="raw"),
             _rows(),
@@ -418,8 +431,8 @@ SUITES: tuple[TableSuite, ...] = (
         (
             *_not_null("expense_date", "category", "amount", "currency", blocking=True),
             Unique("source_record_id_unique", True, ("source_record_id",)),
-            InSet("currency_iso_4217", True, "currency", ISO_CURRENCIES),
-            Between("amount_positive", True, "amount", min_value=0, strict_min=True),
+            _currency_iso_4217(),
+            *_positive("amount", blocking=True),
             _date_not_future("expense_date", blocking=False),
             *_types("expenses", "amount", "expense_date", schema_name="raw"),
             _rows(),
@@ -431,8 +444,7 @@ SUITES: tuple[TableSuite, ...] = (
         (
             *_not_null("action", "resource", "created_at", blocking=True),
             _not_future("created_at", blocking=False),
-            _exists("tenant_id", "public.tenants", blocking=True),
-            _exists("user_id", "public.users", blocking=True),
+            *_tenant_and_user(blocking=True),
             *_types("audit_logs", "created_at"),
             _rows(),
         ),
@@ -449,9 +461,9 @@ SUITES: tuple[TableSuite, ...] = (
                 ("day", "tenant_id", "revenue_type", "currency_original"),
             ),
             InSet("revenue_type_valid", True, "revenue_type", REVENUE_TYPES),
-            InSet("currency_iso_4217", True, "currency_original", ISO_CURRENCIES),
+            _currency_iso_4217("currency_original"),
             Between("gross_amount_not_negative", True, "gross_amount_original", min_value=0),
-            Between("transactions_positive", True, "transactions", min_value=0, strict_min=True),
+            *_positive("transactions", blocking=True),
             _exists("tenant_id", "public.tenants", blocking=True),
             _rows(),
         ),
@@ -462,7 +474,7 @@ SUITES: tuple[TableSuite, ...] = (
         (
             *_not_null("month", "tenant_id", "mrr", blocking=True),
             Unique("grain_unique", True, ("month", "tenant_id")),
-            Between("mrr_not_negative", True, "mrr", min_value=0),
+            *_not_negative("mrr", blocking=True),
             _exists("tenant_id", "public.tenants", blocking=True),
             _rows(),
         ),
@@ -473,8 +485,7 @@ SUITES: tuple[TableSuite, ...] = (
         (
             *_not_null("month", "mrr", "net_revenue", blocking=True),
             Unique("month_unique", True, ("month",)),
-            Between("mrr_not_negative", True, "mrr", min_value=0),
-            Between("active_customers_not_negative", True, "active_customers", min_value=0),
+            *_not_negative("mrr", "active_customers", blocking=True),
             Rows(
                 "arr_is_twelve_mrr",
                 True,

@@ -14,14 +14,15 @@ column), evaluated here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Engine, text
 
+from ingestion.db import schema
 from ingestion.quality.gx_run import now_sql
+from ingestion.quality.suites import HYPERTABLE_TIME_COLUMN
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,8 @@ class EventTable:
 
 # The event tables (the hypertables): rows arrive every day, so a day without any is news.
 # The money ledgers are not here: a quiet day of payments is normal for a small platform.
-EVENT_TABLES: tuple[EventTable, ...] = (
-    EventTable("public", "visitor_tracking", "created_at"),
-    EventTable("public", "user_behavior_tracking", "created_at"),
-    EventTable("public", "platform_usage_tracking", "created_at"),
-    EventTable("public", "audit_logs", "created_at"),
+EVENT_TABLES: tuple[EventTable, ...] = tuple(
+    EventTable("public", table, HYPERTABLE_TIME_COLUMN) for table in schema.HYPERTABLES
 )
 
 
@@ -202,10 +200,3 @@ def check_volume(
         engine, table, window_days=band.window_days, time_zone=time_zone, as_of=as_of
     )
     return evaluate(table.qualified, counts, latest, first, today, band)
-
-
-def event_table(qualified: str, tables: Sequence[EventTable] = EVENT_TABLES) -> EventTable:
-    for table in tables:
-        if table.qualified == qualified:
-            return table
-    raise KeyError(f"no volume check for {qualified}")

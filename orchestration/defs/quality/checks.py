@@ -16,7 +16,8 @@ A run tagged `RECENT_DAYS_TAG` validates only the recent rows of the event table
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource types from signatures.
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
@@ -25,6 +26,7 @@ from sqlalchemy import Engine
 from ingestion.quality import freshness, reconcile, volume
 from ingestion.quality.gx_run import ExpectationOutcome, SuiteOutcome
 from ingestion.quality.suites import SUITES, TableSuite
+from ingestion.settings import Settings
 from ingestion.sources.registry import get_source, source_names
 from orchestration.defs.quality.resources import QualityResource
 from orchestration.resources import PipelineSettings
@@ -164,182 +166,189 @@ def gx_checks(suites: Iterable[TableSuite] = SUITES) -> list[dg.AssetChecksDefin
     return [_gx_check(suite) for suite in suites]
 
 
-def volume_checks() -> dg.AssetChecksDefinition:
-    tables = {_key([t.schema, t.table]): t for t in volume.EVENT_TABLES}
+def _per_table_checks(
+    name: str,
+    description: str,
+    check_name: str,
+    spec_descriptions: Mapping[dg.AssetKey, str],
+    evaluate: Callable[[Engine, dg.AssetKey, Settings, datetime | None], dg.AssetCheckResult],
+) -> dg.AssetChecksDefinition:
+    """One multi-asset check named `check_name` on each table of `spec_descriptions`; a run
+    evaluates the selected ones over one engine, with the settings and "now" of the run."""
 
     @dg.multi_asset_check(
-        name="volume_checks",
+        name=name,
         specs=[
-            dg.AssetCheckSpec(
-                VOLUME,
-                asset=key,
-                description="The latest day's rows against the trailing average of the days "
-                "before it (BCF_QUALITY_VOLUME_*), and no day without rows in that window.",
-            )
-            for key in tables
+            dg.AssetCheckSpec(check_name, asset=key, description=spec_description)
+            for key, spec_description in spec_descriptions.items()
         ],
         can_subset=True,
-        description="Volume of each event table, one aggregate query per table.",
+        description=description,
         op_tags=QUALITY_TAG,
     )
-    def volume_check(
+    def per_table_checks(
         context: dg.AssetCheckExecutionContext, bcf: PipelineSettings, quality: QualityResource
     ) -> Iterator[dg.AssetCheckResult]:
         settings = bcf.settings()
+        engine = bcf.engine()
+        try:
+            for check_key in sorted(context.selected_asset_check_keys, key=str):
+                yield evaluate(engine, check_key.asset_key, settings, quality.as_of_instant())
+        finally:
+            engine.dispose()
+
+    return per_table_checks
+
+
+def volume_checks() -> dg.AssetChecksDefinition:
+    tables = {_key([t.schema, t.table]): t for t in volume.EVENT_TABLES}
+
+    def volume_check(
+        engine: Engine, asset_key: dg.AssetKey, settings: Settings, as_of: datetime | None
+    ) -> dg.AssetCheckResult:
         band = volume.VolumeBand(
             window_days=settings.quality_volume_window_days,
             min_ratio=settings.quality_volume_min_ratio,
             max_ratio=settings.quality_volume_max_ratio,
             min_history_days=settings.quality_volume_min_history_days,
         )
-        engine = bcf.engine()
-        try:
-            for check_key in sorted(context.selected_asset_check_keys, key=str):
-                result = volume.check_volume(
-                    engine,
-                    tables[check_key.asset_key],
-                    band,
-                    time_zone=settings.reporting_tz,
-                    as_of=quality.as_of_instant(),
-                )
-                yield dg.AssetCheckResult(
-                    asset_key=check_key.asset_key,
-                    check_name=VOLUME,
-                    passed=result.passed,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    description=result.message,
-                    metadata={
-                        "latest_day": str(result.latest_day or "-"),
-                        "latest_day_rows": result.latest_rows,
-                        "trailing_average": round(result.trailing_average or 0.0, 2),
-                        "expected_min": round(result.expected_min or 0.0, 2),
-                        "expected_max": round(result.expected_max or 0.0, 2),
-                        "missing_days": ", ".join(d.isoformat() for d in result.missing_days)
-                        or "none",
-                        "day_in_progress": result.in_progress,
-                        "daily_rows": dg.MetadataValue.json(
-                            {d.isoformat(): n for d, n in result.daily_rows.items()}
-                        ),
-                        "message": result.message,
-                    },
-                )
-        finally:
-            engine.dispose()
+        result = volume.check_volume(
+            engine, tables[asset_key], band, time_zone=settings.reporting_tz, as_of=as_of
+        )
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=VOLUME,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=result.message,
+            metadata={
+                "latest_day": str(result.latest_day or "-"),
+                "latest_day_rows": result.latest_rows,
+                "trailing_average": round(result.trailing_average or 0.0, 2),
+                "expected_min": round(result.expected_min or 0.0, 2),
+                "expected_max": round(result.expected_max or 0.0, 2),
+                "missing_days": ", ".join(d.isoformat() for d in result.missing_days) or "none",
+                "day_in_progress": result.in_progress,
+                "daily_rows": dg.MetadataValue.json(
+                    {d.isoformat(): n for d, n in result.daily_rows.items()}
+                ),
+                "message": result.message,
+            },
+        )
 
-    return volume_check
+    return _per_table_checks(
+        "volume_checks",
+        "Volume of each event table, one aggregate query per table.",
+        VOLUME,
+        dict.fromkeys(
+            tables,
+            "The latest day's rows against the trailing average of the days before it "
+            "(BCF_QUALITY_VOLUME_*), and no day without rows in that window.",
+        ),
+        volume_check,
+    )
 
 
 def freshness_checks(sources: Sequence[freshness.SourceFreshness]) -> dg.AssetChecksDefinition:
     by_key = {_key(s.asset_key_path): s for s in sources}
 
-    @dg.multi_asset_check(
-        name="source_freshness_checks",
-        specs=[
-            dg.AssetCheckSpec(
-                FRESHNESS,
-                asset=key,
-                description=f"dbt source freshness of {s.qualified}: newest "
-                f"{s.loaded_at_field} against warn_after {s.warn_after or '-'} / error_after "
-                f"{s.error_after or '-'} (dbt_project sources YAML).",
-            )
+    def source_freshness(
+        engine: Engine, asset_key: dg.AssetKey, settings: Settings, as_of: datetime | None
+    ) -> dg.AssetCheckResult:
+        source = by_key[asset_key]
+        result = freshness.check_freshness(engine, source, as_of=as_of)
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=FRESHNESS,
+            passed=result.status == "pass",
+            severity=dg.AssetCheckSeverity.ERROR
+            if result.status == "error"
+            else dg.AssetCheckSeverity.WARN,
+            description=f"{result.status}: {result.message}",
+            metadata={
+                "status": result.status,
+                "loaded_at_field": source.loaded_at_field,
+                "newest": result.newest.isoformat() if result.newest else "-",
+                "age_hours": round(result.age.total_seconds() / 3600, 1) if result.age else -1.0,
+                "warn_after": str(source.warn_after or "-"),
+                "error_after": str(source.error_after or "-"),
+            },
+        )
+
+    return _per_table_checks(
+        "source_freshness_checks",
+        "dbt source freshness rules, evaluated in SQL.",
+        FRESHNESS,
+        {
+            key: f"dbt source freshness of {s.qualified}: newest {s.loaded_at_field} against "
+            f"warn_after {s.warn_after or '-'} / error_after {s.error_after or '-'} "
+            "(dbt_project sources YAML)."
             for key, s in by_key.items()
-        ],
-        can_subset=True,
-        description="dbt source freshness rules, evaluated in SQL.",
+        },
+        source_freshness,
+    )
+
+
+def _blocking_sql_check(
+    asset_key: dg.AssetKey,
+    name: str,
+    description: str,
+    evaluate: Callable[[Engine, Settings], reconcile.ReconciliationResult],
+    reads: Sequence[dg.AssetKey] = (),
+) -> dg.AssetChecksDefinition:
+    """A blocking check on `asset_key` (also reading `reads`): `evaluate`'s offending rows,
+    and a sample of them, fail it with severity ERROR."""
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        blocking=True,
+        additional_deps=list(reads),
+        description=description,
         op_tags=QUALITY_TAG,
     )
-    def source_freshness(
-        context: dg.AssetCheckExecutionContext, bcf: PipelineSettings, quality: QualityResource
-    ) -> Iterator[dg.AssetCheckResult]:
+    def blocking_sql_check(bcf: PipelineSettings) -> dg.AssetCheckResult:
         engine = bcf.engine()
         try:
-            for check_key in sorted(context.selected_asset_check_keys, key=str):
-                source = by_key[check_key.asset_key]
-                result = freshness.check_freshness(engine, source, as_of=quality.as_of_instant())
-                yield dg.AssetCheckResult(
-                    asset_key=check_key.asset_key,
-                    check_name=FRESHNESS,
-                    passed=result.status == "pass",
-                    severity=dg.AssetCheckSeverity.ERROR
-                    if result.status == "error"
-                    else dg.AssetCheckSeverity.WARN,
-                    description=f"{result.status}: {result.message}",
-                    metadata={
-                        "status": result.status,
-                        "loaded_at_field": source.loaded_at_field,
-                        "newest": result.newest.isoformat() if result.newest else "-",
-                        "age_hours": round(result.age.total_seconds() / 3600, 1)
-                        if result.age
-                        else -1.0,
-                        "warn_after": str(source.warn_after or "-"),
-                        "error_after": str(source.error_after or "-"),
-                    },
-                )
+            result = evaluate(engine, bcf.settings())
         finally:
             engine.dispose()
+        metadata: dict[str, Any] = {"offending_rows": result.offending_rows}
+        if result.sample:
+            metadata["sample"] = dg.MetadataValue.json(result.sample)
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=name,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.message,
+            metadata=metadata,
+        )
 
-    return source_freshness
-
-
-def _reconciliation_result(
-    asset_key: dg.AssetKey, name: str, result: reconcile.ReconciliationResult
-) -> dg.AssetCheckResult:
-    metadata: dict[str, Any] = {"offending_rows": result.offending_rows}
-    if result.sample:
-        metadata["sample"] = dg.MetadataValue.json(result.sample)
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=name,
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=result.message,
-        metadata=metadata,
-    )
+    return blocking_sql_check
 
 
 def _reconciliation_check(check: reconcile.Reconciliation) -> dg.AssetChecksDefinition:
-    asset_key = _key(check.asset)
-
-    @dg.asset_check(
-        asset=asset_key,
-        name=check.name,
-        blocking=True,
-        additional_deps=[_key(path) for path in check.reads],
-        description=check.description,
-        op_tags=QUALITY_TAG,
+    return _blocking_sql_check(
+        _key(check.asset),
+        check.name,
+        check.description,
+        lambda engine, settings: reconcile.reconcile(
+            engine, check, time_zone=settings.reporting_tz
+        ),
+        reads=[_key(path) for path in check.reads],
     )
-    def reconciliation(bcf: PipelineSettings) -> dg.AssetCheckResult:
-        engine = bcf.engine()
-        try:
-            result = reconcile.reconcile(engine, check, time_zone=bcf.settings().reporting_tz)
-        finally:
-            engine.dispose()
-        return _reconciliation_result(asset_key, check.name, result)
-
-    return reconciliation
 
 
 def _ledger_check(source_name: str) -> dg.AssetChecksDefinition:
-    asset_key = _key(get_source(source_name).primary.table.split("."))
-
-    @dg.asset_check(
-        asset=asset_key,
-        name=INGEST_LEDGER,
-        blocking=True,
-        description=f"Every completed {source_name} batch in raw.ingest_batches balances "
+    return _blocking_sql_check(
+        _key(get_source(source_name).primary.table.split(".")),
+        INGEST_LEDGER,
+        f"Every completed {source_name} batch in raw.ingest_batches balances "
         "(in = loaded + quarantined + duplicates) and its raw.quarantine rows match; no batch "
         "is left running for more than an hour. Nothing a file brought in is lost.",
-        op_tags=QUALITY_TAG,
+        lambda engine, _settings: reconcile.ingest_ledger_balances(engine, source_name),
     )
-    def ledger(bcf: PipelineSettings) -> dg.AssetCheckResult:
-        engine: Engine = bcf.engine()
-        try:
-            result = reconcile.ingest_ledger_balances(engine, source_name)
-        finally:
-            engine.dispose()
-        return _reconciliation_result(asset_key, INGEST_LEDGER, result)
-
-    return ledger
 
 
 def reconciliation_checks() -> list[dg.AssetChecksDefinition]:
