@@ -17,6 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ingestion.reporting_calendar import HolidayCalendar
+
 PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value refused outside development
 _PLACEHOLDER_SECRETS = {"", PLACEHOLDER_SECRET_KEY, "changeme", "secret", "dev", "development"}
 # Intervals end up in TimescaleDB policy calls; keep them to the plain "<n> <unit>" form.
@@ -100,24 +102,30 @@ class Settings(EnvFileSettings):
     )
 
     quality_volume_window_days: int = Field(
-        default=7,
+        default=28,
         ge=1,
-        description="Volume checks: days before the latest one that make the trailing average.",
+        description="Volume checks: days before the latest one whose same weekdays make the "
+        "average it is compared with.",
     )
     quality_volume_min_ratio: float = Field(
         default=0.5,
         ge=0,
-        description="Volume checks: the latest day fails below this x the trailing average.",
+        description="Volume checks: the latest day fails below this x that average.",
     )
     quality_volume_max_ratio: float = Field(
         default=2.0,
         gt=0,
-        description="Volume checks: the latest day fails above this x the trailing average.",
+        description="Volume checks: the latest day fails above this x that average.",
     )
     quality_volume_min_history_days: int = Field(
-        default=3,
+        default=14,
         ge=1,
         description="Volume checks: days of history needed before the band applies.",
+    )
+    quality_volume_holidays: HolidayCalendar = Field(
+        default="BR",
+        description="Volume checks: the holiday calendar whose holidays are compared with "
+        "Sundays (BR: Brazil's national holidays; none).",
     )
     quality_recent_days: int = Field(
         default=7,

@@ -48,6 +48,7 @@ from ingestion.generate.world import (
     add_months,
     local_midnight,
 )
+from ingestion.reporting_calendar import brazilian_holidays
 
 CENT = Decimal("0.01")
 MASK48 = (1 << 48) - 1
@@ -475,7 +476,7 @@ class ActivityGenerator:
         for person in self.world.staff:
             rng = stream(self.seed, "staff-activity", person.id, month.isoformat())
             for day in days:
-                if day.weekday() >= 5 or day in _holidays(day.year):
+                if day.weekday() >= 5 or day in brazilian_holidays(day.year):
                     continue
                 if rng.random() > 0.9:
                     continue
@@ -890,12 +891,6 @@ class ActivityGenerator:
                 }
             )
 
-
-def _holidays(year: int) -> set[date]:
-    return _HOLIDAYS.setdefault(year, catalog.brazilian_holidays(year))
-
-
-_HOLIDAYS: dict[int, set[date]] = {}
 
 TRADING_SCHEMA = {
     "fill_id": pl.String,

@@ -57,6 +57,7 @@ from ingestion.generate.world import (
     local_midnight,
     pick,
 )
+from ingestion.reporting_calendar import brazilian_holidays
 
 CHURN_RATE = 0.04  # of paying customers at the month's start
 REACTIVATION_RATE = 0.06  # of churned customers per month
@@ -1111,7 +1112,7 @@ def simulate(world: World) -> BillingResult:
 def _second_business_day(month: date) -> date:
     day, seen = month, 0
     while True:
-        if day.weekday() < 5 and day not in catalog.brazilian_holidays(day.year):
+        if day.weekday() < 5 and day not in brazilian_holidays(day.year):
             seen += 1
             if seen == 2:
                 return day

@@ -9,7 +9,6 @@ under); the user agents are real browser strings of 2024-2025 releases and real 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -532,33 +531,6 @@ PAYMENT_FEES = {  # Stripe: percent and fixed fee per successful charge, per cur
     "EUR": (Decimal("0.029"), Decimal("0.25")),
 }
 DISPUTE_FEE_BRL = Decimal("75.00")
-
-
-def brazilian_holidays(year: int) -> set[date]:
-    """National holidays (banks closed): fixed dates, Carnival Monday and Tuesday, Good
-    Friday, Corpus Christi (from Easter, by the anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    lw = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * lw) // 451
-    month = (h + lw - 7 * m + 114) // 31
-    day = (h + lw - 7 * m + 114) % 31 + 1
-    easter = date(year, month, day)
-    fixed = [(1, 1), (4, 21), (5, 1), (9, 7), (10, 12), (11, 2), (11, 15), (12, 25)]
-    if year >= 2024:
-        fixed.append((11, 20))
-    days = {date(year, mm, dd) for mm, dd in fixed}
-    days |= {
-        easter - timedelta(days=48),
-        easter - timedelta(days=47),
-        easter - timedelta(days=2),
-        easter + timedelta(days=60),
-    }
-    return days
 
 
 @dataclass(frozen=True)

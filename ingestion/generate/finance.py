@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import polars as pl
 
+from ingestion import reporting_calendar
 from ingestion.generate import catalog
 from ingestion.generate.billing import BillingResult
 from ingestion.generate.seeding import stream
@@ -42,9 +43,7 @@ def _money(value: float | Decimal) -> Decimal:
 
 
 def business_days(first: date, last: date) -> list[date]:
-    holidays: set[date] = set()
-    for year in range(first.year, last.year + 1):
-        holidays |= catalog.brazilian_holidays(year)
+    holidays = reporting_calendar.holidays("BR", first, last)
     days, day = [], first
     while day <= last:
         if day.weekday() < 5 and day not in holidays:

@@ -1,4 +1,4 @@
-"""Volume: the latest day's rows of an event table against its trailing average.
+"""Volume: the latest day's rows of an event table against the same days of the weeks before.
 
 One aggregate query per table (rows per reporting day over the window, on the indexed time
 column), evaluated here:
@@ -7,22 +7,30 @@ column), evaluated here:
 - the *window* is the `window_days` days before it, from the table's first day on (days
   before the history began are not "missing");
 - a day of the window with no rows at all is a **missing day**;
+- the latest day is compared with the days of the window *like it*: the same weekday, since
+  traffic and activity follow the week (a Sunday holds about half a Monday's audit rows);
+  a holiday of the reporting calendar is a Sunday, and is left out of its own weekday's
+  comparison;
 - with at least `min_history_days` days of history, the latest day must hold between
-  `min_ratio` and `max_ratio` times the window's daily average. A latest day that is still
-  in progress (today) is only held to the upper bound: it is not over yet.
+  `min_ratio` and `max_ratio` times their average, a band widened at small volumes to
+  the count's own noise (`NOISE_SIGMAS` Poisson deviations). A latest day that is still in
+  progress (today) is only held to the upper bound: it is not over yet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Engine, text
 
+from ingestion import reporting_calendar
 from ingestion.db import schema
 from ingestion.quality.gx_run import now_sql
 from ingestion.quality.suites import HYPERTABLE_TIME_COLUMN
+from ingestion.reporting_calendar import HolidayCalendar
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class VolumeBand:
     min_ratio: float
     max_ratio: float
     min_history_days: int
+    holiday_calendar: HolidayCalendar
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class VolumeResult:
     missing_days: list[date]
     daily_rows: dict[date, int]
     in_progress: bool
+    compared_days: list[date] = field(default_factory=list)
 
 
 def daily_counts(
@@ -117,6 +127,12 @@ def _local_day(instant: datetime, time_zone: str) -> date:
     return instant.astimezone(ZoneInfo(time_zone)).date()
 
 
+# A count's own noise: at small volumes the band widens to this many standard deviations of
+# a Poisson count, so a table of a dozen rows a day does not warn on chance alone.
+NOISE_SIGMAS = 4.0
+_SUNDAY = 6
+
+
 def evaluate(
     table: str,
     counts: dict[date, int],
@@ -134,12 +150,20 @@ def evaluate(
         for offset in range(band.window_days, 0, -1)
         if latest_day - timedelta(days=offset) >= first_day
     ]
+    holidays = reporting_calendar.holidays(
+        band.holiday_calendar, window[0] if window else latest_day, latest_day
+    )
+
+    def kind(day: date) -> int:
+        return _SUNDAY if day in holidays else day.weekday()
+
     daily = {d: counts.get(d, 0) for d in [*window, latest_day]}
     missing = [d for d in window if daily[d] == 0]
     latest_rows = daily[latest_day]
     in_progress = latest_day >= today
-    history = [daily[d] for d in window]
-    average = sum(history) / len(history) if history else None
+    compared = [d for d in window if kind(d) == kind(latest_day)]
+    label = _day_label(latest_day, holidays)
+    average = sum(daily[d] for d in compared) / len(compared) if compared else None
     problems: list[str] = []
     if missing:
         problems.append(
@@ -147,31 +171,35 @@ def evaluate(
             f"{latest_day}: {', '.join(d.isoformat() for d in missing)}"
         )
     expected_min = expected_max = None
-    if average is not None and len(history) >= band.min_history_days:
-        expected_min = average * band.min_ratio
-        expected_max = average * band.max_ratio
+    if average is not None and len(window) >= band.min_history_days:
+        noise = NOISE_SIGMAS * math.sqrt(average)
+        expected_min = max(min(average * band.min_ratio, average - noise), 0.0)
+        expected_max = max(average * band.max_ratio, average + noise)
+        baseline = (
+            f"the average of {_compared_label(compared, latest_day, holidays)} ({average:.1f})"
+        )
         if latest_rows > expected_max:
             problems.append(
-                f"{latest_day}: {latest_rows} rows, above {band.max_ratio:g}x the trailing "
-                f"average of {average:.1f} (max {expected_max:.1f})"
+                f"{label}: {latest_rows} rows, above {band.max_ratio:g}x {baseline}, "
+                f"max {expected_max:.1f}"
             )
         elif latest_rows < expected_min and not in_progress:
             problems.append(
-                f"{latest_day}: {latest_rows} rows, below {band.min_ratio:g}x the trailing "
-                f"average of {average:.1f} (min {expected_min:.1f})"
+                f"{label}: {latest_rows} rows, below {band.min_ratio:g}x {baseline}, "
+                f"min {expected_min:.1f}"
             )
     if problems:
         message = "; ".join(problems)
     elif expected_min is None:
-        message = (
-            f"{latest_day}: {latest_rows} rows; {len(history)} day(s) of history, fewer "
-            f"than the {band.min_history_days} needed to compare"
+        message = f"{label}: {latest_rows} rows; {len(window)} day(s) of history" + (
+            f", fewer than the {band.min_history_days} needed to compare"
+            if len(window) < band.min_history_days
+            else ", none of them a day like it to compare with"
         )
     else:
         message = (
-            f"{latest_day}: {latest_rows} rows, within {band.min_ratio:g}-{band.max_ratio:g}x "
-            f"the trailing average of {average:.1f}"
-            + (" (day in progress: upper bound only)" if in_progress else "")
+            f"{label}: {latest_rows} rows, within {expected_min:.1f}-{expected_max:.1f} "
+            f"around {baseline}" + (" (day in progress: upper bound only)" if in_progress else "")
         )
     return VolumeResult(
         table=table,
@@ -185,7 +213,18 @@ def evaluate(
         missing_days=missing,
         daily_rows=daily,
         in_progress=in_progress,
+        compared_days=compared,
     )
+
+
+def _day_label(day: date, holidays: frozenset[date]) -> str:
+    return f"{day} ({day:%A}{', a holiday' if day in holidays else ''})"
+
+
+def _compared_label(compared: list[date], latest_day: date, holidays: frozenset[date]) -> str:
+    if latest_day in holidays or latest_day.weekday() == _SUNDAY:
+        return f"{len(compared)} earlier Sunday(s) and holiday(s)"
+    return f"{len(compared)} earlier {latest_day:%A}(s)"
 
 
 def check_volume(

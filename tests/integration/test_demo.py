@@ -31,8 +31,8 @@ from orchestration.local import data_dir_environment
 # Every tenant, so each source sees activity in its last days (freshness), over a short
 # history of 13 months (12-month NRR, every chart of the report has data), little traffic.
 # Not less: at 40 tracking events a day, the last day's count swings by a third either way,
-# and the data's window moves with the date, so the volume check (latest day at least half
-# the trailing average) failed on some dates (2026-12-04 held 33 events against 83).
+# and the data's window moves with the date. The volume check on these arguments' data over
+# 28 consecutive end dates: tests/quality/test_volume_over_dates.py.
 SMALL = ["--tenants", "20", "--days", "400", "--scale", "400"]
 REPORT_TABLES = ("ceo_dashboard_metrics", "financial_reports", "compliance_reports")
 CHARTS = (

@@ -409,14 +409,14 @@ FAULTS = [
     ),
 ]
 
-# Tracking events of 17-24 Nov 2026 (São Paulo days), 20 a day, the fixture's own removed:
-# the latest day is 24 Nov, its window 17-23 Nov.
+# Tracking events of 27 Oct-24 Nov 2026 (São Paulo days), 20 a day, the fixture's own
+# removed: the latest day is 24 Nov (a Tuesday), its window 27 Oct-23 Nov.
 TRAFFIC = (
     "DELETE FROM visitor_tracking",
     "INSERT INTO visitor_tracking (session_id, ip_address, ip_version, page_url, metadata, "
     "created_at) SELECT 'synthetic-' || n, '203.0.113.7', 4, 'https://botcriptofy.example/', "
     '\'{"event_type": "pageview"}\', ' + SAO_PAULO_NOON + " + n * interval '1 second' "
-    "FROM generate_series(date '2026-11-17', date '2026-11-24', interval '1 day') AS d, "
+    "FROM generate_series(date '2026-10-27', date '2026-11-24', interval '1 day') AS d, "
     "generate_series(1, 20) AS n",
 )
 VOLUME_FAULTS = [
@@ -441,7 +441,7 @@ VOLUME_FAULTS = [
         ),
         "public/visitor_tracking",
         VOLUME,
-        ("2026-11-24: 200 rows, above 2x the trailing average of 20.0",),
+        ("2026-11-24 (Tuesday): 200 rows, above 2x the average of 4 earlier Tuesday(s) (20.0)",),
         False,
         None,
     ),

@@ -211,6 +211,7 @@ def volume_checks() -> dg.AssetChecksDefinition:
             min_ratio=settings.quality_volume_min_ratio,
             max_ratio=settings.quality_volume_max_ratio,
             min_history_days=settings.quality_volume_min_history_days,
+            holiday_calendar=settings.quality_volume_holidays,
         )
         result = volume.check_volume(
             engine, tables[asset_key], band, time_zone=settings.reporting_tz, as_of=as_of
@@ -225,6 +226,7 @@ def volume_checks() -> dg.AssetChecksDefinition:
                 "latest_day": str(result.latest_day or "-"),
                 "latest_day_rows": result.latest_rows,
                 "trailing_average": round(result.trailing_average or 0.0, 2),
+                "compared_with": ", ".join(d.isoformat() for d in result.compared_days) or "-",
                 "expected_min": round(result.expected_min or 0.0, 2),
                 "expected_max": round(result.expected_max or 0.0, 2),
                 "missing_days": ", ".join(d.isoformat() for d in result.missing_days) or "none",
@@ -242,8 +244,9 @@ def volume_checks() -> dg.AssetChecksDefinition:
         VOLUME,
         dict.fromkeys(
             tables,
-            "The latest day's rows against the trailing average of the days before it "
-            "(BCF_QUALITY_VOLUME_*), and no day without rows in that window.",
+            "The latest day's rows against the average of the same weekday in the weeks "
+            "before it, holidays counted as Sundays (BCF_QUALITY_VOLUME_*), and no day "
+            "without rows in that window.",
         ),
         volume_check,
     )
