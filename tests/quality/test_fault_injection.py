@@ -544,27 +544,45 @@ def test_failing_gx_check_says_what_failed_how_many_and_shows_a_sample(
     assert Path(str(metadata["data_docs"].value).removeprefix("file://")).is_file()
 
 
-def test_freshness_follows_the_dbt_source_rules(
+def test_freshness_follows_the_dbt_source_rules_by_arrival(
     definitions: list[Any], database: str, data_dir: Path, dbt: DbtResource
 ) -> None:
-    """On the database's clock: FX rates were loaded just now (ingested_at), the audit
-    fixtures are of January 2026, beyond audit_logs' error_after of 3 days."""
+    """On the database's clock. Freshness is when a source's files last arrived (the ingest
+    ledger), not how recent their events are: the audit fixtures, events of January 2026,
+    arrived just now and are fresh. Their batches, dated four days back, are not: beyond
+    audit_logs' error_after of 3 days."""
     checks = [
         dg.AssetCheckKey(key("raw/fx_rates"), FRESHNESS),
         dg.AssetCheckKey(key("public/audit_logs"), FRESHNESS),
     ]
-    result = _run(
-        definitions, database, data_dir, dbt, dg.AssetSelection.checks(*checks), as_of=None
-    )
+    selection = dg.AssetSelection.checks(*checks)
+    result = _run(definitions, database, data_dir, dbt, selection, as_of=None)
+    for table in ("raw/fx_rates", "public/audit_logs"):
+        fresh = _evaluation(result, table, FRESHNESS)
+        assert fresh.passed, fresh.description
+        assert str(fresh.description).startswith("pass: newest arrival ")
 
-    fx = _evaluation(result, "raw/fx_rates", FRESHNESS)
-    assert fx.passed, fx.description
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "UPDATE raw.ingest_batches SET started_at = started_at - interval '4 days', "
+            "finished_at = finished_at - interval '4 days' WHERE source = 'audit'"
+        )
+    result = _run(definitions, database, data_dir, dbt, selection, as_of=None)
+    assert _evaluation(result, "raw/fx_rates", FRESHNESS).passed
     audit = _evaluation(result, "public/audit_logs", FRESHNESS)
     assert not audit.passed
     assert audit.severity == dg.AssetCheckSeverity.ERROR
+    assert "newest arrival" in str(audit.description)
     assert "error after 3 days" in str(audit.description)
     assert not audit.blocking
     assert result.success  # freshness never stops a run
+
+    with psycopg.connect(database) as conn:
+        conn.execute("UPDATE raw.ingest_batches SET status = 'failed' WHERE source = 'audit'")
+    result = _run(definitions, database, data_dir, dbt, selection, as_of=None)
+    never = _evaluation(result, "public/audit_logs", FRESHNESS)
+    assert not never.passed
+    assert never.description == "error: no batch has arrived"
 
 
 @pytest.mark.parametrize("faulty", [True, False], ids=["blocking_fault", "clean"])

@@ -270,7 +270,7 @@ def freshness_checks(sources: Sequence[freshness.SourceFreshness]) -> dg.AssetCh
             description=f"{result.status}: {result.message}",
             metadata={
                 "status": result.status,
-                "loaded_at_field": source.loaded_at_field,
+                "measured_by": source.loaded_at_query or f"max({source.loaded_at_field})",
                 "newest": result.newest.isoformat() if result.newest else "-",
                 "age_hours": round(result.age.total_seconds() / 3600, 1) if result.age else -1.0,
                 "warn_after": str(source.warn_after or "-"),
@@ -283,7 +283,7 @@ def freshness_checks(sources: Sequence[freshness.SourceFreshness]) -> dg.AssetCh
         "dbt source freshness rules, evaluated in SQL.",
         FRESHNESS,
         {
-            key: f"dbt source freshness of {s.qualified}: newest {s.loaded_at_field} against "
+            key: f"dbt source freshness of {s.qualified}: newest {s.measure} against "
             f"warn_after {s.warn_after or '-'} / error_after {s.error_after or '-'} "
             "(dbt_project sources YAML)."
             for key, s in by_key.items()
