@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from core.db.engine import database_url, libpq_url
+from core.services import LocalPostgres, LocalRedis, ServiceError
+from core.settings import Settings
 from ingestion.api.cli import register as register_api_commands
-from ingestion.db.engine import database_url, libpq_url
-from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
-from ingestion.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import AssetKey, DagsterInstance
@@ -151,7 +151,7 @@ def services_status() -> None:
 @one_line_errors
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database to REVISION (default: the latest). Safe to run again."""
-    from ingestion.db import migrate  # Alembic takes a second to import; only db commands need it
+    from core.db import migrate  # Alembic takes a second to import; only db commands need it
 
     url = _database_url(_settings())
     migrate.upgrade(url, revision)
@@ -162,7 +162,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @one_line_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Migrate the database down to REVISION."""
-    from ingestion.db import migrate
+    from core.db import migrate
 
     url = _database_url(_settings())
     migrate.downgrade(url, revision)
@@ -173,13 +173,13 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")
 @one_line_errors
 def db_current() -> None:
     """Show the revision the database is at."""
-    from ingestion.db import migrate
+    from core.db import migrate
 
     console.print(migrate.current(_database_url(_settings())))
 
 
 def _require_migrated(url: str) -> None:
-    from ingestion.db import migrate
+    from core.db import migrate
 
     if "(head)" not in migrate.current(url):
         raise ServiceError("the database is not at the latest migration: run `bcf db upgrade`")
@@ -255,7 +255,7 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     import subprocess
     import sys
 
-    from ingestion.db.engine import redis_url
+    from core.db.engine import redis_url
     from orchestration.local import pipeline_environment
 
     settings = _settings()
@@ -290,8 +290,8 @@ def demo(
 
     import dagster as dg
 
-    from ingestion.db import migrate
-    from ingestion.db.engine import redis_url
+    from core.db import migrate
+    from core.db.engine import redis_url
     from orchestration.local import pipeline_environment
 
     laps: dict[str, float] = {}
@@ -471,7 +471,7 @@ def bi_credentials(
     revoke: Annotated[bool, typer.Option(help="Drop the login.")] = False,
 ) -> None:
     """A login for BI tools that reads the marts and nothing else (`bcf_bi_reader`)."""
-    from ingestion.db import bi_login
+    from core.db import bi_login
 
     database = _database_url(_settings())
     _require_migrated(database)

@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 import redis
 
+from core.settings import Settings
 from ingestion.load.loader import BatchResult, Database, load_parsed
-from ingestion.settings import Settings
 from ingestion.sources.tracking import SOURCE as tracking_source
 
 Entry = tuple[str, dict[bytes, bytes]]

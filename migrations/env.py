@@ -8,9 +8,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy import pool
 
-from ingestion.db.engine import create_db_engine, database_url
-from ingestion.db.schema import metadata
-from ingestion.settings import Settings
+from core.db.engine import create_db_engine, database_url
+from core.db.schema import metadata
+from core.settings import Settings
 
 OWNED_SCHEMAS = {None, "public", "raw", "api"}
 

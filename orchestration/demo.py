@@ -23,9 +23,9 @@ import dagster as dg
 import psycopg
 from dagster._core.events import DagsterEventType
 
-from ingestion.db.engine import libpq_url
-from ingestion.fingerprint import fingerprint
-from ingestion.settings import Settings
+from core.db.engine import libpq_url
+from core.fingerprint import fingerprint
+from core.settings import Settings
 from orchestration.defs.quality.summary import CheckOutcome, summarize
 
 # Dagster's console logger prints every event at DEBUG; the demo shows its own progress.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingestion.settings import ENV_FILE_VARIABLE, Settings
+from core.settings import ENV_FILE_VARIABLE, Settings
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import Engine
 
-from ingestion.db.engine import create_db_engine, database_url, redis_url
-from ingestion.settings import Settings
+from core.db.engine import create_db_engine, database_url, redis_url
+from core.settings import Settings
 
 
 class PipelineSettings(dg.ConfigurableResource):

@@ -21,8 +21,8 @@ import pytest
 import redis
 from sqlalchemy.engine import make_url
 
-from ingestion.db import migrate
-from ingestion.local_services import LocalPostgres, LocalRedis
+from core.db import migrate
+from core.services import LocalPostgres, LocalRedis
 
 SEED_PATH = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_3c5313efa9827ca2.txt"
 

@@ -61,11 +61,11 @@ import psutil
 import psycopg
 
 from benchmarks.databases import scratch_database
+from core.db import migrate
+from core.services import LocalPostgres, LocalRedis, free_port
 from ingestion.api.keys import create_key
 from ingestion.api.resources import BY_PATH, insert_statement
 from ingestion.api.runtime import ACT_AS_API
-from ingestion.db import migrate
-from ingestion.local_services import LocalPostgres, LocalRedis, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"

@@ -143,7 +143,7 @@ def measure_existing(url: str, clone_admin: str | None, work: Path) -> dict[str,
 
 
 def measure_generated(admin_url: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from ingestion.db import migrate
+    from core.db import migrate
     from ingestion.generate.run import generate
 
     database = f"bench_checks_{args.events}_{uuid.uuid4().hex[:6]}"
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             admin = args.admin_url
             if admin is None:
-                from ingestion.local_services import LocalPostgres
+                from core.services import LocalPostgres
 
                 server = LocalPostgres(work / "postgres")
                 server.start()

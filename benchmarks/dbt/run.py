@@ -4,7 +4,7 @@
         [--database-url URL] [--seed 7] [--output benchmarks/dbt/results.json]
 
 For each scale (total tracking events over `days`; events per day = scale / days) in a fresh
-database migrated with `ingestion.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
+database migrated with `core.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
 in a temporary folder) or on the server of `--database-url` (an admin URL):
 
 1. `ingestion.generate.run.generate` writes the demo data for `days + 1` days ending END + 1
@@ -248,7 +248,7 @@ def prepare(url: str, events: int, args: argparse.Namespace, landing: Path) -> d
     The record (`bench_meta.prepared`) lets a later run benchmark a kept database (or a
     `CREATE DATABASE ... TEMPLATE` clone of it) without generating and ingesting again.
     """
-    from ingestion.db import migrate
+    from core.db import migrate
     from ingestion.generate.run import generate
 
     days = args.days + 1  # the history plus the new day
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.database_url:
             admin_url = args.database_url
         else:
-            from ingestion.local_services import LocalPostgres
+            from core.services import LocalPostgres
 
             local = LocalPostgres(
                 Path(tempfile.mkdtemp(prefix="bench-dbt-pg-")),
@@ -465,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(local.start(), flush=True)
             admin_url = local.url("postgres")
-        from ingestion.db.engine import libpq_url
+        from core.db.engine import libpq_url
 
         admin_url = libpq_url(admin_url)
         version = _admin(admin_url, "SHOW server_version")[0][0]

@@ -7,7 +7,7 @@ Without `--database-url` it starts a private PostgreSQL (`LocalPostgres` in a te
 folder, as the tests do) and stops and deletes it at the end; with an admin URL
 (e.g. postgresql://postgres@127.0.0.1:5432/postgres) it creates and drops its own databases
 there. Either way every measured load goes into a fresh database cloned from a template
-migrated once with `ingestion.db.migrate.upgrade`, on the same server, in the same run.
+migrated once with `core.db.migrate.upgrade`, on the same server, in the same run.
 
 1. Generates N synthetic tracking events (the traffic model of `benchmarks/enrich/run.py`: a
    few hundred distinct user agents with a long tail and ~3 % bots, ~50k visitors each on
@@ -312,7 +312,7 @@ class Server:
     """Databases on one PostgreSQL server: a migrated template and fresh clones of it."""
 
     def __init__(self, admin_url: str, postmaster_pid: int | None = None) -> None:
-        from ingestion.db.engine import libpq_url
+        from core.db.engine import libpq_url
 
         self.admin_url = libpq_url(admin_url)
         self.postmaster_pid = postmaster_pid  # known for the private server: CPU accounting
@@ -337,7 +337,7 @@ class Server:
             return conn.execute(statement).fetchall()
 
     def make_template(self) -> None:
-        from ingestion.db import migrate
+        from core.db import migrate
 
         url = create_database(self.admin_url, self.template)
         self.created.append(self.template)
@@ -661,7 +661,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.database_url:
             admin_url = args.database_url
         else:
-            from ingestion.local_services import LocalPostgres
+            from core.services import LocalPostgres
 
             local = LocalPostgres(
                 Path(tempfile.mkdtemp(prefix="bench-ingest-pg-")),

@@ -13,14 +13,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.db.engine import database_url as configured_database_url
+from core.db.engine import redis_url as configured_redis_url
+from core.settings import Settings
 from ingestion.api import dispatch, errors, resources, track
 from ingestion.api.config import ApiSettings
 from ingestion.api.errors import ApiError
 from ingestion.api.idempotency import purge_expired_records_forever
 from ingestion.api.runtime import Runtime
-from ingestion.db.engine import database_url as configured_database_url
-from ingestion.db.engine import redis_url as configured_redis_url
-from ingestion.settings import Settings
 
 _YOUNG_COLLECTION_EVERY = 10_000  # allocations; Python's default is 700
 

@@ -28,8 +28,8 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
         import psycopg
         from pydantic import ValidationError
 
+        from core.services import ServiceError
         from ingestion.api.keys import ApiKeyError
-        from ingestion.local_services import ServiceError
 
         try:
             return command(*args, **kwargs)
@@ -49,8 +49,8 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _database_url() -> str:
-    from ingestion.db.engine import database_url
-    from ingestion.settings import Settings
+    from core.db.engine import database_url
+    from core.settings import Settings
 
     return database_url(Settings())
 
@@ -66,9 +66,9 @@ def serve(
 
     import uvicorn
 
+    from core.db.engine import redis_url
+    from core.settings import Settings
     from ingestion.api.config import ApiSettings
-    from ingestion.db.engine import redis_url
-    from ingestion.settings import Settings
 
     settings = Settings()
     ApiSettings()  # refuse bad BCF_API_* settings here, in one line, not in every worker

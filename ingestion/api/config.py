@@ -1,11 +1,11 @@
-"""The write API's own settings, `BCF_API_*` (the shared ones come from ingestion.settings)."""
+"""The write API's own settings, `BCF_API_*` (the shared ones come from core.settings)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from ingestion.settings import EnvFileSettings
+from core.settings import EnvFileSettings
 
 
 class ApiSettings(EnvFileSettings):

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.db import schema
 from ingestion.api.group_commit import WriteInterrupted
-from ingestion.db import schema
 
 log = logging.getLogger(__name__)
 

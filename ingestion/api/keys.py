@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import psycopg
 
-from ingestion.db.engine import libpq_url
+from core.db.engine import libpq_url
 
 SCOPES: Final = ("read", "write", "track")
 KEY_PREFIX: Final = "bcf_"

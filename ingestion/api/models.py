@@ -1,4 +1,4 @@
-"""Pydantic models of the operational tables, derived from `ingestion.db.schema`.
+"""Pydantic models of the operational tables, derived from `core.db.schema`.
 
 A resource names its writable columns explicitly; their types, lengths, enumerations
 (the tables' `col IN (...)` checks), nullability and whether a create needs them come

@@ -38,6 +38,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from typing_extensions import TypedDict
 
+from core.db import schema
 from ingestion.api import secrets_box
 from ingestion.api.auth import authenticate, runtime_of
 from ingestion.api.dispatch import RequestOnlyRoute, body_schema
@@ -52,7 +53,6 @@ from ingestion.api.models import (
     update_model_for,
 )
 from ingestion.api.runtime import Principal, Runtime, fetch_all, fetch_one
-from ingestion.db import schema
 
 Kind = Literal["tenant", "child", "platform", "tenants"]
 Connection = psycopg.AsyncConnection[Any]

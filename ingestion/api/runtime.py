@@ -25,12 +25,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
+from core.db.access import API_ROLE
+from core.db.engine import libpq_url
+from core.settings import Settings
 from ingestion.api.config import ApiSettings
 from ingestion.api.group_commit import GroupCommit
 from ingestion.api.rate_limit import RateLimiter
-from ingestion.db.access import API_ROLE
-from ingestion.db.engine import libpq_url
-from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

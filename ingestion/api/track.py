@@ -22,14 +22,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from core.db.access import PIPELINE_ROLE
+from core.db.engine import libpq_url
 from ingestion import stream
 from ingestion.api.auth import authenticate, runtime_of
 from ingestion.api.dispatch import RequestOnlyRoute, body_schema
 from ingestion.api.errors import ERROR_RESPONSES, ApiError
 from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
 from ingestion.api.runtime import Runtime
-from ingestion.db.access import PIPELINE_ROLE
-from ingestion.db.engine import libpq_url
 from ingestion.load.loader import load_parsed
 from ingestion.sources.tracking import SOURCE as tracking_source
 from ingestion.sources.tracking import refusals as tracking_refusals

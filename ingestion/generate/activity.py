@@ -34,6 +34,7 @@ import numpy as np
 import orjson
 import polars as pl
 
+from core.reporting_calendar import brazilian_holidays
 from ingestion.generate import catalog
 from ingestion.generate.billing import BillingResult
 from ingestion.generate.seeding import entity_id, event_uuid, platform_id, stable_hash, stream
@@ -48,7 +49,6 @@ from ingestion.generate.world import (
     add_months,
     local_midnight,
 )
-from ingestion.reporting_calendar import brazilian_holidays
 
 CENT = Decimal("0.01")
 MASK48 = (1 << 48) - 1

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from core.reporting_calendar import brazilian_holidays
 from ingestion.generate import catalog
 from ingestion.generate import stripe_events as se
 from ingestion.generate.catalog import Plan, plan_slug
@@ -57,7 +58,6 @@ from ingestion.generate.world import (
     local_midnight,
     pick,
 )
-from ingestion.reporting_calendar import brazilian_holidays
 
 CHURN_RATE = 0.04  # of paying customers at the month's start
 REACTIVATION_RATE = 0.06  # of churned customers per month

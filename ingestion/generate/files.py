@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ingestion.fingerprint import fingerprint
+from core.fingerprint import fingerprint
 from ingestion.load.files import content_sha256
 
 MANIFEST = ".generated.json"

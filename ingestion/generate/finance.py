@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import polars as pl
 
-from ingestion import reporting_calendar
+from core import reporting_calendar
 from ingestion.generate import catalog
 from ingestion.generate.billing import BillingResult
 from ingestion.generate.seeding import stream

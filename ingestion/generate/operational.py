@@ -30,7 +30,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from ingestion.db.engine import libpq_url
+from core.db.engine import libpq_url
 from ingestion.generate import catalog
 from ingestion.generate.billing import BillingResult
 from ingestion.generate.seeding import entity_id, platform_id, stable_hash, stream

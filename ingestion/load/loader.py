@@ -46,10 +46,10 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Engine
 
-from ingestion.db.engine import libpq_url
+from core.db.engine import libpq_url
+from core.settings import Settings
 from ingestion.load import validate
 from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
-from ingestion.settings import Settings
 from ingestion.sources.base import (
     ParseContext,
     Parsed,

@@ -8,7 +8,7 @@ check for presence. `split_valid` runs a list of checks, turns the failing rows 
 `Reject`s and keeps the rest.
 
 The allowed values of enumerations and the maximum lengths of strings are read from the
-table definitions in `ingestion.db.schema` (the seed's CHECKs and column types), never
+table definitions in `core.db.schema` (the seed's CHECKs and column types), never
 retyped, so a schema change carries over to validation.
 
 Conversions (`as_timestamp`, `as_decimal`, ...) turn the checked strings into typed columns.
@@ -25,7 +25,7 @@ from functools import cache
 import polars as pl
 from sqlalchemy import CheckConstraint, Numeric, String, Table
 
-from ingestion.db import schema
+from core.db import schema
 from ingestion.sources.base import ParseContext, Reject
 
 RECORD = "_record"  # the record's line (or row) number in the file
@@ -53,7 +53,7 @@ def table(name: str) -> Table:
     try:
         return schema.metadata.tables[key]
     except KeyError:
-        raise LookupError(f"no table {name} in ingestion.db.schema") from None
+        raise LookupError(f"no table {name} in core.db.schema") from None
 
 
 @cache

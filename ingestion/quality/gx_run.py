@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, make_url, text
 
-from ingestion.db.engine import create_db_engine, sqlalchemy_url
+from core.db.engine import create_db_engine, sqlalchemy_url
 from ingestion.quality.suites import (
     NOW,
     TABLE_RULES,

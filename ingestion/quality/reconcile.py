@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from ingestion.db.schema import SYSTEM_USER_ID
+from core.db.schema import SYSTEM_USER_ID
 
 SAMPLE_SIZE = 5
 

@@ -3,7 +3,7 @@
 One `TableSuite` per table; each expectation says whether it is *blocking* (it protects money
 or identity: a failure stops what is downstream) or a warning. The enumerations come from the
 seed's column comments (the same lists as the schema's CHECK constraints), Stripe's statuses
-and ISO 4217 from the payments source; the column types from `ingestion.db.schema`, so a
+and ISO 4217 from the payments source; the column types from `core.db.schema`, so a
 table that drifted from its migration fails its type expectations.
 
 Expectations that need more than one column or another table (referential coverage,
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.dialects import postgresql
 
-from ingestion.db import schema
+from core.db import schema
 from ingestion.sources.stripe_objects import CURRENCY_EXPONENTS
 
 ISO_CURRENCIES: tuple[str, ...] = tuple(sorted(CURRENCY_EXPONENTS))
@@ -34,7 +34,7 @@ FUTURE_TOLERANCE = "5 minutes"
 # Stands for "now" in the queries: the database's now(), or a fixed instant (tests, backfills).
 NOW = "{now}"
 MAX_ROWS = 10_000_000_000
-# What every hypertable is partitioned on (ingestion.db.timescale).
+# What every hypertable is partitioned on (core.db.timescale).
 HYPERTABLE_TIME_COLUMN = "created_at"
 
 

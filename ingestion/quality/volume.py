@@ -26,11 +26,11 @@ from typing import cast
 
 from sqlalchemy import Engine, text
 
-from ingestion import reporting_calendar
-from ingestion.db import schema
+from core import reporting_calendar
+from core.db import schema
+from core.reporting_calendar import HolidayCalendar
 from ingestion.quality.gx_run import now_sql
 from ingestion.quality.suites import HYPERTABLE_TIME_COLUMN
-from ingestion.reporting_calendar import HolidayCalendar
 
 
 @dataclass(frozen=True)

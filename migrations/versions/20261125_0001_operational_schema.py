@@ -1,6 +1,6 @@
 """Operational schema: the seed's 44 tables, security_roles, and the raw ingest ledger
 
-Generated from ingestion/db/schema.py by autogenerate and reviewed. Departures from the seed
+Generated from core/db/schema.py by autogenerate and reviewed. Departures from the seed
 (timestamptz, hypertable keys, lineage columns, enumeration CHECKs) are in docs/schema.md.
 
 Revision ID: 0001

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy.exc import DBAPIError
 
-from ingestion.db import timescale
-from ingestion.settings import Settings
+from core.db import timescale
+from core.settings import Settings
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

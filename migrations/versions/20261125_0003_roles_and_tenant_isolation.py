@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from ingestion.db import access
+from core.db import access
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

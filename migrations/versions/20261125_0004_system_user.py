@@ -15,7 +15,7 @@ down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen copies of ingestion.db.schema.SYSTEM_USER_ID / SYSTEM_USER_EMAIL.
+# Frozen copies of core.db.schema.SYSTEM_USER_ID / SYSTEM_USER_EMAIL.
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000001"
 SYSTEM_USER_EMAIL = "pipeline@system.botcriptofy2.invalid"
 

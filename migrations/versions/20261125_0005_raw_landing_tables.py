@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from ingestion.db import access
+from core.db import access
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

@@ -20,11 +20,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from core.services import free_port
+from core.settings import Settings
 from ingestion.api.app import create_app
 from ingestion.api.config import ApiSettings
 from ingestion.api.keys import create_key
-from ingestion.local_services import free_port
-from ingestion.settings import Settings
 from tests.conftest import temporary_database
 
 SECRET_KEY = "test-secret-key-for-the-write-api"

@@ -14,10 +14,10 @@ import psycopg
 import psycopg_pool
 import pytest
 
+from core.db.engine import libpq_url
 from ingestion.api import round_trip
 from ingestion.api.group_commit import GroupCommit
 from ingestion.api.round_trip import NOT_RUN, Work, positional, run_together
-from ingestion.db.engine import libpq_url
 
 AS_API = "SELECT set_config('role', 'bcf_api', true), set_config('app.tenant_id', %(tenant)s, true)"
 INSERT_LEAD = (

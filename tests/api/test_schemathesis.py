@@ -19,10 +19,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from core.settings import Settings
 from ingestion.api.app import create_app
 from ingestion.api.keys import create_key
 from ingestion.api.resources import RESOURCES
-from ingestion.settings import Settings
 from tests.api.conftest import add_tenant
 
 TENANT_PATHS = tuple(f"/v1/{r.path}" for r in RESOURCES if r.kind in ("tenant", "child"))

@@ -15,10 +15,10 @@ import httpx
 import psycopg
 import redis
 
+from core.services import LocalRedis
+from core.settings import Settings
 from ingestion import stream
 from ingestion.api.track import BatchValidator
-from ingestion.local_services import LocalRedis
-from ingestion.settings import Settings
 from tests.api.conftest import World, client, make_app, serving
 
 

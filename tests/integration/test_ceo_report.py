@@ -20,7 +20,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.defs.ceo_report import build
 from orchestration.defs.ceo_report.assets import (
     build_ceo_report_archive_asset,

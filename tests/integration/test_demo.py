@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from dagster._core.events import DagsterEventType
 
-from ingestion.local_services import LocalPostgres
+from core.services import LocalPostgres
 from orchestration.definitions import defs
 from orchestration.local import data_dir_environment
 

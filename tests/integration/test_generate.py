@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from ingestion.generate import GenerationConflictError, GenerationSummary, generate
 from ingestion.generate.operational import TABLE_ORDER
 from ingestion.load import landing_files, load_file
-from ingestion.settings import Settings
 from ingestion.sources.registry import available_sources
 
 END = date(2026, 11, 24)

@@ -18,6 +18,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from core.settings import Settings
 from ingestion.load import (
     BatchResult,
     LoadProgress,
@@ -25,7 +26,6 @@ from ingestion.load import (
     find_new_files,
     load_file,
 )
-from ingestion.settings import Settings
 from ingestion.sources.base import ParseContext, Parsed, Target
 from ingestion.sources.registry import get_source
 
@@ -635,7 +635,7 @@ def test_awkward_text_survives_the_copy(db: str, settings: Settings, tmp_path: P
 @pytest.mark.timescaledb
 def test_the_fixtures_load_into_timescaledb_hypertables(settings: Settings):
     """The same loader on TimescaleDB 2.x: ON CONFLICT merges into hypertables."""
-    from ingestion.db import migrate
+    from core.db import migrate
     from tests.support.timescaledb import running_timescaledb
 
     with running_timescaledb() as url:

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from ingestion.load import load_file
-from ingestion.settings import Settings
 from tests.integration.test_loader import TENANT_A, TENANT_B, USER_1, USER_2, seed_reference
 
 ROWS = 60_000
@@ -25,7 +25,7 @@ HEADER = (
 LOADER = """
 import sys
 from ingestion.load import load_file
-from ingestion.settings import Settings
+from core.settings import Settings
 
 def report(step):
     print("progress", step.records_done, flush=True)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import redis
 
-from ingestion.local_services import LocalPostgres
+from core.services import LocalPostgres
 
 BCF = str(Path(sys.executable).parent / "bcf")
 

@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from ingestion.db import migrate
-from ingestion.db.engine import create_db_engine
-from ingestion.db.schema import SYSTEM_USER_EMAIL, SYSTEM_USER_ID
+from core.db import migrate
+from core.db.engine import create_db_engine
+from core.db.schema import SYSTEM_USER_EMAIL, SYSTEM_USER_ID
 
 BCF = str(Path(sys.executable).parent / "bcf")
 # The seed's monitoring query "usage statistics per tenant", verbatim.

@@ -18,7 +18,7 @@ import pytest
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.test_utils import create_run_for_test
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.definitions import defs
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
 from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME, source_keys

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 import redis
 
+from core.settings import Settings
 from ingestion import stream
-from ingestion.settings import Settings
 from ingestion.sources.registry import source_names
 from orchestration.definitions import defs
 from orchestration.defs.ingest.assets import ingest_assets

@@ -29,7 +29,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ingestion.db.schema import SYSTEM_USER_ID
+from core.db.schema import SYSTEM_USER_ID
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.db.engine import create_db_engine
+from core.db.engine import create_db_engine
 from tests.support.seed_ddl import (
     SCHEMA_DOC,
     SeedTable,

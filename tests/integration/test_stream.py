@@ -15,8 +15,8 @@ import psycopg
 import pytest
 import redis
 
+from core.settings import Settings
 from ingestion import stream
-from ingestion.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/landing/tracking/events_2026-11-24.jsonl"
 EVENTS = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import ProgrammingError
 
-from ingestion.db.engine import create_db_engine
-from ingestion.db.schema import HYPERTABLES, TENANT_SCOPED_TABLES, TENANT_SCOPED_VIA_PARENT
+from core.db.engine import create_db_engine
+from core.db.schema import HYPERTABLES, TENANT_SCOPED_TABLES, TENANT_SCOPED_VIA_PARENT
 
 # Tables the API may only append to (TimescaleDB refuses RLS on compressed hypertables).
 APPEND_ONLY = set(HYPERTABLES)

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from ingestion.db import migrate
-from ingestion.db.engine import create_db_engine
-from ingestion.db.schema import HYPERTABLES
+from core.db import migrate
+from core.db.engine import create_db_engine
+from core.db.schema import HYPERTABLES
 from tests.support.timescaledb import running_timescaledb
 
 pytestmark = pytest.mark.timescaledb

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.defs import ingest
 from orchestration.defs.ceo_report.assets import (
     build_ceo_report_archive_asset,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from ingestion.db.schema import HYPERTABLES
+from core.db.schema import HYPERTABLES
+from core.settings import Settings
 from ingestion.quality.gx_run import recent_rows_query
 from ingestion.quality.suites import SUITES, suite_for
-from ingestion.settings import Settings
 from orchestration.defs.quality.checks import RECENT_DAYS_TAG, recent_days
 
 

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
+from core.reporting_calendar import brazilian_holidays
+from core.settings import Settings
 from ingestion.quality.volume import VolumeBand, evaluate
-from ingestion.reporting_calendar import brazilian_holidays
-from ingestion.settings import Settings
 
 BAND = VolumeBand(
     window_days=28, min_ratio=0.5, max_ratio=2.0, min_history_days=14, holiday_calendar="BR"

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from ingestion.db.engine import create_db_engine
+from core.db.engine import create_db_engine
+from core.settings import Settings
 from ingestion.generate import generate
 from ingestion.load import landing_files, load_file
 from ingestion.quality.volume import EVENT_TABLES, VolumeBand, VolumeResult, check_volume
-from ingestion.settings import Settings
 from ingestion.sources.registry import available_sources
 from tests.conftest import temporary_database
 

@@ -9,8 +9,8 @@ import signal
 
 import redis
 
+from core.settings import Settings
 from ingestion import stream
-from ingestion.settings import Settings
 
 
 def _die(*_: object) -> None:

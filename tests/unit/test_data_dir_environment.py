@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.local import data_dir_environment
 
 

@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 from sqlalchemy import UniqueConstraint
 
-from ingestion.db import schema
+from core.db import schema
 from ingestion.sources.base import ParseContext, Parsed
 from ingestion.sources.payments import (
     BILLING_SUBSCRIPTIONS,

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ingestion.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

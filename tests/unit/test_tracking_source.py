@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from sqlalchemy import String
 
-from ingestion.db import schema
+from core.db import schema
 from ingestion.sources import tracking
 from ingestion.sources.base import ParseContext, Parsed, Source
 from ingestion.sources.tracking import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.defs.ceo_report.assets import (
     build_ceo_report_archive_asset,
     build_ceo_report_asset,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
-from ingestion.db.engine import libpq_url
-from ingestion.settings import Settings
+from core.db.engine import libpq_url
+from core.settings import Settings
 from orchestration.defs.ceo_report.build import (
     add_months,
     month_label,

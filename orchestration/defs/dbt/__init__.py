@@ -16,7 +16,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
 from orchestration.defs.dbt.assets import build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest

@@ -17,8 +17,8 @@ from dagster_dbt import DbtProject, dbt_assets
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from ingestion.db.engine import database_url, libpq_url
-from ingestion.settings import Settings
+from core.db.engine import database_url, libpq_url
+from core.settings import Settings
 from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import TEST_WINDOW_TAG

@@ -27,9 +27,9 @@ from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
 from sqlalchemy.engine import make_url
 
-from ingestion.db.engine import database_url
-from ingestion.local_services import ServiceError
-from ingestion.settings import Settings
+from core.db.engine import database_url
+from core.services import ServiceError
+from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 # Folders of the project that hold artifacts, not sources (never part of the fingerprint).

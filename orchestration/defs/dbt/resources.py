@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
-from ingestion.db.engine import database_url
-from ingestion.settings import Settings
+from core.db.engine import database_url
+from core.settings import Settings
 from orchestration.defs.dbt.project import PROJECT_DIR, dbt_env, dbt_executable, environment
 
 

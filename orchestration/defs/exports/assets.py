@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.db.engine import libpq_url
+from core.db.engine import libpq_url
 from orchestration.defs.exports.catalog import mart_models
 from orchestration.defs.exports.write import ExportResult, export_marts
 from orchestration.resources import PipelineSettings

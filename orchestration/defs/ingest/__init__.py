@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingestion.settings import Settings
+from core.settings import Settings
 from ingestion.sources.registry import source_names
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.ingest.sensors import ingest_job_name, landing_sensor

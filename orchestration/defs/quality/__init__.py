@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from core.settings import Settings
 from ingestion.quality.freshness import sources_with_freshness
-from ingestion.settings import Settings
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.quality.checks import (
     QUALITY_TAG,

@@ -23,10 +23,10 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Engine
 
+from core.settings import Settings
 from ingestion.quality import freshness, reconcile, volume
 from ingestion.quality.gx_run import ExpectationOutcome, SuiteOutcome
 from ingestion.quality.suites import SUITES, TableSuite
-from ingestion.settings import Settings
 from ingestion.sources.registry import get_source, source_names
 from orchestration.defs.quality.resources import QualityResource
 from orchestration.resources import PipelineSettings

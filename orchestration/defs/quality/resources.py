@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from core.settings import Settings
 from ingestion.quality.gx_run import GxRunner
-from ingestion.settings import Settings
 
 DATA_DOCS_DIR = Path("quality") / "data_docs"
 

@@ -12,8 +12,8 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Engine, Table, and_, text
 
-from ingestion.db import schema
-from ingestion.db.schema import SYSTEM_USER_ID
+from core.db import schema
+from core.db.schema import SYSTEM_USER_ID
 from orchestration.defs.reports import build, queries
 from orchestration.defs.reports.write import Written, duplicate_keys, replace_periods
 from orchestration.resources import PipelineSettings

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from ingestion.local_services import LocalPostgres, LocalRedis, ServiceError
-from ingestion.settings import Settings
+from core.services import LocalPostgres, LocalRedis, ServiceError
+from core.settings import Settings
 
 
 def database_url(settings: Settings) -> str:

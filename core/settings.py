@@ -17,7 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ingestion.reporting_calendar import HolidayCalendar
+from core.reporting_calendar import HolidayCalendar
 
 PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value refused outside development
 _PLACEHOLDER_SECRETS = {"", PLACEHOLDER_SECRET_KEY, "changeme", "secret", "dev", "development"}

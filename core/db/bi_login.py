@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from ingestion.db.access import BI_READER_ROLE
+from core.db.access import BI_READER_ROLE
 
 DEFAULT_LOGIN = "bcf_bi"
 
