@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from dagster import AssetKey, DagsterInstance
     from rich.progress import TaskID
 
-    from ingestion.sources.base import Source
+    from ingestion.parsing.contract import Source
     from orchestration.demo import PipelineRun
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)

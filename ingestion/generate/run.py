@@ -27,7 +27,7 @@ from ingestion.generate.files import (
 from ingestion.generate.seeding import stream
 from ingestion.generate.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
 from ingestion.generate.world import Window, World, build_world
-from ingestion.sources.base import ParseContext
+from ingestion.parsing.contract import ParseContext
 
 MAX_DAYS = 3660
 MAX_TENANTS = 5000

@@ -2,8 +2,8 @@
 
 - `load_file(db, source, path, settings)` -> `BatchResult`: the loader (`loader.py`).
 - `find_new_files(db, landing_dir)` -> `[LandingFile]`: what is waiting (`discover.py`).
-- `validate`: Polars checks the sources share; `records`: CSV / JSON Lines readers;
-  `files`: hashing, gzip, chunking.
+- `files`: hashing, gzip, chunking. The checks and readers the sources share are in
+  `ingestion.parsing`.
 """
 
 from ingestion.load.discover import LandingFile, find_new_files, landing_files

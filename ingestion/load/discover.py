@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingestion.load.files import content_sha256, matching_files
 from ingestion.load.loader import Database, connect
-from ingestion.sources.base import Source
+from ingestion.parsing.contract import Source
 from ingestion.sources.registry import available_sources
 
 # A file modified this close before a batch of it started is hashed again, to be safe.

@@ -1,6 +1,6 @@
 """The loader: one landing file into its tables, exactly once in effect.
 
-`load_file` is the same for every source (`ingestion.sources.base` is the contract):
+`load_file` is the same for every source (`ingestion.parsing.contract` is the contract):
 
 1. Hash the file. A completed batch for (source, sha256) in `raw.ingest_batches` makes the
    call a no-op that returns that batch's counts, flagged `already_loaded`.
@@ -48,9 +48,9 @@ from sqlalchemy import Engine
 
 from core.db.engine import libpq_url
 from core.settings import Settings
-from ingestion.load import validate
 from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
-from ingestion.sources.base import (
+from ingestion.parsing import validate
+from ingestion.parsing.contract import (
     ParseContext,
     Parsed,
     ReferenceQuery,
@@ -71,7 +71,7 @@ class LoadError(RuntimeError):
 
 
 class SourceContractError(RuntimeError):
-    """A source returned something the contract in ingestion.sources.base forbids."""
+    """A source returned something the contract in ingestion.parsing.contract forbids."""
 
 
 @dataclass(frozen=True)

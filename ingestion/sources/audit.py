@@ -22,9 +22,9 @@ is a duplicate. Cursor: none.
 
 from __future__ import annotations
 
-from ingestion.load import validate as v
-from ingestion.load.records import JsonKind
-from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.parsing import validate as v
+from ingestion.parsing.contract import ParseContext, Parsed, Target
+from ingestion.parsing.records import JsonKind
 from ingestion.sources.platform_events import parse_events
 
 TABLE = "public.audit_logs"

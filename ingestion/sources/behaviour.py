@@ -17,8 +17,8 @@ created_at) = (event_id, occurred_at): a re-delivered event is a duplicate. Curs
 
 from __future__ import annotations
 
-from ingestion.load.records import JsonKind
-from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.parsing.contract import ParseContext, Parsed, Target
+from ingestion.parsing.records import JsonKind
 from ingestion.sources.platform_events import parse_events
 
 TABLE = "public.user_behavior_tracking"

@@ -27,9 +27,9 @@ import hashlib
 
 import polars as pl
 
-from ingestion.load import validate as v
-from ingestion.load.records import read_csv
-from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.parsing import validate as v
+from ingestion.parsing.contract import ParseContext, Parsed, Target
+from ingestion.parsing.records import read_csv
 
 TABLE = "raw.expenses"
 FIELDS = ("date", "category", "vendor", "amount", "currency", "description", "expense_id")

@@ -9,7 +9,7 @@ lifecycle (creation before updates before closure, for events stamped in the sam
 then by event id. Settings: none; reference data comes from the `ParseContext` (known
 tenants and users, subscription plans by slug and by stripe_price_id).
 
-Targets (see `ingestion.sources.base` for the contract):
+Targets (see `ingestion.parsing.contract` for the contract):
 - primary `raw.stripe_events`, insert_new on `id`: every accepted event as sent.
 - `public.financial_transactions`, upsert_newer on `source_record_id` by `updated_at` (the
   time of the event that last described the movement): one row per money movement; a
@@ -39,7 +39,7 @@ from typing import Any
 
 import polars as pl
 
-from ingestion.sources.base import (
+from ingestion.parsing.contract import (
     ParseContext,
     Parsed,
     ReferenceQuery,

@@ -13,9 +13,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
-from ingestion.load import validate as v
-from ingestion.load.records import JsonKind, read_jsonl
-from ingestion.sources.base import ParseContext, Parsed
+from ingestion.parsing import validate as v
+from ingestion.parsing.contract import ParseContext, Parsed
+from ingestion.parsing.records import JsonKind, read_jsonl
 
 
 def parse_events(

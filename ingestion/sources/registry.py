@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from ingestion.sources.base import Source
+from ingestion.parsing.contract import Source
 
 # Source name (also its landing sub-folder) -> module.
 SOURCE_MODULES: dict[str, str] = {

@@ -109,7 +109,7 @@ import polars as pl
 from ingestion.enrich import enrich_events, ip_table
 from ingestion.enrich.geo import GEO_SCHEMA, GeoIp
 from ingestion.enrich.user_agent import USER_AGENT_SCHEMA
-from ingestion.sources.base import ParseContext, Parsed, Reject, Target
+from ingestion.parsing.contract import ParseContext, Parsed, Reject, Target
 
 NAME: Final = "tracking"
 TABLE: Final = "public.visitor_tracking"

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from ingestion.load import validate as v
-from ingestion.load.records import read_csv
-from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.parsing import validate as v
+from ingestion.parsing.contract import ParseContext, Parsed, Target
+from ingestion.parsing.records import read_csv
 
 TABLE = "public.platform_usage_tracking"
 FIELDS = (

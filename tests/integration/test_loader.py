@@ -26,7 +26,7 @@ from ingestion.load import (
     find_new_files,
     load_file,
 )
-from ingestion.sources.base import ParseContext, Parsed, Target
+from ingestion.parsing.contract import ParseContext, Parsed, Target
 from ingestion.sources.registry import get_source
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing"

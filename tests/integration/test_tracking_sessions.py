@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from ingestion.sources.base import ParseContext
+from ingestion.parsing.contract import ParseContext
 from ingestion.sources.tracking import TABLE, TrackingSource
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing" / "tracking"

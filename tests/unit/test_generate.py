@@ -21,7 +21,7 @@ import pytest
 from ingestion.generate import GenerateProgress, GenerationSummary, files, generate
 from ingestion.generate.catalog import PLANS
 from ingestion.load.files import iter_chunks
-from ingestion.sources.base import Parsed
+from ingestion.parsing.contract import Parsed
 from ingestion.sources.registry import get_source
 
 END = date(2026, 11, 24)

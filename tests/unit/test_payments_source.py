@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import UniqueConstraint
 
 from core.db import schema
-from ingestion.sources.base import ParseContext, Parsed
+from ingestion.parsing.contract import ParseContext, Parsed
 from ingestion.sources.payments import (
     BILLING_SUBSCRIPTIONS,
     FINANCIAL_TRANSACTIONS,

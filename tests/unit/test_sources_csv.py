@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingestion.sources.base import ParseContext
+from ingestion.parsing.contract import ParseContext
 from ingestion.sources.expenses import SOURCE as EXPENSES
 from ingestion.sources.fx_rates import SOURCE as FX_RATES
 from ingestion.sources.trading import SOURCE as TRADING

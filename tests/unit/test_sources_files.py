@@ -17,7 +17,7 @@ from ingestion.load.files import (
     matches,
     matching_files,
 )
-from ingestion.sources.base import Source
+from ingestion.parsing.contract import Source
 from ingestion.sources.registry import UnknownSourceError, get_source, source_names
 
 

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.parsing.contract import ParseContext
 from ingestion.sources.audit import SOURCE as AUDIT
-from ingestion.sources.base import ParseContext
 from ingestion.sources.behaviour import SOURCE as BEHAVIOUR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "landing"

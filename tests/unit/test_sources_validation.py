@@ -1,4 +1,4 @@
-"""The shared validation checks and record readers (`ingestion.load.validate`, `.records`)."""
+"""The shared validation checks and record readers (`ingestion.parsing.validate`, `.records`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from ingestion.load import validate as v
-from ingestion.load.records import read_csv, read_jsonl
+from ingestion.parsing import validate as v
+from ingestion.parsing.records import read_csv, read_jsonl
 
 
 def reasons(check: pl.Expr, *values: str | None) -> list[str | None]:

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import String
 
 from core.db import schema
+from ingestion.parsing.contract import ParseContext, Parsed, Source
 from ingestion.sources import tracking
-from ingestion.sources.base import ParseContext, Parsed, Source
 from ingestion.sources.tracking import (
     TABLE,
     TrackingSource,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError as SqlAlchemyOperationalError
 from ingestion import stream
 from ingestion.load.discover import find_new_files
 from ingestion.load.loader import BatchResult, load_file
-from ingestion.sources.base import Source
+from ingestion.parsing.contract import Source
 from ingestion.sources.registry import get_source, source_names
 from orchestration.resources import PipelineSettings
 

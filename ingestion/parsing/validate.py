@@ -1,7 +1,7 @@
 """Validation shared by the sources: Polars checks that give a reason a person can act on.
 
 A *check* is a Polars expression over the string columns of a freshly read file (see
-`ingestion.load.records`) that evaluates, per row, to a reason or to null when the value
+`ingestion.parsing.records`) that evaluates, per row, to a reason or to null when the value
 passes. Every reason names the field, shows the bad value, and says what is expected. Checks
 on a field pass its nulls (an empty CSV cell, an absent or null JSON key); `required` is the
 check for presence. `split_valid` runs a list of checks, turns the failing rows into
@@ -26,7 +26,7 @@ import polars as pl
 from sqlalchemy import CheckConstraint, Numeric, String, Table
 
 from core.db import schema
-from ingestion.sources.base import ParseContext, Reject
+from ingestion.parsing.contract import ParseContext, Reject
 
 RECORD = "_record"  # the record's line (or row) number in the file
 RAW = "_raw"  # the record as it arrived

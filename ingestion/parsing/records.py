@@ -4,7 +4,7 @@
 `ingestion.load.files`) into one String column per field plus `_record` (the line number)
 and `_raw` (the line as it arrived), and a `Reject` for every line that cannot be read:
 invalid UTF-8, a NUL character, a malformed CSV row, a line that is not a JSON object. The
-sources then check the strings (`ingestion.load.validate`) and convert them.
+sources then check the strings (`ingestion.parsing.validate`) and convert them.
 
 Conventions shared by every line-oriented source (and documented in docs/landing.md):
 - UTF-8 (a leading byte-order mark is ignored); lines end with LF or CRLF.
@@ -23,8 +23,8 @@ from typing import Literal
 
 import polars as pl
 
-from ingestion.load.validate import PROBLEMS, RAW, RECORD
-from ingestion.sources.base import Reject
+from ingestion.parsing.contract import Reject
+from ingestion.parsing.validate import PROBLEMS, RAW, RECORD
 
 # What a JSON value must be: text (a JSON string; numbers are refused), an integer, a JSON
 # object (kept as JSON text for a jsonb column), or any scalar (kept as its text).
