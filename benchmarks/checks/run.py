@@ -72,11 +72,11 @@ def run_checks(url: str, work: Path) -> dict[str, Any]:
     began = time.perf_counter()
     import dagster as dg
 
-    from ingestion.quality.gx_run import GxRunner
     from orchestration.defs.quality import all_checks
     from orchestration.defs.quality.resources import QualityResource, close_runners
     from orchestration.defs.quality.summary import summarize
     from orchestration.resources import PipelineSettings
+    from quality.gx_run import GxRunner
 
     GxRunner(url, work / "gx-warmup").close()  # imports GX (a context per run is timed below)
     import_s = time.perf_counter() - began

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.quality.freshness import sources_with_freshness
+from quality.freshness import sources_with_freshness
 
 ARRIVAL = """select max(finished_at) from raw.ingest_batches
 where source = 'audit' and status = 'completed'

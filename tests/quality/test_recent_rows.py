@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from core.db.schema import HYPERTABLES
 from core.settings import Settings
-from ingestion.quality.gx_run import recent_rows_query
-from ingestion.quality.suites import SUITES, suite_for
 from orchestration.defs.quality.checks import RECENT_DAYS_TAG, recent_days
+from quality.gx_run import recent_rows_query
+from quality.suites import SUITES, suite_for
 
 
 def test_only_the_event_tables_can_be_validated_on_their_recent_rows() -> None:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from core.reporting_calendar import brazilian_holidays
 from core.settings import Settings
-from ingestion.quality.volume import VolumeBand, evaluate
+from quality.volume import VolumeBand, evaluate
 
 BAND = VolumeBand(
     window_days=28, min_ratio=0.5, max_ratio=2.0, min_history_days=14, holiday_calendar="BR"

@@ -24,8 +24,8 @@ from core.db.engine import create_db_engine
 from core.settings import Settings
 from ingestion.generate import generate
 from ingestion.load import landing_files, load_file
-from ingestion.quality.volume import EVENT_TABLES, VolumeBand, VolumeResult, check_volume
 from ingestion.sources.registry import available_sources
+from quality.volume import EVENT_TABLES, VolumeBand, VolumeResult, check_volume
 from tests.conftest import temporary_database
 
 END = date(2026, 12, 6)

@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 
 from core.settings import Settings
-from ingestion.quality.freshness import sources_with_freshness
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.quality.checks import (
     QUALITY_TAG,
@@ -22,6 +21,7 @@ from orchestration.defs.quality.checks import (
     volume_checks,
 )
 from orchestration.defs.quality.resources import QualityResource
+from quality.freshness import sources_with_freshness
 
 JOB_NAME = "quality_checks_job"
 

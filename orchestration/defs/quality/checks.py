@@ -24,12 +24,12 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from core.settings import Settings
-from ingestion.quality import freshness, reconcile, volume
-from ingestion.quality.gx_run import ExpectationOutcome, SuiteOutcome
-from ingestion.quality.suites import SUITES, TableSuite
 from ingestion.sources.registry import get_source, source_names
 from orchestration.defs.quality.resources import QualityResource
 from orchestration.resources import PipelineSettings
+from quality import freshness, reconcile, volume
+from quality.gx_run import ExpectationOutcome, SuiteOutcome
+from quality.suites import SUITES, TableSuite
 
 BLOCKING_GX = "gx_money_and_identity"
 WARNING_GX = "gx_expectations"

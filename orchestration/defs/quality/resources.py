@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from core.settings import Settings
-from ingestion.quality.gx_run import GxRunner
+from quality.gx_run import GxRunner
 
 DATA_DOCS_DIR = Path("quality") / "data_docs"
 

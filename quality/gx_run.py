@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, make_url, text
 
 from core.db.engine import create_db_engine, sqlalchemy_url
-from ingestion.quality.suites import (
+from quality.suites import (
     NOW,
     TABLE_RULES,
     Between,

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, text
 
-from ingestion.quality.gx_run import now_sql
+from quality.gx_run import now_sql
 
 _PERIODS = {"minute": "minutes", "hour": "hours", "day": "days"}
 

@@ -29,8 +29,8 @@ from sqlalchemy import Engine, text
 from core import reporting_calendar
 from core.db import schema
 from core.reporting_calendar import HolidayCalendar
-from ingestion.quality.gx_run import now_sql
-from ingestion.quality.suites import HYPERTABLE_TIME_COLUMN
+from quality.gx_run import now_sql
+from quality.suites import HYPERTABLE_TIME_COLUMN
 
 
 @dataclass(frozen=True)
