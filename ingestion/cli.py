@@ -217,11 +217,11 @@ def generate(
 
 
 def _generate_with_progress(settings: Settings, url: str | None, **arguments: Any) -> None:
-    """`ingestion.generate.generate` with a progress bar per step, then its summary table."""
+    """`demo_data.generate` with a progress bar per step, then its summary table."""
     from rich.progress import Progress
 
-    from ingestion.generate import GenerateProgress, GenerationConflictError
-    from ingestion.generate import generate as generate_data
+    from demo_data import GenerateProgress, GenerationConflictError
+    from demo_data import generate as generate_data
 
     with Progress(console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}

@@ -144,7 +144,7 @@ def measure_existing(url: str, clone_admin: str | None, work: Path) -> dict[str,
 
 def measure_generated(admin_url: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from core.db import migrate
-    from ingestion.generate.run import generate
+    from demo_data.run import generate
 
     database = f"bench_checks_{args.events}_{uuid.uuid4().hex[:6]}"
     landing = work / "landing"

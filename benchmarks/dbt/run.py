@@ -7,7 +7,7 @@ For each scale (total tracking events over `days`; events per day = scale / days
 database migrated with `core.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
 in a temporary folder) or on the server of `--database-url` (an admin URL):
 
-1. `ingestion.generate.run.generate` writes the demo data for `days + 1` days ending END + 1
+1. `demo_data.run.generate` writes the demo data for `days + 1` days ending END + 1
    (files plus operational rows) and every landing file is loaded with `find_new_files` +
    `load_file` (generation and ingestion timed apart from dbt).
 2. The last day (END + 1, UTC) of the four event tables the incremental models read
@@ -249,7 +249,7 @@ def prepare(url: str, events: int, args: argparse.Namespace, landing: Path) -> d
     `CREATE DATABASE ... TEMPLATE` clone of it) without generating and ingesting again.
     """
     from core.db import migrate
-    from ingestion.generate.run import generate
+    from demo_data.run import generate
 
     days = args.days + 1  # the history plus the new day
     per_day = max(1, round(events / args.days))

@@ -1,4 +1,4 @@
-"""Benchmark of `ingestion.generate`: wall time and peak memory, files only (no database).
+"""Benchmark of `demo_data`: wall time and peak memory, files only (no database).
 
     .venv/bin/python benchmarks/generate/run.py                 # the default demo run
     .venv/bin/python benchmarks/generate/run.py --events 10000000
@@ -19,7 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingestion.generate import GenerateProgress, generate
+from demo_data import GenerateProgress, generate
 
 
 def main() -> None:

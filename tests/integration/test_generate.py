@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from core.settings import Settings
-from ingestion.generate import GenerationConflictError, GenerationSummary, generate
-from ingestion.generate.operational import TABLE_ORDER
+from demo_data import GenerationConflictError, GenerationSummary, generate
+from demo_data.operational import TABLE_ORDER
 from ingestion.load import landing_files, load_file
 from ingestion.sources.registry import available_sources
 

@@ -22,7 +22,7 @@ import pytest
 
 from core.db.engine import create_db_engine
 from core.settings import Settings
-from ingestion.generate import generate
+from demo_data import generate
 from ingestion.load import landing_files, load_file
 from ingestion.sources.registry import available_sources
 from quality.volume import EVENT_TABLES, VolumeBand, VolumeResult, check_volume

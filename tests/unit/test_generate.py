@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from ingestion.generate import GenerateProgress, GenerationSummary, files, generate
-from ingestion.generate.catalog import PLANS
+from demo_data import GenerateProgress, GenerationSummary, files, generate
+from demo_data.catalog import PLANS
 from ingestion.load.files import iter_chunks
 from ingestion.parsing.contract import Parsed
 from ingestion.sources.registry import get_source
@@ -170,7 +170,7 @@ def test_another_generator_regenerates(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def _house(summary: GenerationSummary) -> str:
-    from ingestion.generate.seeding import platform_id
+    from demo_data.seeding import platform_id
 
     return str(platform_id("tenant", "house"))
 

@@ -31,11 +31,11 @@ import psycopg
 from psycopg import sql
 
 from core.db.engine import libpq_url
-from ingestion.generate import catalog
-from ingestion.generate.billing import BillingResult
-from ingestion.generate.seeding import entity_id, platform_id, stable_hash, stream
-from ingestion.generate.traffic import Lead, ReferralLink
-from ingestion.generate.world import (
+from demo_data import catalog
+from demo_data.billing import BillingResult
+from demo_data.seeding import entity_id, platform_id, stable_hash, stream
+from demo_data.traffic import Lead, ReferralLink
+from demo_data.world import (
     BRT,
     NONE,
     Person,

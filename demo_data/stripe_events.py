@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingestion.generate.catalog import API_VERSION, Plan
+from demo_data.catalog import API_VERSION, Plan
 
 CARD_BRANDS = (
     ("visa", 0.44),

@@ -40,11 +40,11 @@ import numpy as np
 import orjson
 
 from core.reporting_calendar import brazilian_holidays
-from ingestion.generate import catalog
-from ingestion.generate import stripe_events as se
-from ingestion.generate.catalog import Plan, plan_slug
-from ingestion.generate.seeding import stream, stripe_id
-from ingestion.generate.world import (
+from demo_data import catalog
+from demo_data import stripe_events as se
+from demo_data.catalog import Plan, plan_slug
+from demo_data.seeding import stream, stripe_id
+from demo_data.world import (
     ACTIVE,
     BRT,
     FREE,

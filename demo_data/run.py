@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ingestion.generate import billing as billing_module
-from ingestion.generate import finance, operational
-from ingestion.generate.activity import ActivityGenerator, build_context
-from ingestion.generate.files import (
+from demo_data import billing as billing_module
+from demo_data import finance, operational
+from demo_data.activity import ActivityGenerator, build_context
+from demo_data.files import (
     LandingWriter,
     WrittenFile,
     csv_bytes,
@@ -24,9 +24,9 @@ from ingestion.generate.files import (
     parquet_bytes,
     per_source,
 )
-from ingestion.generate.seeding import stream
-from ingestion.generate.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
-from ingestion.generate.world import Window, World, build_world
+from demo_data.seeding import stream
+from demo_data.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
+from demo_data.world import Window, World, build_world
 from ingestion.parsing.contract import ParseContext
 
 MAX_DAYS = 3660

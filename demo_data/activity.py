@@ -35,10 +35,10 @@ import orjson
 import polars as pl
 
 from core.reporting_calendar import brazilian_holidays
-from ingestion.generate import catalog
-from ingestion.generate.billing import BillingResult
-from ingestion.generate.seeding import entity_id, event_uuid, platform_id, stable_hash, stream
-from ingestion.generate.world import (
+from demo_data import catalog
+from demo_data.billing import BillingResult
+from demo_data.seeding import entity_id, event_uuid, platform_id, stable_hash, stream
+from demo_data.world import (
     BRT,
     HOUR_WEIGHTS,
     NONE,

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ingestion.generate import catalog
-from ingestion.generate.catalog import Plan
-from ingestion.generate.seeding import entity_id, platform_id, stream, stripe_id
+from demo_data import catalog
+from demo_data.catalog import Plan
+from demo_data.seeding import entity_id, platform_id, stream, stripe_id
 
 BRT = timezone(timedelta(hours=-3), "BRT")
 TENANT_TYPES = (("trader", 0.5), ("empresa", 0.3), ("influencer", 0.2))

@@ -42,8 +42,8 @@ from urllib.parse import quote_plus
 import numpy as np
 import polars as pl
 
-from ingestion.generate import catalog
-from ingestion.generate.seeding import (
+from demo_data import catalog
+from demo_data.seeding import (
     entity_id,
     hex_strings,
     mix64,
@@ -53,7 +53,7 @@ from ingestion.generate.seeding import (
     unit_float,
     uuid_strings,
 )
-from ingestion.generate.world import BRT, HOUR_WEIGHTS, Tenant, World, local_midnight
+from demo_data.world import BRT, HOUR_WEIGHTS, Tenant, World, local_midnight
 
 DEFAULT_EVENTS_PER_DAY = 600
 OWNER_VISITORS = 1 << 40  # visitor numbers of tenant owners, apart from the pool

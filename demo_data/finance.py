@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 
 from core import reporting_calendar
-from ingestion.generate import catalog
-from ingestion.generate.billing import BillingResult
-from ingestion.generate.seeding import stream
-from ingestion.generate.world import BRT, World, add_months
+from demo_data import catalog
+from demo_data.billing import BillingResult
+from demo_data.seeding import stream
+from demo_data.world import BRT, World, add_months
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.0001")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ingestion.generate.seeding import base62, platform_id, stable_hash
+from demo_data.seeding import base62, platform_id, stable_hash
 
 SITE = "https://botcriptofy.com.br"
 API_VERSION = "2025-03-31.basil"
