@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from core.db.engine import database_url, libpq_url
 from core.services import LocalPostgres, LocalRedis, ServiceError
 from core.settings import Settings
-from ingestion.api.cli import register as register_api_commands
+from write_api.cli import register as register_api_commands
 
 if TYPE_CHECKING:
     from dagster import AssetKey, DagsterInstance

@@ -63,9 +63,9 @@ import psycopg
 from benchmarks.databases import scratch_database
 from core.db import migrate
 from core.services import LocalPostgres, LocalRedis, free_port
-from ingestion.api.keys import create_key
-from ingestion.api.resources import BY_PATH, insert_statement
-from ingestion.api.runtime import ACT_AS_API
+from write_api.keys import create_key
+from write_api.resources import BY_PATH, insert_statement
+from write_api.runtime import ACT_AS_API
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
@@ -404,7 +404,7 @@ def start_api(
         "BCF_ENV": "development",
     }
     command = [
-        sys.executable, "-m", "uvicorn", "ingestion.api.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "write_api.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
         "--no-server-header",

@@ -22,10 +22,10 @@ from fastapi import FastAPI
 
 from core.services import free_port
 from core.settings import Settings
-from ingestion.api.app import create_app
-from ingestion.api.config import ApiSettings
-from ingestion.api.keys import create_key
 from tests.conftest import temporary_database
+from write_api.app import create_app
+from write_api.config import ApiSettings
+from write_api.keys import create_key
 
 SECRET_KEY = "test-secret-key-for-the-write-api"
 

@@ -13,9 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from ingestion.api.resources import RESOURCES, Resource
 from tests.api.conftest import World
 from tests.api.samples import UPDATES, body_for, created
+from write_api.resources import RESOURCES, Resource
 
 TENANT_OWNED = [r for r in RESOURCES if r.kind in ("tenant", "child")]
 GLOBAL = [r for r in RESOURCES if r.kind == "platform"]

@@ -14,10 +14,10 @@ import redis
 import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
-from ingestion.api.keys import create_key
-from ingestion.api.rate_limit import RateLimiter
 from ingestion.cli import app
 from tests.api.conftest import World, add_tenant, client, make_app, serving
+from write_api.keys import create_key
+from write_api.rate_limit import RateLimiter
 
 runner = CliRunner()
 

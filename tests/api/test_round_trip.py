@@ -15,9 +15,9 @@ import psycopg_pool
 import pytest
 
 from core.db.engine import libpq_url
-from ingestion.api import round_trip
-from ingestion.api.group_commit import GroupCommit
-from ingestion.api.round_trip import NOT_RUN, Work, positional, run_together
+from write_api import round_trip
+from write_api.group_commit import GroupCommit
+from write_api.round_trip import NOT_RUN, Work, positional, run_together
 
 AS_API = "SELECT set_config('role', 'bcf_api', true), set_config('app.tenant_id', %(tenant)s, true)"
 INSERT_LEAD = (

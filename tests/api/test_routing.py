@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from ingestion.api.dispatch import RequestOnlyRoute, family
 from tests.api.conftest import World
+from write_api.dispatch import RequestOnlyRoute, family
 
 
 def test_family_is_the_first_two_segments() -> None:

@@ -20,10 +20,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from core.settings import Settings
-from ingestion.api.app import create_app
-from ingestion.api.keys import create_key
-from ingestion.api.resources import RESOURCES
 from tests.api.conftest import add_tenant
+from write_api.app import create_app
+from write_api.keys import create_key
+from write_api.resources import RESOURCES
 
 TENANT_PATHS = tuple(f"/v1/{r.path}" for r in RESOURCES if r.kind in ("tenant", "child"))
 CHECKS = [

@@ -18,8 +18,8 @@ import redis
 from core.services import LocalRedis
 from core.settings import Settings
 from ingestion import stream
-from ingestion.api.track import BatchValidator
 from tests.api.conftest import World, client, make_app, serving
+from write_api.track import BatchValidator
 
 
 def event(**overrides: Any) -> dict[str, Any]:

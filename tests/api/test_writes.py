@@ -9,9 +9,9 @@ import httpx
 import psycopg
 import pytest
 
-from ingestion.api import secrets_box
 from tests.api.conftest import SECRET_KEY, World
 from tests.api.samples import body_for, created
+from write_api import secrets_box
 
 
 def _audit(world: World, object_id: str) -> list[dict[str, object]]:
@@ -241,7 +241,7 @@ def test_oversized_bodies_are_refused(world: World) -> None:
 
 
 def test_a_key_without_the_scope_is_forbidden(world: World, api_url: str) -> None:
-    from ingestion.api.keys import create_key
+    from write_api.keys import create_key
 
     _, key = create_key(world.database_url, "reader", tenant_id=world.a.id, scopes=("read",))
     reader = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"})

@@ -16,11 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.db.engine import database_url as configured_database_url
 from core.db.engine import redis_url as configured_redis_url
 from core.settings import Settings
-from ingestion.api import dispatch, errors, resources, track
-from ingestion.api.config import ApiSettings
-from ingestion.api.errors import ApiError
-from ingestion.api.idempotency import purge_expired_records_forever
-from ingestion.api.runtime import Runtime
+from write_api import dispatch, errors, resources, track
+from write_api.config import ApiSettings
+from write_api.errors import ApiError
+from write_api.idempotency import purge_expired_records_forever
+from write_api.runtime import Runtime
 
 _YOUNG_COLLECTION_EVERY = 10_000  # allocations; Python's default is 700
 

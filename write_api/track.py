@@ -25,14 +25,14 @@ from starlette.concurrency import run_in_threadpool
 from core.db.access import PIPELINE_ROLE
 from core.db.engine import libpq_url
 from ingestion import stream
-from ingestion.api.auth import authenticate, runtime_of
-from ingestion.api.dispatch import RequestOnlyRoute, body_schema
-from ingestion.api.errors import ERROR_RESPONSES, ApiError
-from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
-from ingestion.api.runtime import Runtime
 from ingestion.load.loader import load_parsed
 from ingestion.sources.tracking import SOURCE as tracking_source
 from ingestion.sources.tracking import refusals as tracking_refusals
+from write_api.auth import authenticate, runtime_of
+from write_api.dispatch import RequestOnlyRoute, body_schema
+from write_api.errors import ERROR_RESPONSES, ApiError
+from write_api.idempotency import Outcome, RecordTransaction, run_write
+from write_api.runtime import Runtime
 
 EXAMPLE_EVENT = {
     "event_id": "0f8fad5b-d9cb-469f-a165-70867728950e",

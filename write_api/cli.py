@@ -29,7 +29,7 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
         from pydantic import ValidationError
 
         from core.services import ServiceError
-        from ingestion.api.keys import ApiKeyError
+        from write_api.keys import ApiKeyError
 
         try:
             return command(*args, **kwargs)
@@ -68,7 +68,7 @@ def serve(
 
     from core.db.engine import redis_url
     from core.settings import Settings
-    from ingestion.api.config import ApiSettings
+    from write_api.config import ApiSettings
 
     settings = Settings()
     ApiSettings()  # refuse bad BCF_API_* settings here, in one line, not in every worker
@@ -83,7 +83,7 @@ def serve(
         )
     console.print(f"write API on http://{host}:{port}/v1 (docs: /v1/docs); Ctrl-C stops it")
     uvicorn.run(
-        "ingestion.api.app:create_app",
+        "write_api.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -110,7 +110,7 @@ def create(
     ] = None,
 ) -> None:
     """Create a key for a tenant (--tenant ID) or the platform (--platform); shown once."""
-    from ingestion.api.keys import ApiKeyError, create_key
+    from write_api.keys import ApiKeyError, create_key
 
     if (tenant is None) == (not platform):
         raise ApiKeyError("pass exactly one of --tenant ID and --platform")
@@ -128,7 +128,7 @@ def revoke(
     key: Annotated[str, typer.Argument(help="The key's prefix (as listed), id or whole key.")],
 ) -> None:
     """Revoke a key; requests with it are refused from then on."""
-    from ingestion.api.keys import revoke_key
+    from write_api.keys import revoke_key
 
     row = revoke_key(_database_url(), key)
     console.print(f"key {row.prefix} revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
@@ -142,7 +142,7 @@ def list_(
     ] = None,
 ) -> None:
     """List keys (never their secrets)."""
-    from ingestion.api.keys import list_keys
+    from write_api.keys import list_keys
 
     table = Table("name", "scopes", "created", "revoked")
     table.add_column("prefix", no_wrap=True)

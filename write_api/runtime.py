@@ -28,9 +28,9 @@ from redis.exceptions import RedisError
 from core.db.access import API_ROLE
 from core.db.engine import libpq_url
 from core.settings import Settings
-from ingestion.api.config import ApiSettings
-from ingestion.api.group_commit import GroupCommit
-from ingestion.api.rate_limit import RateLimiter
+from write_api.config import ApiSettings
+from write_api.group_commit import GroupCommit
+from write_api.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

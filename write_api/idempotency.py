@@ -32,8 +32,8 @@ import psycopg
 from fastapi import Request, Response
 from psycopg_pool import PoolTimeout
 
-from ingestion.api.errors import ApiError
-from ingestion.api.runtime import Principal, Runtime, fetch_one
+from write_api.errors import ApiError
+from write_api.runtime import Principal, Runtime, fetch_one
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.db import schema
-from ingestion.api.group_commit import WriteInterrupted
+from write_api.group_commit import WriteInterrupted
 
 log = logging.getLogger(__name__)
 

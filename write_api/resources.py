@@ -39,12 +39,12 @@ from sqlalchemy.dialects import postgresql
 from typing_extensions import TypedDict
 
 from core.db import schema
-from ingestion.api import secrets_box
-from ingestion.api.auth import authenticate, runtime_of
-from ingestion.api.dispatch import RequestOnlyRoute, body_schema
-from ingestion.api.errors import ERROR_RESPONSES, ApiError, not_found
-from ingestion.api.idempotency import Outcome, RecordTransaction, run_write
-from ingestion.api.models import (
+from write_api import secrets_box
+from write_api.auth import authenticate, runtime_of
+from write_api.dispatch import RequestOnlyRoute, body_schema
+from write_api.errors import ERROR_RESPONSES, ApiError, not_found
+from write_api.idempotency import Outcome, RecordTransaction, run_write
+from write_api.models import (
     ReadModel,
     WriteModel,
     create_model_for,
@@ -52,7 +52,7 @@ from ingestion.api.models import (
     read_model_for,
     update_model_for,
 )
-from ingestion.api.runtime import Principal, Runtime, fetch_all, fetch_one
+from write_api.runtime import Principal, Runtime, fetch_all, fetch_one
 
 Kind = Literal["tenant", "child", "platform", "tenants"]
 Connection = psycopg.AsyncConnection[Any]

@@ -14,9 +14,9 @@ from typing import Final
 
 from fastapi import Request
 
-from ingestion.api import keys
-from ingestion.api.errors import ApiError
-from ingestion.api.runtime import CachedKey, Principal, Runtime, fetch_one
+from write_api import keys
+from write_api.errors import ApiError
+from write_api.runtime import CachedKey, Principal, Runtime, fetch_one
 
 _UNAUTHORIZED_HEADERS: Final = {"WWW-Authenticate": 'Bearer realm="bcf"'}
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from ingestion.api.round_trip import NotRun, Outcome, Work, run_together
+from write_api.round_trip import NotRun, Outcome, Work, run_together
 
 MAX_TRIES = 8  # a write rolled back this often with others' failures is failed itself
 
