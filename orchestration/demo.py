@@ -1,7 +1,7 @@
 """The demo's pipeline runs and summary: every asset and check of the code location, then the
 numbers a CEO asks for first, read back from the marts.
 
-`bcf demo` (ingestion/cli.py) starts the services, migrates and generates the data; this
+`bcf demo` (bcf/cli.py) starts the services, migrates and generates the data; this
 module materializes through Dagster, in runs recorded in the instance `bcf ui` shows: the
 ingest assets, then everything built from them (skipped when nothing was loaded and the last
 build is of today, of the same code and settings). The Dagster definitions read their

@@ -14,7 +14,7 @@ import redis
 import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
-from ingestion.cli import app
+from bcf.cli import app
 from tests.api.conftest import World, add_tenant, client, make_app, serving
 from write_api.keys import create_key
 from write_api.rate_limit import RateLimiter

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from bcf.cli import app
 from core.settings import Settings
-from ingestion.cli import app
 from orchestration.defs.dbt.catalogue import BEGIN, END, document_with_catalogue, mart_docs
 from orchestration.defs.dbt.project import prepare_manifest
 

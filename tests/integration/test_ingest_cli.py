@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from bcf.cli import app
 from core.services import free_port
-from ingestion.cli import app
 from tests.integration.test_loader import EXPECTED, FIXTURES, MY_SOURCES, seed_reference
 
 runner = CliRunner()
