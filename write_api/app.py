@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.db.engine import database_url as configured_database_url
 from core.db.engine import redis_url as configured_redis_url
 from core.settings import Settings
-from write_api import dispatch, errors, resources, track
+from write_api import dispatch, errors, routes, track
 from write_api.config import ApiSettings
 from write_api.errors import ApiError
 from write_api.idempotency import purge_expired_records_forever
@@ -119,7 +119,7 @@ def create_app(
     errors.install(app)
     # Added to the app's own router, not included: an included router is matched twice.
     track.add_routes(app.router, "/v1")
-    resources.add_routes(app.router, "/v1", api_settings.page_max)
+    routes.add_routes(app.router, "/v1", api_settings.page_max)
     app.add_middleware(BodySizeLimit, limit=api_settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")

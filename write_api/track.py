@@ -192,7 +192,7 @@ def add_routes(router: APIRouter, prefix: str) -> None:
     validator = BatchValidator()
 
     async def track(request: Request) -> Response:
-        # The key first, not as a FastAPI dependency: see resources._guard.
+        # The key first, not as a FastAPI dependency: see routes._guard.
         principal = await authenticate(request, "track")
         runtime = runtime_of(request)
         events = _events_of(await request.body(), runtime.api.max_track_events)

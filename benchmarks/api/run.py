@@ -64,8 +64,9 @@ from benchmarks.databases import scratch_database
 from core.db import migrate
 from core.services import LocalPostgres, LocalRedis, free_port
 from write_api.keys import create_key
-from write_api.resources import BY_PATH, insert_statement
+from write_api.resources import BY_PATH
 from write_api.runtime import ACT_AS_API
+from write_api.statements import insert_statement
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
