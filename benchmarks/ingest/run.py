@@ -230,13 +230,15 @@ def _instrument(source: Any) -> _Phases:
     from psycopg import sql
 
     from ingestion.load import loader
-    from ingestion.sources import tracking
+    from ingestion.sources import tracking_rows
 
     phases = _Phases()
     loader.content_sha256 = phases.wrap("hash file", loader.content_sha256)
     loader.iter_chunks = phases.wrap_iterator("read chunks", loader.iter_chunks)
     source.parse = phases.wrap("parse (decode, validate, shape, enrich)", source.parse)
-    tracking.enrich_events = phases.wrap("  of which enrich_events", tracking.enrich_events)
+    tracking_rows.enrich_events = phases.wrap(
+        "  of which enrich_events", tracking_rows.enrich_events
+    )
     merger = loader._Merger
     merger.merge = phases.wrap("merge (dedupe, stage, COPY, INSERT)", merger.merge)  # type: ignore[method-assign]
     merger._stage = phases.wrap("  of which create/truncate stage", merger._stage)  # type: ignore[method-assign]
