@@ -17,14 +17,8 @@ metered resource costs of its previous month's trading fills (one-off charges wi
 revenue_type commission and usage, in the tenant's currency), so the ledger's commission
 and usage revenue agree with the trading source.
 
-Afterwards refunds (`REFUND_SHARE` of the successful charges, a third partial) and disputes
-(`DISPUTE_SHARE`, at least one won and one lost when there are 100 charges or more, closing
-30-75 days after they open) are drawn from the successful charges.
-
-`deliveries` turns the events into webhook deliveries: most arrive within seconds, a few are
-delivered twice (a retry minutes to days later, sometimes in the next month's file) or late.
-`payment_files` writes one `.jsonl.gz` per month of delivery, lines in arrival order, which
-is not `created` order.
+Afterwards refunds and disputes are drawn from the successful charges (`charges`), and
+`webhooks` turns the events into webhook deliveries and the payments files.
 """
 
 from __future__ import annotations
@@ -37,16 +31,15 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import orjson
 
 from core.reporting_calendar import brazilian_holidays
 from demo_data import catalog
 from demo_data import stripe_events as se
 from demo_data.catalog import Plan, plan_slug
+from demo_data.charges import ChargeRecord, draw_disputes, draw_refunds
 from demo_data.seeding import stream, stripe_id
 from demo_data.world import (
     ACTIVE,
-    BRT,
     FREE,
     NONE,
     PAST_DUE,
@@ -66,10 +59,6 @@ TRIAL_DAYS = 14
 TRIAL_CONVERSION = 0.72
 PAYMENT_FAILURE = 0.035  # renewals whose first attempt fails (and later recovers)
 RETRY_DAYS = (3, 5, 7)  # dunning: days between attempts; after the last, the subscription ends
-REFUND_SHARE = 0.02
-DISPUTE_SHARE = 0.003
-DUPLICATE_SHARE = 0.012
-LATE_SHARE = 0.004
 DAY = 86400
 
 
@@ -112,21 +101,6 @@ class Sub:
     recover_on: int = 0
     next_retry: int | None = None
     invoice: dict[str, Any] | None = None
-
-
-@dataclass
-class ChargeRecord:
-    id: str
-    intent: str
-    created: int
-    amount: int  # minor units
-    currency: str  # lower case
-    tenant: Tenant
-    user_id: str
-    revenue_type: str
-    description: str
-    method: dict[str, Any]
-    brand: str | None
 
 
 @dataclass
@@ -932,8 +906,11 @@ class Simulation:
                         account, at, minor, f"{label} de {month}", revenue_type=kind, pix=False
                     )
                     at += 7
-        result.refunds = self._refunds()
-        result.disputes = self._disputes({id(c) for c, _, _ in result.refunds})
+        result.refunds = draw_refunds(self.seed, self.charges, self.window_end, self._emit)
+        refunded = {id(c) for c, _, _ in result.refunds}
+        result.disputes = draw_disputes(
+            self.seed, self.charges, refunded, self.window_end, self._emit
+        )
         self.events.sort(key=lambda e: (e["created"], e["id"]))
         result.events = self.events
         result.charges = self.charges
@@ -948,159 +925,6 @@ class Simulation:
                 account.tenant.status = "suspended"
             else:
                 account.tenant.status = "active"
-
-    # -- refunds and disputes ------------------------------------------------------------------
-    def _refunds(self) -> list[tuple[ChargeRecord, int, int]]:
-        rng = stream(self.seed, "refunds")
-        charges = self.charges
-        delays = rng.uniform(1, 20, size=len(charges)) * DAY
-        eligible = [
-            i for i, c in enumerate(charges) if c.created + delays[i] < self.window_end - 60
-        ]
-        count = min(round(REFUND_SHARE * len(charges)), len(eligible))
-        picks = (
-            sorted(int(i) for i in rng.choice(eligible, size=count, replace=False)) if count else []
-        )
-        result = []
-        for number, index in enumerate(picks):
-            charge = charges[index]
-            at = int(charge.created + delays[index])
-            # The first refund is partial and the second full, so both kinds always show.
-            partial = number == 0 or (number >= 2 and rng.random() < 0.35)
-            amount = charge.amount
-            if partial:
-                amount = int(charge.amount * rng.uniform(0.2, 0.7)) // 10 * 10 or charge.amount
-            reason = pick(
-                rng, (("requested_by_customer", 0.85), ("duplicate", 0.1), ("fraudulent", 0.05))
-            )
-            refund_id = stripe_id("re", self.seed, "refund", charge.id).replace("re_", "re_3Q")[:27]
-            refund = se.refund(
-                refund_id, charge.id, charge.intent, amount, charge.currency, at, reason
-            )
-            obj = self._charge_object(charge, refunds=[refund])
-            self._emit(
-                "charge.refunded",
-                at + 1,
-                obj,
-                {"amount_refunded": 0, "refunded": False},
-                request=True,
-            )
-            result.append((charge, amount, at))
-        return result
-
-    def _charge_object(self, charge: ChargeRecord, **extra: Any) -> dict[str, Any]:
-        return se.charge(
-            cid=charge.id,
-            amount=charge.amount,
-            currency=charge.currency,
-            created=charge.created,
-            customer_id=charge.tenant.customer_id,
-            intent=charge.intent,
-            metadata={
-                "tenant_id": charge.tenant.id,
-                "user_id": charge.user_id,
-                "revenue_type": charge.revenue_type,
-            },
-            method=charge.method,
-            description=charge.description,
-            **extra,
-        )
-
-    def _disputes(self, refunded: set[int]) -> list[tuple[ChargeRecord, int, int | None, str]]:
-        rng = stream(self.seed, "disputes")
-        cards = [c for c in self.charges if c.brand is not None and id(c) not in refunded]
-        count = round(DISPUTE_SHARE * len(self.charges))
-        if len(self.charges) >= 100:
-            count = max(count, 2)
-        opens = rng.uniform(10, 45, size=len(cards)) * DAY
-        closes = rng.uniform(30, 75, size=len(cards)) * DAY
-        complete = [
-            i
-            for i, c in enumerate(cards)
-            if c.created + opens[i] + closes[i] < self.window_end - 60
-        ]
-        opened = [i for i, c in enumerate(cards) if c.created + opens[i] < self.window_end - 60]
-        picks: list[int] = []
-        if complete and count:
-            picks += [
-                int(i)
-                for i in rng.choice(complete, size=min(2, count, len(complete)), replace=False)
-            ]
-        rest = [i for i in opened if i not in picks]
-        extra = count - len(picks)
-        if extra > 0 and rest:
-            picks += [int(i) for i in rng.choice(rest, size=min(extra, len(rest)), replace=False)]
-        result: list[tuple[ChargeRecord, int, int | None, str]] = []
-        for number, index in enumerate(sorted(picks)):
-            charge = cards[index]
-            opened_at = int(charge.created + opens[index])
-            closed_at = int(opened_at + closes[index])
-            outcome = "lost" if number % 2 == 0 else "won"
-            if number >= 2:
-                outcome = "lost" if rng.random() < 0.6 else "won"
-            reason = pick(
-                rng,
-                (
-                    ("fraudulent", 0.5),
-                    ("subscription_canceled", 0.25),
-                    ("product_not_received", 0.1),
-                    ("general", 0.15),
-                ),
-            )
-            did = stripe_id("dp", self.seed, "dispute", charge.id).replace("dp_", "dp_1Q")[:27]
-            metadata = {
-                "tenant_id": charge.tenant.id,
-                "user_id": charge.user_id,
-                "revenue_type": charge.revenue_type,
-            }
-
-            def obj(
-                status: str,
-                evidence: bool,
-                c: ChargeRecord = charge,
-                d: str = did,
-                r: str = reason,
-                m: dict[str, str] = metadata,
-                at: int = opened_at,
-            ) -> dict[str, Any]:
-                return se.dispute(
-                    did=d,
-                    cid=c.id,
-                    intent=c.intent,
-                    amount=c.amount,
-                    currency=c.currency,
-                    created=at,
-                    status=status,
-                    reason=r,
-                    brand=c.brand or "visa",
-                    metadata=m,
-                    evidence_submitted=evidence,
-                )
-
-            self._emit("charge.dispute.created", opened_at, obj("needs_response", False))
-            self._emit(
-                "charge.dispute.funds_withdrawn", opened_at + 1, obj("needs_response", False)
-            )
-            review = opened_at + int(rng.uniform(2, 8) * DAY)
-            self._emit(
-                "charge.dispute.updated",
-                review,
-                obj("under_review", True),
-                {"status": "needs_response"},
-            )
-            if closed_at < self.window_end - 60:
-                self._emit(
-                    "charge.dispute.closed",
-                    closed_at,
-                    obj(outcome, True),
-                    {"status": "under_review"},
-                )
-                if outcome == "won":
-                    self._emit("charge.dispute.funds_reinstated", closed_at + 1, obj(outcome, True))
-                result.append((charge, opened_at, closed_at, outcome))
-            else:
-                result.append((charge, opened_at, None, "under_review"))
-        return result
 
 
 def simulate(world: World) -> BillingResult:
@@ -1117,41 +941,6 @@ def _second_business_day(month: date) -> date:
             if seen == 2:
                 return day
         day += timedelta(days=1)
-
-
-# --- Webhook deliveries and files --------------------------------------------------------------
-def deliveries(events: list[dict[str, Any]], seed: int, window_end: int) -> list[tuple[int, bytes]]:
-    """(delivered_at, line) for every delivery: most events once within seconds, some twice,
-    some late; never after the window's end."""
-    rng = stream(seed, "webhooks")
-    n = len(events)
-    lag = rng.exponential(2.0, size=n) + 0.5
-    late = rng.random(n) < LATE_SHARE
-    lag[late] += rng.uniform(3600, 3 * DAY, size=int(late.sum()))
-    again = rng.random(n) < DUPLICATE_SHARE
-    retry_lag = rng.choice([300.0, 3600.0, 6 * 3600.0, 26 * 3600.0, 3 * DAY], size=n)
-    out: list[tuple[int, bytes]] = []
-    for index, body in enumerate(events):
-        line = orjson.dumps(body)
-        first = min(int(body["created"] + lag[index]), window_end - 1)
-        out.append((first, line))
-        if again[index]:
-            second = int(first + retry_lag[index])
-            if second < window_end:
-                out.append((second, line))
-    # Concurrent deliveries: arrival order is only roughly time order.
-    jitter = rng.uniform(0, 90, size=len(out))
-    order = sorted(range(len(out)), key=lambda i: (out[i][0] + jitter[i], i))
-    return [out[i] for i in order]
-
-
-def payment_files(delivered: list[tuple[int, bytes]]) -> dict[str, bytes]:
-    """One JSON Lines body per local month of delivery: {"2025-06": b"...\\n..."}."""
-    months: dict[str, list[bytes]] = {}
-    for at, line in delivered:
-        key = _dt(at).astimezone(BRT).strftime("%Y-%m")
-        months.setdefault(key, []).append(line)
-    return {key: b"\n".join(lines) + b"\n" for key, lines in sorted(months.items())}
 
 
 def monthly_mrr(world: World) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import orjson
 import polars as pl
 
 from demo_data import billing as billing_module
-from demo_data import finance, operational
+from demo_data import finance, operational, webhooks
 from demo_data.activity import ActivityGenerator, build_context
 from demo_data.files import (
     LandingWriter,
@@ -265,8 +265,8 @@ def generate(
     report("finance", 1, 1)
     clock = lap("finance", clock)
 
-    delivered = billing_module.deliveries(billing.events, seed, int(world.window.end.timestamp()))
-    files = billing_module.payment_files(delivered)
+    delivered = webhooks.deliveries(billing.events, seed, int(world.window.end.timestamp()))
+    files = webhooks.payment_files(delivered)
     for number, (key, body) in enumerate(files.items(), start=1):
         events = faults.jsonl("payments", body.rstrip(b"\n").split(b"\n"))
         writer.write(
