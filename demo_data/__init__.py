@@ -16,8 +16,8 @@ month, some coming back); their usage, trading, logins and support tickets follo
 subscription; the website's traffic grows and brings the leads and the signups.
 """
 
-from demo_data.operational import GenerationConflictError
 from demo_data.run import GenerateProgress, GenerationSummary, ProgressCallback, generate
+from demo_data.tables import GenerationConflictError
 
 __all__ = [
     "GenerateProgress",

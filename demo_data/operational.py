@@ -1,14 +1,10 @@
-"""The operational rows other sources reference, and their idempotent write.
+"""The operational rows other sources reference (their tables and write: `tables`).
 
-Rows are plain dicts keyed by column name, in foreign-key order (`TABLE_ORDER`). Ids are
-uuid5s: of the seed for generated rows (`seeding.entity_id`), seed-independent for the
-platform's constants (plans, departments and their agents, staff, the platform's own
-workspace tenant, its documents). `write` loads them in one transaction: per table, COPY
-into a temporary table, then `INSERT ... SELECT ... ON CONFLICT DO NOTHING`; re-running with
-the same arguments inserts nothing. A row skipped because *another* row holds one of its
-unique values (an email, a slug, a ticket number: data of another seed in the same
-database) would leave dangling references, so `write` checks every skipped id is present
-and otherwise rolls back with `GenerationConflictError`.
+`build_rows` makes every table but irregularity_detection, which `add_irregularities` adds
+from the audit trail; support tickets come from `support`, irregularities from
+`irregularities`. Ids are uuid5s: of the seed for generated rows (`seeding.entity_id`),
+seed-independent for the platform's constants (plans, departments and their agents, staff,
+the platform's own workspace tenant, its documents).
 
 The platform's own workspace (`catalog.HOUSE_TENANT`, metadata `{"internal": true}`) holds
 the staff and the sales leads from the website; it never subscribes, so it has no MRR and is
@@ -19,64 +15,26 @@ never a customer, but it is a row of `tenants`: exclude it from tenant counts by
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-import psycopg
-from psycopg import sql
-
-from core.db.engine import libpq_url
 from demo_data import catalog
 from demo_data.billing import BillingResult
+from demo_data.irregularities import irregularities
 from demo_data.seeding import entity_id, platform_id, stable_hash, stream
+from demo_data.support import tickets
+from demo_data.tables import Rows, iso_utc, jsonb
 from demo_data.traffic import Lead, ReferralLink
 from demo_data.world import (
-    BRT,
     NONE,
-    Person,
     Tenant,
     World,
-    add_months,
-    local_midnight,
     pick,
     slugify,
 )
-
-TABLE_ORDER = (
-    "subscription_plans",
-    "users",
-    "tenants",
-    "tenant_members",
-    "departments",
-    "department_agents",
-    "referral_campaigns",
-    "referral_links",
-    "gamification_achievements",
-    "user_achievements",
-    "leads",
-    "support_tickets",
-    "support_messages",
-    "irregularity_detection",
-    "documents",
-    "document_versions",
-)
-
-
-class GenerationConflictError(RuntimeError):
-    """Rows of another generated data set hold unique values this one needs."""
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -161,23 +119,6 @@ def referral_campaigns(world: World) -> list[Campaign]:
     return campaigns
 
 
-# --- Rows -------------------------------------------------------------------------------------
-@dataclass
-class Rows:
-    tables: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {t: [] for t in TABLE_ORDER}
-    )
-    tickets: list[dict[str, Any]] = field(default_factory=list)
-    # Funnel moves of the leads, for the audit trail: (at, lead id, from, to, sales rep).
-    lead_changes: list[tuple[datetime, str, str, str, Person]] = field(default_factory=list)
-
-    def add(self, table: str, row: dict[str, Any]) -> None:
-        self.tables[table].append(row)
-
-    def counts(self) -> dict[str, int]:
-        return {table: len(rows) for table, rows in self.tables.items()}
-
-
 def build_rows(
     world: World,
     billing: BillingResult,
@@ -194,14 +135,14 @@ def build_rows(
     _referrals(rows, world, campaigns, clicks, conversions)
     _achievements(rows, world)
     _leads(rows, world, leads)
-    _tickets(rows, world, billing)
+    tickets(rows, world, billing)
     _documents(rows, world)
     _clip(rows, world)
     return rows
 
 
 def add_irregularities(rows: Rows, world: World, incidents: Sequence[Mapping[str, Any]]) -> None:
-    _irregularities(rows, world, incidents)
+    irregularities(rows, world, incidents)
     _clip(rows, world)
 
 
@@ -232,8 +173,8 @@ def _plans(rows: Rows, world: World) -> None:
                 "currency": plan.currency,
                 "billing_cycle": plan.cycle,
                 "stripe_price_id": plan.stripe_price_id,
-                "features": _json(plan.features()),
-                "limits": _json(plan.limits()),
+                "features": jsonb(plan.features()),
+                "limits": jsonb(plan.limits()),
                 "is_active": True,
                 "sort_order": order * 10,
                 "created_at": launch,
@@ -270,7 +211,7 @@ def _people(rows: Rows, world: World) -> None:
                 "slug": tenant.slug,
                 "type": tenant.type,
                 "status": tenant.status,
-                "settings": _json(
+                "settings": jsonb(
                     {
                         "timezone": "America/Sao_Paulo"
                         if tenant.country == "BR"
@@ -280,7 +221,7 @@ def _people(rows: Rows, world: World) -> None:
                         "two_factor_required": tenant.type == "empresa",
                     }
                 ),
-                "metadata": _json(
+                "metadata": jsonb(
                     {"internal": True, "role": "platform_operator"}
                     if internal
                     else {
@@ -307,7 +248,7 @@ def _people(rows: Rows, world: World) -> None:
                     "tenant_id": tenant.id,
                     "user_id": person.id,
                     "role": person.role,
-                    "permissions": _json(_permissions(person.role)),
+                    "permissions": jsonb(_permissions(person.role)),
                     "status": "inactive" if left else "active",
                     "joined_at": min(person.created_at, end),
                     "created_at": min(person.created_at, end),
@@ -338,7 +279,7 @@ def _departments(rows: Rows, world: World) -> None:
                 "slug": slug,
                 "description": description,
                 "is_active": True,
-                "settings": _json(
+                "settings": jsonb(
                     {"business_hours": "08:00-19:00", "timezone": "America/Sao_Paulo"}
                 ),
                 "created_at": launch + timedelta(minutes=number),
@@ -353,14 +294,14 @@ def _departments(rows: Rows, world: World) -> None:
                     "department_id": department_id,
                     "agent_name": agent,
                     "agent_type": kind,
-                    "configuration": _json(
+                    "configuration": jsonb(
                         {
                             "model": "gpt-4o-mini" if kind == "mastra" else "rules-v2",
                             "temperature": 0.2,
                             "language": "pt-BR",
                         }
                     ),
-                    "capabilities": _json(list(capabilities)),
+                    "capabilities": jsonb(list(capabilities)),
                     "is_active": True,
                     "last_activity": world.window.end - timedelta(hours=3 + 5 * index),
                     "created_at": launch + timedelta(hours=1, minutes=number + index),
@@ -400,7 +341,7 @@ def _referrals(
                 "reward_type": campaign.reward_type,
                 "reward_value": campaign.reward_value,
                 "max_rewards": None if campaign.end is None else 200,
-                "rules": _json(rules),
+                "rules": jsonb(rules),
                 "created_by": tenant.owner.id,
                 "created_at": campaign.start - timedelta(hours=2),
                 "updated_at": min(campaign.end or end, end) - timedelta(seconds=1),
@@ -444,7 +385,7 @@ def _achievements(rows: Rows, world: World) -> None:
                     "icon": achievement.icon,
                     "points": achievement.points,
                     "category": achievement.category,
-                    "requirements": _json(achievement.requirements),
+                    "requirements": jsonb(achievement.requirements),
                     "is_active": True,
                     "created_at": tenant.created_at,
                     "updated_at": tenant.created_at,
@@ -470,7 +411,7 @@ def _achievements(rows: Rows, world: World) -> None:
                         "achievement_id": achievement_id,
                         "tenant_id": tenant.id,
                         "earned_at": earned,
-                        "metadata": _json(
+                        "metadata": jsonb(
                             {"points": achievement.points, "category": achievement.category}
                         ),
                     },
@@ -546,14 +487,14 @@ def _leads(rows: Rows, world: World, leads: Sequence[Lead]) -> None:
                 "status": status,
                 "score": max(0, min(100, score + int(rng.integers(-8, 9)))),
                 "assigned_to": rep.id if status != "new" else None,
-                "metadata": _json(
+                "metadata": jsonb(
                     {
                         "channel": lead.channel,
                         **lead.utm,
                         "referral_code": lead.referral_code,
                         "session_id": lead.session_id,
                         "visitor_id": lead.visitor_id,
-                        "stage_history": [{"status": s, "at": _iso(at)} for s, at in stages],
+                        "stage_history": [{"status": s, "at": iso_utc(at)} for s, at in stages],
                         "lost_reason": lost_reason if status == "lost" else None,
                         "converted_tenant_id": lead.tenant.id
                         if lead.tenant and status == "converted"
@@ -562,424 +503,6 @@ def _leads(rows: Rows, world: World, leads: Sequence[Lead]) -> None:
                 ),
                 "created_at": lead.created_at,
                 "updated_at": updated,
-            },
-        )
-
-
-TICKET_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
-    "technical": (
-        (
-            "Robô parou de executar ordens",
-            "Meu robô de grid está ligado mas não envia ordens desde ontem.",
-        ),
-        (
-            "Erro ao conectar API da corretora",
-            "Ao cadastrar a chave da Binance aparece 'invalid signature'.",
-        ),
-        ("Backtest não termina", "O backtest de 365 dias fica travado em 90%."),
-        (
-            "Latência alta nas ordens",
-            "As ordens estão sendo executadas com atraso de vários segundos.",
-        ),
-    ),
-    "billing": (
-        ("Cobrança recusada", "Meu cartão foi recusado na renovação, mas tem limite."),
-        ("Nota fiscal do mês", "Preciso da nota fiscal da última cobrança com o CNPJ correto."),
-        ("Cobrança em duplicidade", "Fui cobrado duas vezes este mês."),
-        ("Cancelamento e reembolso", "Quero cancelar e saber se tenho direito a reembolso."),
-    ),
-    "account": (
-        ("Não consigo entrar", "O código de dois fatores não chega no meu celular."),
-        ("Trocar e-mail da conta", "Preciso alterar o e-mail do administrador."),
-        ("Adicionar membro da equipe", "Como convido um analista com acesso só de leitura?"),
-    ),
-    "feature": (
-        ("Sugestão: stop móvel", "Seria ótimo ter trailing stop no robô DCA."),
-        ("Integração com Telegram", "Gostaria de receber alertas dos robôs no Telegram."),
-        ("Exportar relatório para o IR", "Vocês têm relatório pronto para a declaração de IR?"),
-    ),
-    "bug": (
-        ("Gráfico de lucro zerado", "O gráfico de lucro mostra zero mesmo com operações fechadas."),
-        ("Horário errado nas operações", "As operações aparecem com 3 horas de diferença."),
-        ("Relatório PDF em branco", "O PDF exportado sai com as páginas em branco."),
-    ),
-}
-FIRST_RESPONSE_TARGET = {"urgent": 60, "high": 240, "medium": 480, "low": 1440}  # minutes
-RESOLUTION_HOURS = {"urgent": 5, "high": 20, "medium": 46, "low": 90}
-
-
-def _business_start(at: datetime) -> datetime:
-    """The next moment support works: weekdays 08:00-19:00 in São Paulo."""
-    local = at.astimezone(BRT)
-    while local.weekday() >= 5 or local.hour >= 19 or local.hour < 8:
-        if local.hour >= 19 or local.weekday() >= 5:
-            local = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0)
-        else:
-            local = local.replace(hour=8, minute=0, second=0)
-    return local.astimezone(UTC)
-
-
-def _tickets(rows: Rows, world: World, billing: BillingResult) -> None:
-    end = world.window.end
-    agents = world.staff_in("suporte")
-    failures: dict[int, list[int]] = {}
-    for at, tenant in billing.failed_payments:
-        failures.setdefault(tenant.index, []).append(at)
-    raw: list[dict[str, Any]] = []
-    for tenant in world.tenants:
-        rng = stream(world.seed, "tickets", tenant.index)
-        states = tenant.daily_changes(world.window)
-        for month in world.window.months():
-            first = max(month, world.window.first)
-            last = min(add_months(month, 1) - timedelta(days=1), world.window.last)
-            days = [
-                first + timedelta(days=n)
-                for n in range((last - first).days + 1)
-                if (change := states[(first - world.window.first).days + n]) is not None
-                and change.state != NONE
-            ]
-            if not days:
-                continue
-            onboarding = (
-                1.8 if (days[0] - tenant.created_at.astimezone(BRT).date()).days < 31 else 1.0
-            )
-            lam = (0.35 + 0.18 * len(tenant.users)) * onboarding * len(days) / 30
-            for _ in range(int(rng.poisson(lam))):
-                day = days[int(rng.integers(len(days)))]
-                raw.append(_ticket(rng, world, tenant, day, None, None, from_failure=False))
-        for at in failures.get(tenant.index, []):
-            if rng.random() < 0.5:
-                created = datetime.fromtimestamp(at, UTC) + timedelta(
-                    hours=float(rng.uniform(1, 30))
-                )
-                if created < end:
-                    raw.append(
-                        _ticket(
-                            rng,
-                            world,
-                            tenant,
-                            created.date(),
-                            "billing",
-                            created,
-                            from_failure=True,
-                        )
-                    )
-    raw.sort(key=lambda t: (t["created_at"], t["subject"]))
-    for number, ticket in enumerate(raw, start=1):
-        rng = stream(world.seed, "ticket-flow", ticket["tenant"].index, number)
-        tenant, user = ticket["tenant"], ticket["user"]
-        priority, created = ticket["priority"], ticket["created_at"]
-        agent = agents[number % len(agents)]
-        ticket_id = str(entity_id(world.seed, "ticket", number))
-        target = FIRST_RESPONSE_TARGET[priority]
-        start = created if priority == "urgent" else _business_start(created)
-        first_response = start + timedelta(minutes=float(rng.lognormal(np.log(target * 0.45), 0.8)))
-        resolved = first_response + timedelta(
-            hours=float(rng.lognormal(np.log(RESOLUTION_HOURS[priority]), 0.7))
-        )
-        messages: list[tuple[datetime, Person, str, str, bool]] = [
-            (created, user, "user", ticket["description"], False),
-            (
-                created + timedelta(seconds=30),
-                agent,
-                "automated",
-                "Recebemos sua solicitação {number}. Prazo de primeira resposta: "
-                f"{target // 60 if target >= 60 else target} {'h' if target >= 60 else 'min'}.",
-                False,
-            ),
-        ]
-        status = "open"
-        if first_response < end:
-            messages.append(
-                (
-                    first_response,
-                    agent,
-                    "agent",
-                    "Olá! Já estamos analisando o seu caso e retornamos em breve.",
-                    False,
-                )
-            )
-            status = "in_progress"
-            if rng.random() < 0.35:
-                note_at = first_response + (resolved - first_response) * 0.3
-                messages.append(
-                    (
-                        note_at,
-                        agent,
-                        "agent",
-                        "Nota interna: encaminhado para o time de produto.",
-                        True,
-                    )
-                )
-            if rng.random() < 0.55:
-                reply_at = first_response + (resolved - first_response) * 0.5
-                if reply_at < end:
-                    messages.append((reply_at, user, "user", "Obrigado, fico no aguardo.", False))
-                    status = "pending" if rng.random() < 0.4 else "in_progress"
-        resolved_at = None
-        if resolved < end:
-            messages.append(
-                (
-                    resolved - timedelta(minutes=2),
-                    agent,
-                    "agent",
-                    "Resolvido! Qualquer dúvida é só responder.",
-                    False,
-                )
-            )
-            messages.append((resolved, agent, "system", "Ticket marcado como resolvido.", False))
-            resolved_at = resolved
-            status = "closed" if resolved < end - timedelta(days=7) else "resolved"
-        messages = [m for m in messages if m[0] < end]
-        ticket_number = f"BCF-{number:06d}"
-        rows.add(
-            "support_tickets",
-            {
-                "id": ticket_id,
-                "ticket_number": ticket_number,
-                "user_id": user.id,
-                "tenant_id": tenant.id,
-                "subject": ticket["subject"],
-                "description": ticket["description"],
-                "category": ticket["category"],
-                "priority": priority,
-                "status": status,
-                "assigned_to": agent.id,
-                "tags": [ticket["category"], ticket["plan_tier"]]
-                + (["renovacao"] if ticket.get("from_failure") else []),
-                "metadata": _json(
-                    {
-                        "channel": ticket["channel"],
-                        "plan": ticket["plan"],
-                        "sla_first_response_minutes": target,
-                        "first_response_at": _iso(first_response) if first_response < end else None,
-                        "first_response_breached": (first_response - created)
-                        > timedelta(minutes=target),
-                        "satisfaction": int(rng.integers(3, 6)) if resolved_at else None,
-                    }
-                ),
-                "created_at": created,
-                "updated_at": max(m[0] for m in messages),
-                "resolved_at": resolved_at,
-            },
-        )
-        rows.tickets.append(
-            {"id": ticket_id, "tenant": tenant, "created_at": created, "resolved_at": resolved_at}
-        )
-        for position, (sent, author, kind, content, internal) in enumerate(messages):
-            rows.add(
-                "support_messages",
-                {
-                    "id": str(entity_id(world.seed, "message", ticket_id, position)),
-                    "ticket_id": ticket_id,
-                    "user_id": author.id,
-                    "message_type": kind,
-                    "content": content.replace("{number}", ticket_number),
-                    "is_internal": internal,
-                    "attachments": _json({}),
-                    "metadata": _json({"ticket_number": ticket_number}),
-                    "created_at": sent,
-                },
-            )
-
-
-def _ticket(
-    rng: np.random.Generator,
-    world: World,
-    tenant: Tenant,
-    day: date,
-    category: str | None,
-    created: datetime | None,
-    *,
-    from_failure: bool,
-) -> dict[str, Any]:
-    if category is None:
-        category = pick(
-            rng,
-            (
-                ("technical", 0.35),
-                ("billing", 0.18),
-                ("account", 0.15),
-                ("feature", 0.14),
-                ("bug", 0.18),
-            ),
-        )
-    subject, description = TICKET_TEMPLATES[category][
-        int(rng.integers(len(TICKET_TEMPLATES[category])))
-    ]
-    if created is None:
-        hour = float(rng.choice(24, p=_TICKET_HOURS)) + float(rng.random())
-        created = local_midnight(day) + timedelta(hours=hour)
-    change = tenant.change_at(created)
-    plan = change.plan if change and change.plan else "free"
-    tier = world.plans[plan].tier
-    weights = {
-        "free": (0.5, 0.35, 0.13, 0.02),
-        "starter": (0.35, 0.4, 0.2, 0.05),
-        "pro": (0.3, 0.4, 0.22, 0.08),
-        "business": (0.2, 0.4, 0.28, 0.12),
-        "enterprise": (0.15, 0.35, 0.32, 0.18),
-    }[tier]
-    priority = ("low", "medium", "high", "urgent")[int(rng.choice(4, p=weights))]
-    members = tenant.members_at(created) or tenant.users[:1]
-    return {
-        "tenant": tenant,
-        "user": members[int(rng.integers(len(members)))],
-        "category": category,
-        "subject": subject,
-        "description": description,
-        "priority": "high" if category == "billing" and priority == "low" else priority,
-        "created_at": created,
-        "plan": plan,
-        "plan_tier": tier,
-        "channel": pick(rng, (("chat", 0.45), ("email", 0.35), ("whatsapp", 0.2))),
-        "from_failure": from_failure,
-    }
-
-
-_TICKET_HOURS = np.array(
-    [
-        0.2,
-        0.1,
-        0.1,
-        0.1,
-        0.1,
-        0.2,
-        0.5,
-        1.5,
-        3,
-        4,
-        4.5,
-        4.2,
-        3,
-        3.6,
-        4,
-        4,
-        3.6,
-        3,
-        2,
-        1.6,
-        1.4,
-        1.2,
-        0.8,
-        0.4,
-    ]
-)
-_TICKET_HOURS = _TICKET_HOURS / _TICKET_HOURS.sum()
-
-
-def _irregularities(rows: Rows, world: World, incidents: Sequence[Mapping[str, Any]]) -> None:
-    end = world.window.end
-    officer = world.staff_in("compliance")[0]
-    security = world.staff_in("cto")[0] if world.staff_in("cto") else officer
-    rng = stream(world.seed, "irregularities")
-    found: list[dict[str, Any]] = []
-    for incident in incidents:
-        found.append(
-            {
-                "type": "unauthorized_access",
-                "tenant": incident["tenant"],
-                "user": incident["user"],
-                "at": incident["at"] + timedelta(minutes=float(rng.uniform(5, 90))),
-                "severity": "high" if incident["attempts"] > 25 else "medium",
-                "description": (
-                    f"{incident['attempts']} tentativas de login malsucedidas a partir de "
-                    f"{incident['ip']}"
-                ),
-                "evidence": {
-                    "ip": incident["ip"],
-                    "attempts": incident["attempts"],
-                    "window_minutes": round(incident["attempts"] * 7 / 60, 1),
-                    "source": "audit_logs",
-                },
-            }
-        )
-    customers = world.tenants
-    for month in world.window.months():
-        for _ in range(int(rng.poisson(0.6))):
-            tenant = customers[int(rng.integers(len(customers)))]
-            day = max(month, world.window.first) + timedelta(days=int(rng.integers(0, 27)))
-            at = local_midnight(day) + timedelta(hours=float(rng.uniform(0, 24)))
-            if at < tenant.created_at or at >= end:
-                continue
-            kind = pick(
-                rng,
-                (
-                    ("uso de API acima do contrato (scraping)", 0.4),
-                    ("compartilhamento de conta entre pessoas", 0.35),
-                    ("exportação em massa de dados pessoais", 0.25),
-                ),
-            )
-            found.append(
-                {
-                    "type": "policy_violation",
-                    "tenant": tenant,
-                    "user": tenant.users[int(rng.integers(len(tenant.users)))],
-                    "at": at,
-                    "severity": pick(rng, (("low", 0.45), ("medium", 0.4), ("high", 0.15))),
-                    "description": f"Possível violação de política: {kind}",
-                    "evidence": {"rule": slugify(kind), "detector": "Sentinela de Acessos"},
-                }
-            )
-    if world.window.days >= 300 and customers:
-        tenant = customers[len(customers) // 2]
-        at = world.window.start + (world.window.end - world.window.start) * 0.62
-        if at > tenant.created_at:
-            found.append(
-                {
-                    "type": "data_breach",
-                    "tenant": tenant,
-                    "user": tenant.owner,
-                    "at": at,
-                    "severity": "critical",
-                    "description": (
-                        "Chave de API com permissão de leitura exposta em repositório público"
-                    ),
-                    "evidence": {
-                        "leaked_in": "github.com",
-                        "records_exposed": int(rng.integers(50, 400)),
-                        "anpd_notified": True,
-                    },
-                }
-            )
-    found.sort(key=lambda f: f["at"])
-    for number, item in enumerate(found):
-        at = item["at"]
-        age = end - at
-        resolved_at = None
-        if age > timedelta(days=20) or rng.random() < 0.5:
-            resolved_at = at + timedelta(days=float(rng.lognormal(1.2, 0.8)))
-            if resolved_at >= end:
-                resolved_at = None
-        if resolved_at is not None:
-            status = (
-                "false_positive"
-                if item["type"] != "data_breach" and rng.random() < 0.25
-                else "resolved"
-            )
-        else:
-            status = "investigating" if age > timedelta(days=2) else "detected"
-        rows.add(
-            "irregularity_detection",
-            {
-                "id": str(entity_id(world.seed, "irregularity", number)),
-                "user_id": item["user"].id,
-                "tenant_id": item["tenant"].id,
-                "irregularity_type": item["type"],
-                "severity": item["severity"],
-                "description": item["description"],
-                "evidence": _json(item["evidence"]),
-                "status": status,
-                "assigned_to": (security if item["type"] == "unauthorized_access" else officer).id,
-                "resolution_notes": (
-                    None
-                    if resolved_at is None
-                    else "Falso positivo: acesso legítimo confirmado com o cliente."
-                    if status == "false_positive"
-                    else "Senha redefinida, sessões revogadas e cliente notificado."
-                ),
-                "created_at": at,
-                "resolved_at": resolved_at,
             },
         )
 
@@ -1029,7 +552,7 @@ def _documents(rows: Rows, world: World) -> None:
                 "created_by": officer.id,
                 "updated_by": officer.id,
                 "tenant_id": world.house.id,
-                "metadata": _json({"language": "pt-BR"}),
+                "metadata": jsonb({"language": "pt-BR"}),
                 "created_at": created,
                 "updated_at": updated,
             },
@@ -1078,82 +601,8 @@ def _documents(rows: Rows, world: World) -> None:
                 "created_by": tenant.owner.id,
                 "updated_by": None,
                 "tenant_id": tenant.id,
-                "metadata": _json({"signed_via": "DocuSign"}),
+                "metadata": jsonb({"signed_via": "DocuSign"}),
                 "created_at": created,
                 "updated_at": created,
             },
         )
-
-
-# --- Writing --------------------------------------------------------------------------------
-def write(database_url: str, rows: Rows) -> dict[str, int]:
-    """Insert what is missing, in one transaction; rows already there are left alone."""
-    inserted: dict[str, int] = {}
-    with psycopg.connect(libpq_url(database_url)) as conn:
-        conn.execute("SET client_encoding TO 'UTF8'")
-        with conn.transaction():
-            for table in TABLE_ORDER:
-                inserted[table] = _insert(conn, table, rows.tables[table])
-    return inserted
-
-
-def all_present(database_url: str, ids: Mapping[str, Sequence[str]]) -> bool:
-    """Whether the database holds a row of every id (`ids` by table), so that `write` would
-    insert nothing and refuse nothing."""
-    with psycopg.connect(libpq_url(database_url)) as conn:
-        for table, table_ids in ids.items():
-            found = conn.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE id = ANY(%s::uuid[])").format(
-                    sql.Identifier("public", table)
-                ),
-                (list(table_ids),),
-            ).fetchone()
-            if found is None or found[0] != len(table_ids):
-                return False
-    return True
-
-
-def _insert(conn: psycopg.Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-    if not rows:
-        return 0
-    columns = list(rows[0])
-    stage = sql.Identifier(f"generate_{table}")
-    names = sql.SQL(", ").join(map(sql.Identifier, columns))
-    conn.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-            stage, sql.Identifier("public", table)
-        )
-    )
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy,
-    ):
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-    with conn.cursor() as cursor:
-        cursor.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                sql.Identifier("public", table), names, names, stage
-            )
-        )
-        inserted = cursor.rowcount
-    if inserted < len(rows):
-        missing = conn.execute(
-            sql.SQL(
-                "SELECT s.id FROM {} AS s WHERE NOT EXISTS "
-                "(SELECT 1 FROM {} AS t WHERE t.id = s.id) LIMIT 3"
-            ).format(stage, sql.Identifier("public", table))
-        ).fetchall()
-        if missing:
-            raise GenerationConflictError(
-                f"public.{table}: {len(rows) - inserted} generated rows were skipped and "
-                f"e.g. id {missing[0][0]} is not there: another row holds one of their unique "
-                "values (data generated with another seed or by hand). Generate into a fresh "
-                "database, or with the seed used before."
-            )
-    conn.execute(sql.SQL("DROP TABLE {}").format(stage))
-    return inserted
-
-
-def iter_ids(rows: Rows, table: str) -> Iterable[str]:
-    return (str(row["id"]) for row in rows.tables[table])

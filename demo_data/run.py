@@ -14,7 +14,7 @@ import orjson
 import polars as pl
 
 from demo_data import billing as billing_module
-from demo_data import finance, operational, webhooks
+from demo_data import finance, operational, tables, webhooks
 from demo_data.activity import ActivityGenerator, build_context
 from demo_data.files import (
     LandingWriter,
@@ -164,7 +164,7 @@ def generate(
     }
     earlier = writer.unchanged()
     if earlier is not None and (
-        database_url is None or operational.all_present(database_url, earlier.rows)
+        database_url is None or tables.all_present(database_url, earlier.rows)
     ):
         world = build_world(seed, tenants, window)  # cheap, and the parse context needs it
         return _summary(
@@ -277,11 +277,11 @@ def generate(
 
     inserted = None
     if database_url is not None:
-        inserted = operational.write(database_url, rows)
+        inserted = tables.write(database_url, rows)
         report("database", 1, 1)
         clock = lap("database", clock)
     stats = _stats(world, billing, traffic, fx, monthly_active, commissions)
-    ids = {table: list(operational.iter_ids(rows, table)) for table in rows.tables}
+    ids = {table: list(tables.iter_ids(rows, table)) for table in rows.tables}
     removed = writer.finish(ids, stats)
     return _summary(
         seed, tenants, window, rate, Path(landing_dir), writer.written,

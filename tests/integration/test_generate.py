@@ -11,7 +11,7 @@ import pytest
 
 from core.settings import Settings
 from demo_data import GenerationConflictError, GenerationSummary, generate
-from demo_data.operational import TABLE_ORDER
+from demo_data.tables import TABLE_ORDER
 from ingestion.load import landing_files, load_file
 from ingestion.sources.registry import available_sources
 
