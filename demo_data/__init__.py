@@ -3,12 +3,14 @@
 `generate(database_url, landing_dir, tenants=20, days=540, seed=7, ...)` writes, for one
 seed, the same bytes every time:
 
-- operational rows into a migrated database (`operational`): subscription plans, tenants,
-  users and members, departments and their agents, referral campaigns and links, achievements,
-  the platform's sales leads, support tickets and messages, irregularities, documents;
+- operational rows into a migrated database (`operational`, `support`, `irregularities`;
+  written by `tables`): subscription plans, tenants, users and members, departments and
+  their agents, referral campaigns and links, achievements, the platform's sales leads,
+  support tickets and messages, irregularities, documents;
 - landing files under `<landing_dir>/<source>/` in each source's format: `payments` (Stripe
-  webhook events, `billing`), `tracking` (web events, `traffic`), `behaviour`, `audit`,
-  `trading`, `usage` (`activity`), `fx_rates` and `expenses` (`finance`).
+  webhook events, `billing`, `charges`, `webhooks`), `tracking` (web events, `traffic`),
+  `behaviour`, `audit`, `trading`, `usage` (`activity`), `fx_rates` and `expenses`
+  (`finance`).
 
 Everything follows one story (`world`): tenants sign up over the window, pay for plans in
 BRL (some in USD or EUR), upgrade, downgrade and churn (about 4 % of paying customers a

@@ -76,7 +76,8 @@ class ParseContext:
 
 
 class Source(Protocol):
-    """A landing source: one module under `ingestion/sources/`, documented in docs/landing.md."""
+    """A landing source: one module under `ingestion/sources/` (its helpers named after it,
+    e.g. `payments_rows`), documented in docs/landing.md."""
 
     name: str  # "payments", "tracking", ...; also the landing sub-folder name
     file_patterns: tuple[str, ...]  # glob patterns within the landing sub-folder
