@@ -108,9 +108,22 @@ def test_sources_are_the_ingest_assets_so_lineage_is_one_graph(
         "public/user_behavior_tracking", "public/visitor_tracking", "raw/expenses",
         "raw/fx_rates", "raw/subscription_events",
     }  # fmt: skip
-    # The rest are operational tables the platform writes (external assets, not built here).
+    # The rest are operational tables the platform writes (external assets, not built here),
+    # found in the UI in their own group, with the YAML's description.
     for source in source_keys - ingest_keys:
-        assert not graph.get(source).is_materializable, source
+        node = graph.get(source)
+        assert not node.is_materializable, source
+        assert node.group_name == "operational", source
+        assert node.owners == ["team:data-platform"], source
+        assert node.description, source
+    assert graph.get(key("public/support_tickets")).description == (
+        "Customer support tickets. Operational tables of the platform, written through the "
+        "write API (schema public, the seed's design). No freshness: they change when people "
+        "act, not on a schedule."
+    )
+    for asset in graph.get_all_asset_keys():
+        assert graph.get(asset).group_name != "default", asset
+        assert graph.get(asset).description, asset
 
     revenue_upstream = (
         dg.AssetSelection.assets(key("marts/revenue_daily")).upstream().resolve(graph)

@@ -11,6 +11,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
@@ -22,6 +26,7 @@ from orchestration.defs.dbt.assets import build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import DBT_RUN_TAG, dbt_after_ingest_sensor
+from orchestration.defs.dbt.translator import OWNERS, dbt_asset_key
 from orchestration.defs.quality.checks import blocking_check_keys
 
 JOB_NAME = "dbt_build_job"
@@ -29,12 +34,31 @@ SCHEDULE_NAME = "dbt_daily"
 DAILY_CRON = "0 6 * * *"
 # Assets of other concerns built in the same runs as the models they read.
 REPORTS_GROUP = "reports"
+# The dbt source of the tables the write API writes: no asset of the pipeline builds them,
+# so they are declared here, to be found in the UI with their description and group.
+OPERATIONAL_SOURCE = "platform"
+OPERATIONAL_GROUP = "operational"
 
 
 def source_keys(dbt_models: dg.AssetsDefinition) -> list[dg.AssetKey]:
     """The keys the dbt models read but do not build: the dbt sources."""
     upstream = {dep.asset_key for spec in dbt_models.specs for dep in spec.deps}
     return sorted(upstream - set(dbt_models.keys), key=lambda key: key.to_user_string())
+
+
+def operational_tables(manifest: Mapping[str, Any]) -> list[dg.AssetSpec]:
+    """The operational tables the models read, as the dbt sources YAML describes them."""
+    return [
+        dg.AssetSpec(
+            dbt_asset_key(source),
+            description=f"{source['description']} {source['source_description']}".strip(),
+            group_name=OPERATIONAL_GROUP,
+            owners=OWNERS,
+            kinds={"postgres"},
+        )
+        for source in sorted(manifest["sources"].values(), key=lambda s: s["unique_id"])
+        if source["source_name"] == OPERATIONAL_SOURCE
+    ]
 
 
 def build_job(dbt_models: dg.AssetsDefinition) -> UnresolvedAssetJobDefinition:
@@ -60,7 +84,9 @@ def build_job(dbt_models: dg.AssetsDefinition) -> UnresolvedAssetJobDefinition:
 
 def definitions() -> dg.Definitions:
     settings = Settings()
-    dbt_models = build_dbt_assets(prepare_manifest(settings))
+    project = prepare_manifest(settings)
+    dbt_models = build_dbt_assets(project)
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
     job = build_job(dbt_models)
     daily = dg.ScheduleDefinition(
         name=SCHEDULE_NAME,
@@ -71,7 +97,7 @@ def definitions() -> dg.Definitions:
         description="Every day at 06:00 (reporting time zone): every mart and report.",
     )
     return dg.Definitions(
-        assets=[dbt_models],
+        assets=[dbt_models, *operational_tables(manifest)],
         jobs=[job],
         schedules=[daily],
         sensors=[
