@@ -307,6 +307,31 @@ def test_sensor_builds_only_what_is_downstream_of_the_tables_that_changed(
     assert dg.AssetCheckKey(key("public/financial_transactions"), BLOCKING_GX) not in audit_checks
 
 
+def test_sensor_leaves_out_what_a_run_built_after_the_change(
+    instance: dg.DagsterInstance,
+) -> None:
+    """The demo ingests, then builds everything itself: the UI opened afterwards must not
+    start the same build again. What was built before the change still is rebuilt."""
+    built_before = "marts/compliance_audit_activity_daily"
+    instance.report_runless_asset_event(dg.AssetMaterialization(key(built_before)))
+    _ingested(instance, "public/audit_logs", rows_loaded=5, files=1)
+    built_after = ["marts/compliance_personal_data_access", "public/compliance_reports"]
+    for built in built_after:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key(built)))
+    [request] = _tick(instance).run_requests or []
+    selected = {k.to_user_string() for k in request.asset_selection or []}
+    assert {built_before, "staging/stg_audit__audit_events"} <= selected
+    assert not selected & set(built_after)
+
+    every_model = defs.resolve_assets_def(key("marts/revenue_daily")).keys
+    reports = [key(report) for report in REPORTS]
+    for built in [*every_model, *reports]:
+        instance.report_runless_asset_event(dg.AssetMaterialization(built))
+    after_the_demo = _tick(instance)
+    assert not after_the_demo.run_requests
+    assert "built since they changed" in str(after_the_demo.skip_reason)
+
+
 def test_what_counts_as_a_change() -> None:
     assert loaded_something({"rows_loaded": dg.MetadataValue.int(3)})
     assert not loaded_something({"rows_loaded": dg.MetadataValue.int(0), "files": 2})

@@ -9,7 +9,8 @@ A sensor rather than `AutomationCondition.eager()`: the ingest assets report a
 materialization on every run, including the tracking drain every 5 minutes that usually
 loads nothing, and an automation condition cannot see that a materialization loaded no rows,
 so eager() would rebuild the web marts every 5 minutes. This sensor reads the ingest
-materializations' metadata (`rows_loaded`, `files`) and ignores the empty ones; it waits
+materializations' metadata (`rows_loaded`, `files`) and ignores the empty ones, leaves out
+what a run materialized after the change (the demo builds everything itself); it waits
 while a dbt run is queued or running, so what lands meanwhile goes into one next run
 instead of two runs writing the same tables at once.
 """
@@ -68,9 +69,10 @@ def loaded_something(metadata: Mapping[str, Any]) -> bool:
 
 def _new_materializations(
     instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int
-) -> tuple[set[dg.AssetKey], int, int]:
-    """(keys changed, newest storage id seen, materializations seen) after storage id `after`."""
-    changed: set[dg.AssetKey] = set()
+) -> tuple[dict[dg.AssetKey, int], int, int]:
+    """(the keys changed with the storage id of their last change, newest storage id seen,
+    materializations seen) after storage id `after`."""
+    changed: dict[dg.AssetKey, int] = {}
     newest, seen = after, 0
     for key in keys:
         cursor = None
@@ -86,11 +88,33 @@ def _new_materializations(
                 newest = max(newest, record.storage_id)
                 materialization = record.asset_materialization
                 if materialization is not None and loaded_something(materialization.metadata):
-                    changed.add(key)
+                    changed[key] = record.storage_id
             if not result.has_more:
                 break
             cursor = result.cursor
     return changed, newest, seen
+
+
+def _not_built_since(
+    instance: dg.DagsterInstance,
+    graph: Any,
+    changed: Mapping[dg.AssetKey, int],
+    buildable: dg.AssetSelection,
+) -> set[dg.AssetKey]:
+    """What is downstream of the changed tables and was not materialized after their change:
+    a run that built it since (the demo's, a manual one) already read the new rows."""
+    changed_before: dict[dg.AssetKey, int] = {}
+    for source, storage_id in changed.items():
+        for key in (dg.AssetSelection.assets(source).downstream() & buildable).resolve(graph):
+            changed_before[key] = max(changed_before.get(key, 0), storage_id)
+    stale = set()
+    for key, storage_id in changed_before.items():
+        latest = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key), limit=1, ascending=False
+        ).records
+        if not latest or latest[0].storage_id < storage_id:
+            stale.add(key)
+    return stale
 
 
 def dbt_after_ingest_sensor(
@@ -127,12 +151,12 @@ def dbt_after_ingest_sensor(
         if context.repository_def is None:
             raise dg.DagsterInvariantViolationError("the sensor needs its repository")
         graph = context.repository_def.asset_graph
-        downstream = (dg.AssetSelection.assets(*changed).downstream() & job.selection).resolve(
-            graph
-        )
+        downstream = _not_built_since(context.instance, graph, changed, job.selection)
         if not downstream:
             return dg.SensorResult(
-                skip_reason=dg.SkipReason("nothing downstream of the changed tables"),
+                skip_reason=dg.SkipReason(
+                    "nothing downstream of the changed tables, or built since they changed"
+                ),
                 cursor=str(newest),
             )
         # Every source the run's models read, not only those that changed: a table a check
