@@ -265,6 +265,16 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     home = environment["DAGSTER_HOME"]
     root = Path(__file__).resolve().parents[1]
     console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")
+    if settings.automations_on:
+        console.print(
+            "schedules and sensors are on: builds, drains and ingests start by themselves "
+            "(BCF_AUTOMATIONS=off, or the UI's Automation page, stops them)"
+        )
+    else:
+        console.print(
+            "schedules and sensors are off: nothing runs until you start it (turn them on in "
+            "the UI's Automation page, or set BCF_AUTOMATIONS=on)"
+        )
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1"]
     subprocess.run([*command, "-p", str(port)], env=environment, cwd=root, check=False)

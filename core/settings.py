@@ -59,6 +59,11 @@ class Settings(EnvFileSettings):
     )
 
     env: Literal["development", "test", "production"] = "development"
+    automations: Literal["on", "off"] | None = Field(
+        default=None,
+        description="Whether the schedules and sensors run until someone turns them on or off "
+        "in the Dagster UI; unset: on when BCF_ENV=production, off otherwise.",
+    )
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL/TimescaleDB URL; unset: the private cluster of `bcf services`.",
@@ -201,6 +206,10 @@ class Settings(EnvFileSettings):
                         f"BCF_ENV={self.env}"
                     )
         return self
+
+    @property
+    def automations_on(self) -> bool:
+        return (self.automations or ("on" if self.env == "production" else "off")) == "on"
 
     @property
     def landing_path(self) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +39,8 @@ QUERY = """
           ... on RepositoryLocation {
             repositories {
               name
-              schedules { name }
-              sensors { name }
+              schedules { name scheduleState { status } }
+              sensors { name sensorState { status } }
             }
           }
         }
@@ -110,6 +111,7 @@ def webserver(postgres_admin_url: str, migrated_template: str) -> Iterator[int]:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +154,8 @@ def test_the_schedules_and_sensors_are_served(answer: dict[str, Any]) -> None:
     assert {"dbt_daily", "drain_tracking_stream", "ingest_hourly"} <= schedules
     assert "ceo_report_archive_monthly" in schedules
     assert {"landing_files"} <= sensors
+    # Outside production nothing starts by itself in a new instance (BCF_AUTOMATIONS unset).
+    states = [s["scheduleState"]["status"] for s in repository["schedules"]] + [
+        s["sensorState"]["status"] for s in repository["sensors"]
+    ]
+    assert set(states) == {"STOPPED"}

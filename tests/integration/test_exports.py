@@ -406,7 +406,7 @@ def test_exports_refresh_once_every_mart_was_rebuilt() -> None:
         ),
     )
     sensor = defs.resolve_sensor_def(exports.SENSOR_NAME)
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # not in production
     with dg.instance_for_test() as instance:
         result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         assert result.total_requested == 0

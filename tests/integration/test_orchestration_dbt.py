@@ -19,7 +19,7 @@ from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.test_utils import create_run_for_test
 
 from core.settings import Settings
-from orchestration.definitions import defs
+from orchestration.definitions import build_definitions, defs
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
 from orchestration.defs.dbt import JOB_NAME, SCHEDULE_NAME, source_keys
 from orchestration.defs.dbt.project import PROJECT_DIR, prepare_manifest, project_fingerprint
@@ -165,7 +165,7 @@ def test_daily_schedule_builds_every_model_and_the_reports(
     schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == Settings().reporting_tz
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # not in production
     job = defs.resolve_job_def(JOB_NAME)
     assert job.tags[DBT_RUN_TAG] == "true"
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
@@ -330,6 +330,27 @@ def test_sensor_leaves_out_what_a_run_built_after_the_change(
     after_the_demo = _tick(instance)
     assert not after_the_demo.run_requests
     assert "built since they changed" in str(after_the_demo.skip_reason)
+
+
+@pytest.mark.parametrize(
+    ("environment", "running"),
+    [({}, False), ({"BCF_ENV": "production"}, True), ({"BCF_AUTOMATIONS": "on"}, True)],
+)
+def test_automations_run_by_themselves_only_in_production_or_when_asked(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], running: bool
+) -> None:
+    """On a laptop, `bcf ui` must not start builds, drains and ingests by itself."""
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("BCF_SECRET_KEY", "a-real-secret-of-some-length-5f1c")
+    monkeypatch.setenv("BCF_PSEUDONYMISATION_KEY", "another-real-secret-9a2e")
+    automations = build_definitions().get_repository_def()
+    statuses = {
+        *(s.default_status.value for s in automations.schedule_defs),
+        *(s.default_status.value for s in automations.sensor_defs),
+    }
+    assert len(automations.schedule_defs) + len(automations.sensor_defs) == 7
+    assert statuses == {"RUNNING" if running else "STOPPED"}
 
 
 def test_what_counts_as_a_change() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from core.settings import Settings
+from orchestration.automation import schedule_status
 from orchestration.defs.ceo_report.assets import (
     build_ceo_report_archive_asset,
     build_ceo_report_asset,
@@ -28,7 +29,7 @@ def definitions() -> dg.Definitions:
         job,
         name=ARCHIVE_SCHEDULE,
         hour_of_day=8,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=schedule_status(),
     )
     return dg.Definitions(
         assets=[build_ceo_report_asset(), archive], jobs=[job], schedules=[monthly]

@@ -21,6 +21,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from core.settings import Settings
+from orchestration.automation import schedule_status
 from orchestration.defs.ceo_report.assets import ARCHIVE_KEY as CEO_REPORT_ARCHIVE
 from orchestration.defs.dbt.assets import build_dbt_assets
 from orchestration.defs.dbt.project import prepare_manifest
@@ -93,7 +94,7 @@ def definitions() -> dg.Definitions:
         job=job,
         cron_schedule=DAILY_CRON,
         execution_timezone=settings.reporting_tz,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=schedule_status(),
         description="Every day at 06:00 (reporting time zone): every mart and report.",
     )
     return dg.Definitions(

@@ -24,6 +24,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from orchestration.automation import sensor_status
 from orchestration.defs.quality.checks import RECENT_DAYS_TAG
 
 SENSOR_NAME = "dbt_after_ingest"
@@ -128,7 +129,7 @@ def dbt_after_ingest_sensor(
         name=SENSOR_NAME,
         job=job,
         minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=sensor_status(),
         description="After an ingest run that loaded rows, builds the dbt models downstream "
         "of the tables it changed (and the reports on them); waits while a dbt run is queued "
         "or in progress.",

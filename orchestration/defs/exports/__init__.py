@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.automation import sensor_status
 from orchestration.defs.exports.assets import KEY, build_exports_asset
 
 SENSOR_NAME = "exports_after_marts"
@@ -22,7 +23,7 @@ def definitions() -> dg.Definitions:
             dg.AutomationConditionSensorDefinition(
                 SENSOR_NAME,
                 target=dg.AssetSelection.assets(KEY),
-                default_status=dg.DefaultSensorStatus.RUNNING,
+                default_status=sensor_status(),
                 description="Refreshes the exports after the marts they read were rebuilt.",
             )
         ],

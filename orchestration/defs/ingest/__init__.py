@@ -6,6 +6,7 @@ import dagster as dg
 
 from core.settings import Settings
 from ingestion.sources.registry import source_names
+from orchestration.automation import schedule_status
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.ingest.sensors import ingest_job_name, landing_sensor
 from orchestration.defs.quality.checks import RECENT_DAYS_TAG
@@ -26,7 +27,7 @@ def definitions() -> dg.Definitions:
         name="drain_tracking_stream",
         job=next(job for job in jobs if job.name == ingest_job_name("tracking")),
         cron_schedule="*/5 * * * *",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=schedule_status(),
         description="Every 5 minutes: load new tracking files and drain the Redis stream.",
     )
     every_source = dg.define_asset_job(
@@ -39,7 +40,7 @@ def definitions() -> dg.Definitions:
         name="ingest_hourly",
         job=every_source,
         cron_schedule="0 * * * *",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=schedule_status(),
         description="Every hour: every source's new files, so nothing waits for the landing "
         "sensor when it is paused or a file landed while the daemon was down.",
     )

@@ -12,6 +12,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from ingestion.load.discover import LandingFile, find_new_files
+from orchestration.automation import sensor_status
 from orchestration.resources import PipelineSettings
 
 
@@ -24,7 +25,7 @@ def landing_sensor(jobs: list[UnresolvedAssetJobDefinition]) -> dg.SensorDefinit
         name="landing_files",
         jobs=jobs,
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=sensor_status(),
         description="Starts an ingest run per source for files that arrived in the landing "
         "folder and are not in the ledger yet. The run key is the files' content, so the "
         "same files never start two runs.",
