@@ -528,6 +528,35 @@ def bi_catalogue(
         console.print("docs/bi.md's mart catalogue updated")
 
 
+@app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@one_line_errors
+def dbt(context: typer.Context) -> None:
+    """Run dbt (any arguments, e.g. `bcf dbt build -s revenue_daily`) on the pipeline's
+    database and settings; its artifacts and log go to <data dir>/dbt/cli."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.defs.dbt.project import PROJECT_DIR, dbt_env, target_dir
+    from orchestration.local import TELEMETRY_OFF
+
+    settings = _settings()
+    # A folder of its own: the pipeline's manifest and partial-parse state stay its own.
+    artifacts = target_dir(settings).parent / "cli"
+    environment = {
+        **os.environ,
+        **TELEMETRY_OFF,
+        **dbt_env(settings, _database_url(settings)),
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_TARGET_PATH": str(artifacts),
+        "DBT_LOG_PATH": str(artifacts),
+    }
+    dbt_command = Path(sys.executable).parent / "dbt"
+    done = subprocess.run([str(dbt_command), *context.args], env=environment, check=False)
+    raise typer.Exit(done.returncode)
+
+
 @app.command("settings")
 @one_line_errors
 def show_settings() -> None:
