@@ -421,8 +421,10 @@ def _materialize_with_progress(
 
 def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> None:
     from orchestration.demo import (
-        MOVEMENT_COLUMNS,
+        channel_rows,
+        kpi_header,
         kpi_rows,
+        movement_header,
         movement_rows,
         read_summary,
         summary_markdown,
@@ -430,21 +432,25 @@ def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> 
 
     marts = read_summary(database)
     currency = settings.reporting_currency
-    kpis = Table("KPI", *(f"{k.month:%Y-%m}" for k in (marts.last_full, marts.current) if k))
-    for row in kpi_rows(marts, currency):
-        kpis.add_row(*row)
-    movements = Table(*MOVEMENT_COLUMNS, title=f"MRR movements ({currency}, whole units)")
-    for row in movement_rows(marts, decimals=0):
-        movements.add_row(*row)
+    kpis = Table("KPI", *kpi_header(marts))
+    movements = Table(
+        "", *movement_header(marts),
+        title=f"MRR movements ({currency}, whole units)",
+        caption="* the current month, so far" if marts.current else None,
+    )  # fmt: skip
     channels = Table(
         "channel", "visitors", "sessions", "leads",
         title=f"Top channels, last {marts.channel_days} days",
     )  # fmt: skip
-    for channel in marts.channels:
-        channels.add_row(
-            channel.channel, f"{channel.visitors:,}", f"{channel.sessions:,}", f"{channel.leads:,}"
-        )
-    for table in (kpis, movements, channels):
+    for table, rows in (
+        (kpis, kpi_rows(marts, currency)),
+        (movements, movement_rows(marts, currency, places=0)),
+        (channels, channel_rows(marts, currency)),
+    ):
+        for column in table.columns[1:]:
+            column.justify = "right"
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
     state = "[green]succeeded[/green]" if run.success else "[red]FAILED[/red]"
     console.print(

@@ -26,6 +26,7 @@ from dagster._core.events import DagsterEventType
 from core.db.engine import libpq_url
 from core.fingerprint import fingerprint
 from core.settings import Settings
+from orchestration.defs.ceo_report.build import number_format
 from orchestration.defs.quality.summary import CheckOutcome, summarize
 
 # Dagster's console logger prints every event at DEBUG; the demo shows its own progress.
@@ -349,14 +350,6 @@ def read_summary(
     )
 
 
-def money(amount: Decimal | None, currency: str) -> str:
-    return "n/a" if amount is None else f"{currency} {amount:,.2f}"
-
-
-def percent(rate: Decimal | None) -> str:
-    return "n/a" if rate is None else f"{rate * 100:.1f} %"
-
-
 def summary_markdown(
     run: PipelineRun, marts: MartSummary, currency: str, outputs: dict[str, Path]
 ) -> str:
@@ -369,18 +362,19 @@ def summary_markdown(
         "",
         "## KPIs",
         "",
-        "| | " + " | ".join(_kpi_header(marts)) + " |",
-        "|---|" + "---:|" * len(_kpi_header(marts)),
+        "| | " + " | ".join(kpi_header(marts)) + " |",
+        "|---|" + "---:|" * len(kpi_header(marts)),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in kpi_rows(marts, currency)]
-    lines += ["", "## MRR movements", ""]
-    lines += ["| " + " | ".join(MOVEMENT_COLUMNS) + " |", "|---|" + "---:|" * 7]
-    lines += ["| " + " | ".join(row) + " |" for row in movement_rows(marts)]
+    lines += ["", f"## MRR movements ({currency})", ""]
+    lines += ["| | " + " | ".join(movement_header(marts)) + " |"]
+    lines += ["|---|" + "---:|" * len(marts.movements)]
+    lines += ["| " + " | ".join(row) + " |" for row in movement_rows(marts, currency)]
+    if marts.current:
+        lines += ["", "\\* the current month, so far."]
     lines += ["", f"## Top channels, last {marts.channel_days} days of traffic", ""]
     lines += ["| channel | visitors | sessions | leads |", "|---|---:|---:|---:|"]
-    lines += [
-        f"| {c.channel} | {c.visitors:,} | {c.sessions:,} | {c.leads:,} |" for c in marts.channels
-    ]
+    lines += ["| " + " | ".join(row) + " |" for row in channel_rows(marts, currency)]
     if run.checks_failed:
         lines += ["", "## Failed checks", ""]
         lines += [
@@ -392,12 +386,15 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-MOVEMENT_COLUMNS = (
-    "month", "starting", "new", "expansion", "reactivation", "contraction", "churned", "ending",
+MOVEMENTS = (
+    ("starting", "starting_mrr"), ("+ new", "new_mrr"), ("+ expansion", "expansion_mrr"),
+    ("+ reactivation", "reactivation_mrr"), ("- contraction", "contraction_mrr"),
+    ("- churned", "churned_mrr"), ("= ending", "ending_mrr"),
 )  # fmt: skip
 
 
-def _kpi_header(marts: MartSummary) -> list[str]:
+def kpi_header(marts: MartSummary) -> list[str]:
+    """The KPI columns: the last full month, then the current one, marked as partial."""
     return [
         f"{kpis.month:%Y-%m}{' (so far)' if kpis is marts.current else ''}"
         for kpis in (marts.last_full, marts.current)
@@ -406,24 +403,38 @@ def _kpi_header(marts: MartSummary) -> list[str]:
 
 
 def kpi_rows(marts: MartSummary, currency: str) -> list[list[str]]:
+    """Money as the CEO report writes it (`R$ 8.611,96` for BRL)."""
+    fmt = number_format(currency)
     months = [kpis for kpis in (marts.last_full, marts.current) if kpis is not None]
     return [
-        ["MRR", *(money(k.mrr, currency) for k in months)],
-        ["ARR", *(money(k.arr, currency) for k in months)],
-        ["active customers", *(f"{k.active_customers:,}" for k in months)],
-        ["customer churn", *(percent(k.customer_churn_rate) for k in months)],
-        ["net MRR churn", *(percent(k.net_mrr_churn_rate) for k in months)],
-        ["NRR (12 months)", *(percent(k.nrr_12m) for k in months)],
-        ["net revenue", *(money(k.net_revenue, currency) for k in months)],
+        ["MRR", *(fmt.money(k.mrr) for k in months)],
+        ["ARR", *(fmt.money(k.arr) for k in months)],
+        ["active customers", *(fmt.count(k.active_customers) for k in months)],
+        ["customer churn", *(fmt.percent(k.customer_churn_rate) for k in months)],
+        ["net MRR churn", *(fmt.percent(k.net_mrr_churn_rate) for k in months)],
+        ["NRR (12 months)", *(fmt.percent(k.nrr_12m) for k in months)],
+        ["net revenue", *(fmt.money(k.net_revenue) for k in months)],
     ]
 
 
-def movement_rows(marts: MartSummary, decimals: int = 2) -> list[list[str]]:
-    rows = []
-    for m in marts.movements:
-        amounts = (
-            m.starting_mrr, m.new_mrr, m.expansion_mrr, m.reactivation_mrr,
-            m.contraction_mrr, m.churned_mrr, m.ending_mrr,
-        )  # fmt: skip
-        rows.append([f"{m.month:%Y-%m}", *(f"{amount:,.{decimals}f}" for amount in amounts)])
-    return rows
+def movement_header(marts: MartSummary) -> list[str]:
+    """The months of the movements, oldest first, the current one marked as partial."""
+    current = marts.current.month if marts.current else None
+    return [f"{m.month:%Y-%m}{'*' if m.month == current else ''}" for m in marts.movements]
+
+
+def movement_rows(marts: MartSummary, currency: str, places: int = 2) -> list[list[str]]:
+    """One row per movement, one column per month: a waterfall read downwards."""
+    fmt = number_format(currency)
+    return [
+        [label, *(fmt.number(getattr(m, field), places) for m in marts.movements)]
+        for label, field in MOVEMENTS
+    ]
+
+
+def channel_rows(marts: MartSummary, currency: str) -> list[list[str]]:
+    fmt = number_format(currency)
+    return [
+        [c.channel, fmt.count(c.visitors), fmt.count(c.sessions), fmt.count(c.leads)]
+        for c in marts.channels
+    ]

@@ -26,6 +26,7 @@ from dagster._core.events import DagsterEventType
 
 from core.services import LocalPostgres
 from orchestration.definitions import defs
+from orchestration.defs.ceo_report.build import number_format
 from orchestration.local import data_dir_environment
 
 # Every tenant, so each source sees activity in its last days (freshness), over a short
@@ -143,7 +144,7 @@ def test_every_asset_is_materialized_and_every_check_passed(
 
 
 def test_the_summary_file_has_the_numbers_the_terminal_showed(
-    data_dir: Path, database_url: str
+    data_dir: Path, database_url: str, first: DemoRun
 ) -> None:
     summary = (data_dir / "demo" / "summary.md").read_text(encoding="utf-8")
     with psycopg.connect(database_url) as conn:
@@ -151,7 +152,10 @@ def test_the_summary_file_has_the_numbers_the_terminal_showed(
             "SELECT mrr FROM marts.ceo_kpis_monthly ORDER BY month DESC LIMIT 1"
         ).fetchone()[0]  # type: ignore[index]
     assert mrr > 0
-    assert f"BRL {mrr:,.2f}" in summary
+    shown = number_format("BRL").money(mrr)  # as the CEO report writes it: R$ 1.234,56
+    assert shown in summary
+    assert shown in first.stdout
+    assert " (so far)" in summary  # the current month is marked as partial
     assert "0 failed" in summary
 
 
