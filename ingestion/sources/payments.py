@@ -44,7 +44,7 @@ from ingestion.parsing.contract import (
     Target,
 )
 from ingestion.sources.payments_events import read_lines
-from ingestion.sources.payments_links import KnownCharge, PaymentsContext
+from ingestion.sources.payments_links import KnownCharge, KnownRefund, PaymentsContext
 from ingestion.sources.payments_rows import FileParser
 from ingestion.sources.stripe_objects import ref_id
 
@@ -172,15 +172,32 @@ class PaymentsSource:
     def with_references(
         self, data: bytes, context: ParseContext, query: ReferenceQuery
     ) -> ParseContext:
-        """The context plus the charges already loaded that this file's events refer to."""
+        """The context plus the charges already loaded that this file's events refer to, and
+        the refunds already booked for them."""
         charge_ids = sorted(referenced_charge_ids(data))
         rows = query(KNOWN_CHARGES_SQL, {"charge_ids": charge_ids}) if charge_ids else []
+        refunds: dict[str, list[KnownRefund]] = {}
+        if charge_ids:
+            columns = list(SCHEMAS[FINANCIAL_TRANSACTIONS.table])
+            for found in query(KNOWN_REFUNDS_SQL, {"charge_ids": charge_ids}):
+                charge_id, refund_id, amount_minor, status, version, *values = found
+                refunds.setdefault(charge_id, []).append(
+                    KnownRefund(
+                        charge_id,
+                        refund_id,
+                        amount_minor,
+                        status,
+                        version,
+                        dict(zip(columns, values, strict=True)),
+                    )
+                )
         return PaymentsContext(
             known_tenant_ids=context.known_tenant_ids,
             known_user_ids=context.known_user_ids,
             plans=context.plans,
             reporting_currency=context.reporting_currency,
             charges={row[0]: KnownCharge(*row[1:]) for row in rows},
+            refunds={charge_id: tuple(found) for charge_id, found in refunds.items()},
         )
 
 
@@ -197,8 +214,24 @@ WHERE transaction_type = 'payment' AND source_record_id = ANY(%(charge_ids)s)
 """
 
 
+# Parameter `charge_ids`. The refund rows booked for those charges: charge id, refund id
+# (null for growth of amount_refunded), amount in minor units, status, version, then the
+# columns of the financial_transactions frame (SCHEMAS order), so a row can be rewritten.
+KNOWN_REFUNDS_SQL = """
+SELECT stripe_charge_id, metadata ->> 'stripe_refund_id',
+       (metadata ->> 'amount_minor')::bigint, status, updated_at,
+       tenant_id::text, user_id::text, transaction_type, amount, currency, status,
+       payment_method, stripe_payment_intent_id, stripe_charge_id, description,
+       metadata::text, processed_at, created_at, updated_at, source_record_id
+FROM public.financial_transactions
+WHERE transaction_type = 'refund' AND stripe_charge_id = ANY(%(charge_ids)s)
+ORDER BY updated_at, source_record_id
+"""
+
+
 def referenced_charge_ids(data: bytes) -> frozenset[str]:
-    """The charge ids the events of a file refer to (charges, and disputed charges)."""
+    """The charge ids the events of a file refer to (charges, refunded and disputed
+    charges)."""
     found: set[str] = set()
     for _, line in read_lines(data, "payments file"):
         try:
@@ -208,7 +241,7 @@ def referenced_charge_ids(data: bytes) -> frozenset[str]:
         if not isinstance(obj, dict):
             continue
         charge_id = ref_id(obj.get("id")) if obj.get("object") == "charge" else None
-        if obj.get("object") == "dispute":
+        if obj.get("object") in ("dispute", "refund"):
             charge_id = ref_id(obj.get("charge"))
         if charge_id:
             found.add(charge_id)

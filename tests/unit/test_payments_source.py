@@ -632,7 +632,9 @@ def test_later_partial_refund_lists_both_refunds() -> None:
 
 
 def test_refund_from_amount_refunded_when_the_list_is_absent() -> None:
-    # API versions from 2022-11-15 leave Charge.refunds out of the payload.
+    # API versions from 2022-11-15 leave Charge.refunds out of the payload. Nothing is
+    # booked for ch_1 yet, so the whole amount_refunded is new: 700 minor units = 7.00 (the
+    # 400 previous_attributes mentions were never booked; they count now).
     refunded = event(
         "evt_9",
         "charge.refunded",
@@ -644,7 +646,7 @@ def test_refund_from_amount_refunded_when_the_list_is_absent() -> None:
     row = money["evt_9"]
     assert (row["transaction_type"], row["amount"], row["status"]) == (
         "refund",
-        Decimal("3.00"),
+        Decimal("7.00"),
         "completed",
     )
     assert row["processed_at"] == at("2025-03-06T00:00:01")
@@ -971,7 +973,7 @@ BAD_REASONS = {
         "usage, other"
     ),
     19: "event id 'evt_1QX18' repeats line 18 with different content",
-    20: "data.object.refunds.data is missing and data.previous_attributes.amount_refunded is null",
+    20: "data.object.amount_refunded 2000 is more than data.object.amount 1000",
     21: (
         "data.object.metadata.tenant_id is missing and the disputed charge ch_3QElsewhere is "
         "neither in this file nor already loaded"
