@@ -215,11 +215,14 @@ WHERE transaction_type = 'payment' AND source_record_id = ANY(%(charge_ids)s)
 
 
 # Parameter `charge_ids`. The refund rows booked for those charges: charge id, refund id
-# (null for growth of amount_refunded), amount in minor units, status, version, then the
-# columns of the financial_transactions frame (SCHEMAS order), so a row can be rewritten.
+# (null for growth of amount_refunded), amount in minor units (rows written elsewhere without
+# metadata.amount_minor: 100 times the amount, right for two-decimal currencies), status, version,
+# then the columns of the financial_transactions frame (SCHEMAS order), so a row can be
+# rewritten.
 KNOWN_REFUNDS_SQL = """
 SELECT stripe_charge_id, metadata ->> 'stripe_refund_id',
-       (metadata ->> 'amount_minor')::bigint, status, updated_at,
+       coalesce((metadata ->> 'amount_minor')::bigint, round(amount * 100)::bigint), status,
+       updated_at,
        tenant_id::text, user_id::text, transaction_type, amount, currency, status,
        payment_method, stripe_payment_intent_id, stripe_charge_id, description,
        metadata::text, processed_at, created_at, updated_at, source_record_id
