@@ -7,13 +7,16 @@ exactly as Stripe sends it to a webhook or lists it in `/v1/events`:
 ignored. Events may repeat and arrive in any order: the file is ordered by `created`, then by
 lifecycle (creation before updates before closure, for events stamped in the same second),
 then by event id. Settings: none; reference data comes from the `ParseContext` (known
-tenants and users, subscription plans by slug and by stripe_price_id).
+tenants and users, subscription plans by slug and by stripe_price_id), and from the ledger
+the charges the file refers to and the refunds already booked for them (`with_references`).
 
 Targets (see `ingestion.parsing.contract` for the contract):
 - primary `raw.stripe_events`, insert_new on `id`: every accepted event as sent.
 - `public.financial_transactions`, upsert_newer on `source_record_id` by `updated_at` (the
   time of the event that last described the movement): one row per money movement; a
-  payment per charge (`ch_`), a refund per refund (`re_`), a chargeback per dispute (`dp_`).
+  payment per charge (`ch_`), a refund per refund object (`re_`) or, for the growth of a
+  charge's `amount_refunded` no refund object explains, per `charge.refunded` event (`evt_`;
+  see `payments_refunds`), a chargeback per dispute (`dp_`).
 - `public.billing_subscriptions`, upsert_newer on `stripe_subscription_id` by `updated_at`:
   each subscription's current state.
 - `raw.subscription_events`, insert_new on `event_id`: one flattened row per
