@@ -7,13 +7,16 @@ exactly as Stripe sends it to a webhook or lists it in `/v1/events`:
 ignored. Events may repeat and arrive in any order: the file is ordered by `created`, then by
 lifecycle (creation before updates before closure, for events stamped in the same second),
 then by event id. Settings: none; reference data comes from the `ParseContext` (known
-tenants and users, subscription plans by slug and by stripe_price_id).
+tenants and users, subscription plans by slug and by stripe_price_id), and from the ledger
+the charges the file refers to and the refunds already booked for them (`with_references`).
 
 Targets (see `ingestion.parsing.contract` for the contract):
 - primary `raw.stripe_events`, insert_new on `id`: every accepted event as sent.
 - `public.financial_transactions`, upsert_newer on `source_record_id` by `updated_at` (the
   time of the event that last described the movement): one row per money movement; a
-  payment per charge (`ch_`), a refund per refund (`re_`), a chargeback per dispute (`dp_`).
+  payment per charge (`ch_`), a refund per refund object (`re_`) or, for the growth of a
+  charge's `amount_refunded` no refund object explains, per `charge.refunded` event (`evt_`;
+  see `payments_refunds`), a chargeback per dispute (`dp_`).
 - `public.billing_subscriptions`, upsert_newer on `stripe_subscription_id` by `updated_at`:
   each subscription's current state.
 - `raw.subscription_events`, insert_new on `event_id`: one flattened row per
@@ -44,7 +47,7 @@ from ingestion.parsing.contract import (
     Target,
 )
 from ingestion.sources.payments_events import read_lines
-from ingestion.sources.payments_links import KnownCharge, PaymentsContext
+from ingestion.sources.payments_links import KnownCharge, KnownRefund, PaymentsContext
 from ingestion.sources.payments_rows import FileParser
 from ingestion.sources.stripe_objects import ref_id
 
@@ -172,15 +175,32 @@ class PaymentsSource:
     def with_references(
         self, data: bytes, context: ParseContext, query: ReferenceQuery
     ) -> ParseContext:
-        """The context plus the charges already loaded that this file's events refer to."""
+        """The context plus the charges already loaded that this file's events refer to, and
+        the refunds already booked for them."""
         charge_ids = sorted(referenced_charge_ids(data))
         rows = query(KNOWN_CHARGES_SQL, {"charge_ids": charge_ids}) if charge_ids else []
+        refunds: dict[str, list[KnownRefund]] = {}
+        if charge_ids:
+            columns = list(SCHEMAS[FINANCIAL_TRANSACTIONS.table])
+            for found in query(KNOWN_REFUNDS_SQL, {"charge_ids": charge_ids}):
+                charge_id, refund_id, amount_minor, status, version, *values = found
+                refunds.setdefault(charge_id, []).append(
+                    KnownRefund(
+                        charge_id,
+                        refund_id,
+                        amount_minor,
+                        status,
+                        version,
+                        dict(zip(columns, values, strict=True)),
+                    )
+                )
         return PaymentsContext(
             known_tenant_ids=context.known_tenant_ids,
             known_user_ids=context.known_user_ids,
             plans=context.plans,
             reporting_currency=context.reporting_currency,
             charges={row[0]: KnownCharge(*row[1:]) for row in rows},
+            refunds={charge_id: tuple(found) for charge_id, found in refunds.items()},
         )
 
 
@@ -197,8 +217,27 @@ WHERE transaction_type = 'payment' AND source_record_id = ANY(%(charge_ids)s)
 """
 
 
+# Parameter `charge_ids`. The refund rows booked for those charges: charge id, refund id
+# (null for growth of amount_refunded), amount in minor units (rows written elsewhere without
+# metadata.amount_minor: 100 times the amount, right for two-decimal currencies), status, version,
+# then the columns of the financial_transactions frame (SCHEMAS order), so a row can be
+# rewritten.
+KNOWN_REFUNDS_SQL = """
+SELECT stripe_charge_id, metadata ->> 'stripe_refund_id',
+       coalesce((metadata ->> 'amount_minor')::bigint, round(amount * 100)::bigint), status,
+       updated_at,
+       tenant_id::text, user_id::text, transaction_type, amount, currency, status,
+       payment_method, stripe_payment_intent_id, stripe_charge_id, description,
+       metadata::text, processed_at, created_at, updated_at, source_record_id
+FROM public.financial_transactions
+WHERE transaction_type = 'refund' AND stripe_charge_id = ANY(%(charge_ids)s)
+ORDER BY updated_at, source_record_id
+"""
+
+
 def referenced_charge_ids(data: bytes) -> frozenset[str]:
-    """The charge ids the events of a file refer to (charges, and disputed charges)."""
+    """The charge ids the events of a file refer to (charges, refunded and disputed
+    charges)."""
     found: set[str] = set()
     for _, line in read_lines(data, "payments file"):
         try:
@@ -208,7 +247,7 @@ def referenced_charge_ids(data: bytes) -> frozenset[str]:
         if not isinstance(obj, dict):
             continue
         charge_id = ref_id(obj.get("id")) if obj.get("object") == "charge" else None
-        if obj.get("object") == "dispute":
+        if obj.get("object") in ("dispute", "refund"):
             charge_id = ref_id(obj.get("charge"))
         if charge_id:
             found.add(charge_id)

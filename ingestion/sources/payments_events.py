@@ -23,6 +23,7 @@ LIFECYCLE_RANK = {
     "charge.succeeded": 0,
     "charge.failed": 0,
     "charge.dispute.created": 0,
+    "refund.created": 0,
     "charge.refunded": 2,
     "charge.dispute.closed": 2,
     "customer.subscription.deleted": 2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ingestion.parsing.contract import ParseContext
@@ -31,6 +32,20 @@ class KnownCharge:
 
 
 @dataclass(frozen=True)
+class KnownRefund:
+    """A refund row already in public.financial_transactions: a refund object (`re_`) or the
+    growth of a charge's amount_refunded no refund object explained (keyed by the event id).
+    `row` holds its columns (those of the frame), so a later file can rewrite it."""
+
+    charge_id: str
+    refund_id: str | None
+    amount_minor: int
+    status: str
+    version: datetime
+    row: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class PaymentsContext(ParseContext):
     """A ParseContext that also knows the charges already loaded, by charge id.
 
@@ -40,9 +55,13 @@ class PaymentsContext(ParseContext):
     (`KNOWN_CHARGES_SQL` for the ids `referenced_charge_ids` finds), the source takes owner,
     revenue type and invoice from the ledger; with a plain ParseContext it looks only in
     the file itself and rejects what it cannot place.
+
+    `refunds` are the refund rows already booked for those charges (`KNOWN_REFUNDS_SQL`):
+    what a charge's cumulative amount_refunded is measured against.
     """
 
     charges: Mapping[str, KnownCharge] = field(default_factory=dict)
+    refunds: Mapping[str, tuple[KnownRefund, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from ingestion.parsing.contract import ParseContext, Reject
 from ingestion.sources.payments_events import Event, read_event, read_lines
 from ingestion.sources.payments_links import ChargeLinks, FileIndex, PaymentsContext
+from ingestion.sources.payments_refunds import RefundBook
 from ingestion.sources.stripe_objects import (
     CHARGE_STATUS,
     DISPUTE_CLOSED,
@@ -47,6 +48,9 @@ from ingestion.sources.stripe_objects import (
 
 CHARGE_EVENTS = frozenset({"charge.succeeded", "charge.failed", "charge.refunded"})
 DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+)
 INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.payment_failed"})
 SUBSCRIPTION_EVENT_TYPES = frozenset(
     {
@@ -58,6 +62,7 @@ SUBSCRIPTION_EVENT_TYPES = frozenset(
 _EXPECTED_OBJECT = {
     **dict.fromkeys(CHARGE_EVENTS, "charge"),
     **dict.fromkeys(DISPUTE_EVENTS, "dispute"),
+    **dict.fromkeys(REFUND_EVENTS, "refund"),
     **dict.fromkeys(INVOICE_EVENTS, "invoice"),
     **dict.fromkeys(SUBSCRIPTION_EVENT_TYPES, "subscription"),
 }
@@ -93,8 +98,11 @@ class FileParser:
         self.context = context
         self.tenants = _canonical_ids(context.known_tenant_ids)
         self.users = _canonical_ids(context.known_user_ids)
-        self.known_charges = context.charges if isinstance(context, PaymentsContext) else {}
+        known = context if isinstance(context, PaymentsContext) else None
+        self.known_charges = known.charges if known else {}
         self.index = FileIndex()
+        # What each charge has given back so far, from the ledger, then event by event.
+        self.refunds = RefundBook(known.refunds if known else {})
 
     def parse(self, data: bytes, file_name: str) -> FileRows:
         records_in = 0
@@ -189,6 +197,8 @@ class FileParser:
             return self._charge_event(event)
         if event.type in DISPUTE_EVENTS:
             return self._dispute_event(event)
+        if event.type in REFUND_EVENTS:
+            return self._refund_event(event)
         if event.type in INVOICE_EVENTS:
             tenant, user = self._owner(
                 self.index.invoice_owner_candidates(event.object, "data.object")
@@ -275,13 +285,27 @@ class FileParser:
         return "other"
 
     # -- charges and refunds -----------------------------------------------------------------
-    def _charge_event(self, event: Event) -> _Derived:
-        charge, where = event.object, "data.object"
+    def _charge_owner(
+        self, charge: Mapping[str, Any], where: str, event: Event
+    ) -> tuple[str, str, ChargeLinks, dict[str, object]]:
+        """Owner, links and the metadata every row of this charge carries."""
         links = self.index.charge_links(charge)
         tenant, user = self._owner(
             ((f"{where}.metadata", charge.get("metadata")), *links.owner_candidates)
         )
-        revenue_type = self._revenue_type(charge, links, where)
+        common: dict[str, object] = {
+            "revenue_type": self._revenue_type(charge, links, where),
+            "stripe_event_id": event.id,
+            "stripe_invoice_id": links.invoice_id,
+            "stripe_subscription_id": links.subscription_id,
+            "stripe_customer_id": ref_id(charge.get("customer")),
+            "livemode": event.livemode,
+        }
+        return tenant, user, links, common
+
+    def _charge_event(self, event: Event) -> _Derived:
+        charge, where = event.object, "data.object"
+        tenant, user, _, common = self._charge_owner(charge, where, event)
         code = currency(charge.get("currency"), f"{where}.currency")
         minor = minor_units(charge, "amount", where)
         stripe_status, status = mapped_status(
@@ -292,14 +316,6 @@ class FileParser:
         created = required_timestamp(charge, "created", where)
         method = payment_method(charge.get("payment_method_details"))
         intent = ref_id(charge.get("payment_intent"))
-        common = {
-            "revenue_type": revenue_type,
-            "stripe_event_id": event.id,
-            "stripe_invoice_id": links.invoice_id,
-            "stripe_subscription_id": links.subscription_id,
-            "stripe_customer_id": ref_id(charge.get("customer")),
-            "livemode": event.livemode,
-        }
         payment = _transaction(
             tenant=tenant,
             user=user,
@@ -324,16 +340,84 @@ class FileParser:
             version=event.created,
             record_id=event.object_id,
         )
-        rows = [payment]
-        refunds = list_data(charge.get("refunds")) or []
-        for number, refund in enumerate(refunds):
+        listed: list[tuple[dict[str, Any], int]] = []
+        for number, refund in enumerate(list_data(charge.get("refunds")) or []):
             rw = f"{where}.refunds.data[{number}]"
             if not isinstance(refund, Mapping):
                 raise RecordError(f"{rw} is {show(refund)}: expected a refund object")
-            rows.append(self._refund(refund, rw, code, payment, common, event))
-        if event.type == "charge.refunded" and not refunds:
-            rows.append(self._refund_from_delta(event, charge, code, payment, common))
-        return _Derived(tenant, user, transactions=rows)
+            listed.append(self._refund(refund, rw, code, payment, common, event))
+        refunded = 0
+        if event.type == "charge.refunded":
+            refunded = minor_units(charge, "amount_refunded", where, minimum=0)
+            if refunded > minor:
+                raise RecordError(
+                    f"{where}.amount_refunded {refunded} is more than {where}.amount {minor}: "
+                    "a charge cannot give back more than it took"
+                )
+        # Everything is read: only now does the event change what is booked for the charge.
+        rows: list[Mapping[str, Any]] = [payment]
+        for row, refund_minor in listed:
+            rows += self.refunds.refund_object(
+                event.object_id, row, refund_minor, row["processed_at"]
+            )
+        if event.type == "charge.refunded":
+            rows += self.refunds.growth(
+                event.object_id,
+                refunded,
+                event.id,
+                lambda delta: _growth_row(event, code, payment, common, delta),
+            )
+        return _Derived(tenant, user, transactions=[dict(row) for row in rows])
+
+    def _refund_event(self, event: Event) -> _Derived:
+        """refund.created / refund.updated / refund.failed / charge.refund.updated: the refund
+        object, placed on its charge (in this file, or already loaded)."""
+        refund, where = event.object, "data.object"
+        charge_ref = refund.get("charge")
+        charge_id = ref_id(charge_ref)
+        if charge_id is None:
+            raise RecordError(
+                f"{where}.charge is {show(charge_ref)}: expected the refunded charge's id"
+            )
+        charge = (
+            charge_ref if isinstance(charge_ref, Mapping) else self.index.charges.get(charge_id)
+        )
+        if charge is not None:
+            cw = f"{where}.charge" if charge is charge_ref else f"charge {charge_id} (in this file)"
+            tenant, user, _, common = self._charge_owner(charge, cw, event)
+            method = payment_method(charge.get("payment_method_details"))
+            intent = ref_id(charge.get("payment_intent"))
+        else:
+            known = self.known_charges.get(charge_id)
+            if known is None:
+                raise RecordError(
+                    f"{where}.charge {charge_id} is neither in this file nor already loaded: "
+                    "expected the charge's events first (load the file that holds them, then "
+                    "this one again)"
+                )
+            tenant, user = known.tenant_id, known.user_id
+            common = {
+                "revenue_type": known.revenue_type
+                if known.revenue_type in REVENUE_TYPES
+                else "other",
+                "stripe_event_id": event.id,
+                "stripe_invoice_id": known.invoice_id,
+                "stripe_subscription_id": known.subscription_id,
+                "stripe_customer_id": None,
+                "livemode": event.livemode,
+            }
+            method, intent = known.payment_method, known.payment_intent_id
+        code = currency(refund.get("currency"), f"{where}.currency")
+        payment = {
+            "tenant_id": tenant,
+            "user_id": user,
+            "payment_method": method,
+            "stripe_payment_intent_id": intent,
+            "stripe_charge_id": charge_id,
+        }
+        row, minor = self._refund(refund, where, code, payment, common, event)
+        rows = self.refunds.refund_object(charge_id, row, minor, row["processed_at"])
+        return _Derived(tenant, user, transactions=[dict(r) for r in rows])
 
     @staticmethod
     def _refund(
@@ -343,7 +427,8 @@ class FileParser:
         payment: Mapping[str, Any],
         common: Mapping[str, object],
         event: Event,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], int]:
+        """A refund object's row (keyed by its `re_` id) and its amount in minor units."""
         refund_id = object_id(refund, where)
         code = (
             currency(refund["currency"], f"{where}.currency")
@@ -356,7 +441,7 @@ class FileParser:
         )
         created = required_timestamp(refund, "created", where)
         reason = short_text(refund.get("reason"), 100)
-        return _transaction(
+        row = _transaction(
             tenant=payment["tenant_id"],
             user=payment["user_id"],
             kind="refund",
@@ -380,51 +465,7 @@ class FileParser:
             version=event.created,
             record_id=refund_id,
         )
-
-    @staticmethod
-    def _refund_from_delta(
-        event: Event,
-        charge: Mapping[str, Any],
-        code: str,
-        payment: Mapping[str, Any],
-        common: Mapping[str, object],
-    ) -> dict[str, Any]:
-        """API versions from 2022-11-15 no longer include `refunds` in a charge: the refund
-        of a charge.refunded event is then the growth of amount_refunded, dated by the event
-        and keyed by the event id (one refund per charge.refunded event)."""
-        refunded = minor_units(charge, "amount_refunded", "data.object")
-        previous = mapping(mapping(event.body.get("data")).get("previous_attributes"))
-        before = previous.get("amount_refunded")
-        if isinstance(before, bool) or not isinstance(before, int) or not 0 <= before < refunded:
-            raise RecordError(
-                f"data.object.refunds.data is missing and data.previous_attributes."
-                f"amount_refunded is {show(before)} (amount_refunded {refunded}): cannot tell "
-                "the refund's amount and date; expected the charge's refunds list or the "
-                "amount refunded before this event"
-            )
-        delta = refunded - before
-        return _transaction(
-            tenant=payment["tenant_id"],
-            user=payment["user_id"],
-            kind="refund",
-            amount=to_major(delta, code, "data.object.amount_refunded"),
-            code=code,
-            status="completed",
-            method=payment["payment_method"],
-            intent=payment["stripe_payment_intent_id"],
-            charge_id=payment["stripe_charge_id"],
-            description=f"Refund of {payment['stripe_charge_id']} (from amount_refunded)",
-            metadata={
-                **common,
-                "original_charge_id": payment["stripe_charge_id"],
-                "stripe_refund_id": None,
-                "stripe_status": "succeeded",
-                "amount_minor": delta,
-            },
-            happened_at=event.created,
-            version=event.created,
-            record_id=event.id,
-        )
+        return row, minor
 
     # -- disputes ------------------------------------------------------------------------------
     def _dispute_event(self, event: Event) -> _Derived:
@@ -614,6 +655,39 @@ class FileParser:
             "trial_end": trial_end,
         }
         return _Derived(tenant, user, subscription=billing, subscription_event=history)
+
+
+def _growth_row(
+    event: Event,
+    code: str,
+    payment: Mapping[str, Any],
+    common: Mapping[str, object],
+    delta: int,
+) -> dict[str, Any]:
+    """The growth of a charge's amount_refunded that no refund object explains (current API
+    versions leave Charge.refunds out): dated by the charge.refunded event, keyed by its id."""
+    return _transaction(
+        tenant=payment["tenant_id"],
+        user=payment["user_id"],
+        kind="refund",
+        amount=to_major(delta, code, "data.object.amount_refunded"),
+        code=code,
+        status="completed",
+        method=payment["payment_method"],
+        intent=payment["stripe_payment_intent_id"],
+        charge_id=payment["stripe_charge_id"],
+        description=f"Refund of {payment['stripe_charge_id']} (from amount_refunded)",
+        metadata={
+            **common,
+            "original_charge_id": payment["stripe_charge_id"],
+            "stripe_refund_id": None,
+            "stripe_status": "succeeded",
+            "amount_minor": delta,
+        },
+        happened_at=event.created,
+        version=event.created,
+        record_id=event.id,
+    )
 
 
 def _single_item(sub: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:

@@ -549,6 +549,29 @@ def test_referenced_charge_ids(good: Parsed) -> None:
     assert ids == set(payments["source_record_id"])
 
 
+def test_referenced_charge_ids_include_refunded_charges() -> None:
+    obj = {**refund("re_1", 100, "2025-03-02T00:00"), "charge": "ch_9"}
+    assert referenced_charge_ids(jsonl(event("evt_1", "refund.created", obj))) == {"ch_9"}
+
+
+def test_refund_event_without_its_charge_is_rejected_with_the_field() -> None:
+    lonely = event("evt_1", "charge.refund.updated", refund("re_1", 100, "2025-03-02T00:00"))
+    assert only_reason(parse(lonely)).startswith(
+        "data.object.charge is null: expected the refunded charge's id"
+    )
+
+
+def test_refund_event_of_a_charge_in_the_file_is_booked_once() -> None:
+    paid = event("evt_1", "charge.succeeded", charge(), "2025-03-01T00:00:01")
+    obj = {**refund("re_1", 400, "2025-03-05T00:00:00"), "charge": "ch_1"}
+    created = event("evt_2", "refund.created", obj, "2025-03-05T00:00:00")
+    # amount_refunded 400 - 400 already booked by re_1 = 0: no row keyed by evt_3.
+    refunded = event("evt_3", "charge.refunded", charge(amount_refunded=400), "2025-03-05T00:00:00")
+    money = rows(parse(refunded, created, paid), FINANCIAL_TRANSACTIONS.table)
+    assert set(money) == {"ch_1", "re_1"}
+    assert (money["re_1"]["amount"], money["re_1"]["tenant_id"]) == (Decimal("4.00"), TENANTS["B"])
+
+
 # --- order and repeats -------------------------------------------------------------------------
 def test_out_of_order_lines_end_in_the_latest_state() -> None:
     created = event("evt_c", "customer.subscription.created", subscription(), "2025-03-01T00:00:00")
@@ -632,7 +655,9 @@ def test_later_partial_refund_lists_both_refunds() -> None:
 
 
 def test_refund_from_amount_refunded_when_the_list_is_absent() -> None:
-    # API versions from 2022-11-15 leave Charge.refunds out of the payload.
+    # API versions from 2022-11-15 leave Charge.refunds out of the payload. Nothing is
+    # booked for ch_1 yet, so the whole amount_refunded is new: 700 minor units = 7.00 (the
+    # 400 previous_attributes mentions were never booked; they count now).
     refunded = event(
         "evt_9",
         "charge.refunded",
@@ -644,7 +669,7 @@ def test_refund_from_amount_refunded_when_the_list_is_absent() -> None:
     row = money["evt_9"]
     assert (row["transaction_type"], row["amount"], row["status"]) == (
         "refund",
-        Decimal("3.00"),
+        Decimal("7.00"),
         "completed",
     )
     assert row["processed_at"] == at("2025-03-06T00:00:01")
@@ -971,7 +996,7 @@ BAD_REASONS = {
         "usage, other"
     ),
     19: "event id 'evt_1QX18' repeats line 18 with different content",
-    20: "data.object.refunds.data is missing and data.previous_attributes.amount_refunded is null",
+    20: "data.object.amount_refunded 2000 is more than data.object.amount 1000",
     21: (
         "data.object.metadata.tenant_id is missing and the disputed charge ch_3QElsewhere is "
         "neither in this file nor already loaded"
