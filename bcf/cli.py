@@ -328,8 +328,10 @@ def demo(
     os.environ.update(pipeline_environment(settings, database, redis_url(settings)))
     run_log = settings.data_dir.resolve() / "demo" / "run.log"
     run_log.parent.mkdir(parents=True, exist_ok=True)
-    run_log.write_text("", encoding="utf-8")
-    console.print(f"materializing every asset and check; dbt's log: {run_log}")
+    # Appended to: when nothing is new, the build reported is an earlier run's, logged above.
+    with run_log.open("a", encoding="utf-8") as log:
+        log.write(f"\n=== bcf demo, {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z} ===\n")
+    console.print(f"materializing every asset and check; dbt's log (appended): {run_log}")
     with dg.DagsterInstance.get() as instance:
         run = _ingest_then_build(settings, instance, run_log, rebuild)
     lap("pipeline run")
@@ -378,10 +380,10 @@ def _ingest_then_build(
         and (earlier := earlier_run(instance, last.run_id)) is not None
         and earlier.success
     ):
-        console.print(
-            f"nothing new: the marts, reports and exports of run {last.run_id} are current "
-            "(--rebuild builds them again)"
-        )
+        current = f"the marts, reports and exports of run {last.run_id} are current"
+        console.print(f"nothing new: {current} (--rebuild builds them again)")
+        with run_log.open("a", encoding="utf-8") as log:
+            log.write(f"nothing new: {current}; their build's log is above\n")
         return merged([ingest, earlier], total)
     build = _materialize_with_progress(instance, build_keys, run_log, "marts, reports, exports")
     if build.success:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 NOT_AVAILABLE = (
-    "TimescaleDB is not available on this server: hypertables, compression and retention "
-    "policies are off (plain PostgreSQL tables are used)"
+    "plain PostgreSQL (this server has no TimescaleDB extension): the event tables are "
+    "ordinary tables, without hypertables, compression or retention policies; everything "
+    "else is the same"
 )
 
 

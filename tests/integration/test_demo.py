@@ -218,4 +218,9 @@ def test_a_second_run_changes_nothing(data_dir: Path, database_url: str, first: 
         assert conn.execute("SELECT count(*) FROM raw.ingest_batches").fetchone()[0] == loaded  # type: ignore[index]
     assert "nothing generated" in again.stdout
     assert "nothing new" in again.stdout
+    # The log still holds the build the second run reports, and says so.
+    log = (data_dir / "demo" / "run.log").read_text(encoding="utf-8")
+    assert log.count("=== bcf demo, ") == 2
+    assert "Running with dbt=" in log.split("=== bcf demo, ")[1]
+    assert "nothing new: the marts, reports and exports of run" in log
     assert again.stdout.split("Dagster run")[1].split("\n")[0].endswith("0 failed")
