@@ -175,9 +175,23 @@ def churn_nrr(series: Series, fmt: NumberFormat) -> bytes:
     top.set_title("Customer churn rate", loc="left", fontsize=10, color=INK)
     _percent_axis(top, fmt, 1)
     bottom.axhline(1.0, color=MUTED, lw=0.9, ls="--")
-    bottom.plot(x, series.values["nrr_12m"], color=PALETTE[0], lw=2.2, marker="o", ms=4)
-    bottom.plot(x, series.values["grr_12m"], color=PALETTE[6], lw=1.4, ls=":", marker=".")
-    bottom.set_title("Net revenue retention, 12 months (GRR dotted)", loc="left", fontsize=10)
+    for name, label, style in (
+        ("nrr_12m", "NRR (net: with expansion)", {"color": PALETTE[0], "lw": 2.2, "marker": "o"}),
+        ("grr_12m", "GRR (gross: losses only)", {"color": PALETTE[6], "lw": 1.6, "ls": ":",
+                                                 "marker": "s"}),
+    ):  # fmt: skip
+        values = series.values[name]
+        bottom.plot(x, values, label=label, ms=5, **style)
+        # The latest value written out: with a few months of history a line is only a dot.
+        last = next((i for i in reversed(x) if not math.isnan(values[i])), None)
+        if last is not None:
+            bottom.annotate(
+                fmt.percent(values[last], 1), (last, values[last]), xytext=(-8, 0),
+                textcoords="offset points", ha="right", va="center", fontsize=8.5,
+                color=style["color"],
+            )  # fmt: skip
+    bottom.set_title("Revenue retention over 12 months", loc="left", fontsize=10)
+    bottom.legend(loc="lower left", fontsize=8.5, frameon=False)
     _percent_axis(bottom, fmt, 1)
     _month_axis(bottom, series.months)
     _title(
@@ -270,7 +284,8 @@ def usage_by_plan(rows: Sequence[Mapping[str, Any]], fmt: NumberFormat, month: d
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.tick_params(length=0)
-    bar = figure.colorbar(image, ax=ax, shrink=0.8, pad=0.01)
+    # Cells past the scale keep its darkest red; the bar's arrow says the scale goes on.
+    bar = figure.colorbar(image, ax=ax, shrink=0.8, pad=0.01, extend="max")
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.percent(v, 0)))
     bar.ax.tick_params(labelsize=8)
     bar.set_label("average utilisation of the plan's limit", fontsize=8.5, color=MUTED)
