@@ -273,7 +273,9 @@ def usage_by_plan(rows: Sequence[Mapping[str, Any]], fmt: NumberFormat, month: d
     ax.set_xticks(range(len(resources)))
     ax.set_xticklabels(
         [
-            f"{res}\n({next(r['aggregation'] for k, r in cells.items() if k[1] == res)})"
+            "{}\n({}, {})".format(
+                res, *next((r["aggregation"], r["unit"]) for k, r in cells.items() if k[1] == res)
+            )
             for res in resources
         ],
         fontsize=9,

@@ -47,14 +47,14 @@ ORDER BY 1, 2
 # Usage of the report month by the tenant's plan (limited resources, as the plan counts them:
 # peak for stock resources, total for flows).
 USAGE_BY_PLAN = """
-SELECT plan_slug, resource_type, aggregation,
+SELECT plan_slug, resource_type, aggregation, unit,
        sum(used) AS used,
        avg(utilisation) AS avg_utilisation,
        count(DISTINCT tenant_id) AS tenants,
        count(*) FILTER (WHERE is_over_limit) AS over_limit
 FROM marts.usage_plan_limits_monthly
 WHERE month = %(last)s
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2
 """
 

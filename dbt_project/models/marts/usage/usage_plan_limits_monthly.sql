@@ -7,15 +7,16 @@
     - Which limits key(s), measure and aggregation belong to each resource type is
       var plan_limit_resources: stock resources (bots, users, storage) use the month's peak
       day, flow resources (api_calls, transactions, bandwidth) the month's total. A limit of
-      -1, null or a non-number ("unlimited") is no limit.
+      -1, null or a non-number ("unlimited") is no limit. Its unit, too: GB for storage and
+      bandwidth (the plans' limits are storage_gb and bandwidth_gb), a count otherwise.
     - One row per resource the plan lists a limit for (used 0 when nothing was recorded).
     utilisation = used / usage_limit (null without a limit); is_over_limit = used > usage_limit.
 */
 {%- set resources = var('plan_limit_resources') %}
-with resources (resource_type, limit_keys, measure, aggregation) as (
+with resources (resource_type, limit_keys, measure, aggregation, unit) as (
     values
     {%- for name, spec in resources.items() %}
-        ('{{ name }}', array['{{ spec["keys"] | join("', '") }}'], '{{ spec["measure"] }}', '{{ spec["aggregation"] }}'){{ "," if not loop.last }}
+        ('{{ name }}', array['{{ spec["keys"] | join("', '") }}'], '{{ spec["measure"] }}', '{{ spec["aggregation"] }}', '{{ spec["unit"] }}'){{ "," if not loop.last }}
     {%- endfor %}
 ),
 
@@ -34,6 +35,7 @@ plan_limits as (
         resources.resource_type,
         resources.measure,
         resources.aggregation,
+        resources.unit,
         limit_value.raw_limit
     from {{ ref('stg_platform__subscription_plans') }} as plans
     cross join resources
@@ -81,6 +83,7 @@ joined as (
         tenant_plans.plan_slug,
         plan_limits.resource_type,
         plan_limits.aggregation,
+        plan_limits.unit,
         coalesce(monthly_usage.used, 0) as used,
         case
             when jsonb_typeof(plan_limits.raw_limit) = 'number'
@@ -101,6 +104,7 @@ select
     plan_slug::varchar(50) as plan_slug,
     resource_type::varchar(50) as resource_type,
     aggregation::varchar(10) as aggregation,
+    unit::varchar(20) as unit,
     used::numeric(18, 2) as used,
     usage_limit::numeric(18, 2) as usage_limit,
     usage_limit is null as is_unlimited,
