@@ -242,7 +242,7 @@ def _generate_with_progress(settings: Settings, url: str | None, **arguments: An
             f"nothing generated: {summary.landing_dir} holds the files of the last run with "
             f"these arguments, unaltered{rows}"
         )
-    table = Table("what", "how many", "detail", box=box.SIMPLE)
+    table = Table("what", "how many", "detail", box=box.SIMPLE, pad_edge=False)
     for row in summary.table():
         table.add_row(*row)
     console.print(table)

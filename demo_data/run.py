@@ -71,10 +71,10 @@ class GenerationSummary:
     def table(self) -> list[tuple[str, str, str]]:
         """(what, how many, detail) lines for a CLI summary table."""
         lines = [
-            (
+            (  # the long text last: the table fits 80 columns
                 "period",
-                f"{self.first_day} .. {self.last_day}",
                 f"{(self.last_day - self.first_day).days + 1} days",
+                f"{self.first_day} .. {self.last_day}",
             ),
             ("tenants", str(self.tenants), f"seed {self.seed}"),
         ]
