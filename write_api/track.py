@@ -26,6 +26,7 @@ from core.db.access import PIPELINE_ROLE
 from core.db.engine import libpq_url
 from ingestion import stream
 from ingestion.load.loader import load_parsed
+from ingestion.parsing import storable
 from ingestion.sources.tracking import SOURCE as tracking_source
 from ingestion.sources.tracking import refusals as tracking_refusals
 from write_api.auth import authenticate, runtime_of
@@ -71,6 +72,8 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        if found := storable.in_json(body.decode("utf-8", "replace")):  # e.g. a lone surrogate
+            raise ApiError(422, "invalid_event", found[1], field=found[0]) from None
         raise ApiError(
             422, "invalid_request", f"the body is not JSON: {error}", field="body"
         ) from None
@@ -85,6 +88,12 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
         if not isinstance(event, dict):
             field = f"events[{position}]"
             raise ApiError(422, "invalid_event", f"{field} is not an object", field=field)
+    # The loader's rule for text PostgreSQL cannot store (and nesting too deep to keep),
+    # applied at the door so that `field` names the offending field of the event.
+    if storable.may_be_unstorable(body):
+        for position, event in enumerate(events):
+            if found := storable.unstorable(event, f"events[{position}]"):
+                raise ApiError(422, "invalid_event", found[1], field=found[0])
     return events
 
 

@@ -4,13 +4,15 @@ PostgreSQL text and jsonb refuse the NUL character (U+0000, in jsonb also its es
 `\\u0000`), and UTF-8 cannot hold a lone surrogate (U+D800..U+DFFF, which only a `\\u` escape
 in JSON can produce). One such character in a COPY fails the whole statement, so every path
 (the landing files, the stream, the write API) refuses the *record* that holds one, with a
-reason naming its field, before anything reaches the database:
+reason naming its field, before anything reaches the database. A value nested more than
+`MAX_DEPTH` levels deep is refused the same way (no JSON writer or jsonb keeps it reliably):
 
 - `problem(value)` says what is wrong with one string, or None;
 - `unstorable(record)` walks a decoded record (its keys too, and nested objects and arrays)
   and gives `(field, reason)` for the first offender, e.g. `("metadata.note", "metadata.note
   contains a NUL character ...")`;
-- `in_json_line(text)` applies `unstorable` to one line of JSON Lines;
+- `in_json(text)` / `in_json_line(text)` apply `unstorable` to a JSON text strict
+  readers refuse;
 - `check(field)` is the Polars check (`ingestion.parsing.validate` style) on a String column.
 """
 
@@ -30,6 +32,11 @@ SURROGATE_PROBLEM: Final = (
 )
 
 
+# Deepest nesting of objects and arrays kept: orjson (which writes the JSON the loader
+# stores) stops at 255 levels, and a deeper value is no data anyone meant to send.
+MAX_DEPTH: Final = 128
+
+
 def problem(value: str) -> str | None:
     """What makes `value` unstorable, or None when PostgreSQL can store it."""
     if NUL in value:
@@ -41,7 +48,10 @@ def problem(value: str) -> str | None:
     return None
 
 
-def _walk(value: object, path: str) -> tuple[str, str] | None:
+def _walk(value: object, path: str, depth: int = 0, top: str = "") -> tuple[str, str] | None:
+    """The first offender below `path`; too deep a value is named by its top field, `top`."""
+    if depth > MAX_DEPTH:
+        return top, f"is nested more than {MAX_DEPTH} levels deep"
     if isinstance(value, str):
         found = problem(value)
         return (path, found) if found else None
@@ -51,12 +61,13 @@ def _walk(value: object, path: str) -> tuple[str, str] | None:
             where = f"{path}.{name}" if path else name
             if (found := problem(name)) is not None:
                 return where, f"the field name {found}"
-            if (nested := _walk(item, where)) is not None:
+            if (nested := _walk(item, where, depth + 1, top or where)) is not None:
                 return nested
         return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            if (nested := _walk(item, f"{path}[{index}]")) is not None:
+            where = f"{path}[{index}]"
+            if (nested := _walk(item, where, depth + 1, top or where)) is not None:
                 return nested
     return None
 
@@ -75,21 +86,30 @@ def unstorable(record: object, prefix: str = "") -> tuple[str, str] | None:
     return field, f"{field} {what}"
 
 
-def in_json_line(text: str) -> str | None:
-    """The reason a line of JSON holds text PostgreSQL cannot store, naming the field; None
-    when it holds none (or is not JSON at all: the reader's own reason applies then).
+def may_be_unstorable(json_text: bytes) -> bool:
+    """Whether a JSON document can hold what `unstorable` refuses: only one with a `\\u`
+    escape (a NUL, a surrogate), or more brackets than `MAX_DEPTH`. A cheap test, so that
+    the walk is skipped for the usual document."""
+    return b"\\u" in json_text or json_text.count(b"{") + json_text.count(b"[") > MAX_DEPTH
 
-    Only lines with a raw NUL or a `\\u` escape can; they are read leniently (a raw NUL is a
-    control character strict JSON refuses, a lone surrogate one orjson refuses) so that the
-    reason can name the field.
-    """
+
+def in_json(text: str) -> tuple[str, str] | None:
+    """`unstorable` for a JSON document that strict readers may refuse: a raw NUL (a control
+    character strict JSON refuses), a lone surrogate escape (which orjson refuses). It is read
+    leniently so that the reason can name the field; None when it holds nothing unstorable
+    (or is not JSON at all: the reader's own reason applies then)."""
     if NUL not in text and "\\u" not in text:
         return None
     try:
         record = json.loads(text, strict=False)
-    except ValueError:
-        return f"the record {NUL_PROBLEM}" if NUL in text else None
-    found = unstorable(record)
+    except (ValueError, RecursionError):
+        return ("the record", f"the record {NUL_PROBLEM}") if NUL in text else None
+    return unstorable(record)
+
+
+def in_json_line(text: str) -> str | None:
+    """The reason of `in_json` for one line of JSON Lines."""
+    found = in_json(text)
     return found[1] if found else None
 
 

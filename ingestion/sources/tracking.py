@@ -245,9 +245,12 @@ def _extras_json(
         text = orjson.dumps(
             extra, default=default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
         ).decode()
-    except orjson.JSONEncodeError:
-        text = None
-    if text is None or "\\u0000" in text:
+    except orjson.JSONEncodeError as error:  # a lone surrogate, nesting orjson refuses, ...
+        found = storable.unstorable(extra)
+        reason = found[1] if found else f"{', '.join(map(str, extra))} cannot be kept: {error}"
+        type_errors.setdefault(row, []).append(reason)
+        return None
+    if "\\u0000" in text or text.count("[") + text.count("{") > storable.MAX_DEPTH:
         found = storable.unstorable(extra)
         if found is not None:
             type_errors.setdefault(row, []).append(found[1])

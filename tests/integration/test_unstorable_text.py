@@ -46,6 +46,13 @@ def _behaviour_event(**fields: object) -> dict[str, object]:
     }
 
 
+def _nested(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -72,18 +79,20 @@ def test_a_nul_in_a_tracking_event_quarantines_only_that_event(db: str, tmp_path
         json.dumps(_tracking_event(page_title="a\u0000b")),  # escaped, as JSON sends it
         json.dumps(_tracking_event(campaign_note="x\u0000y")),  # an unknown field -> metadata
         json.dumps(_tracking_event(utm_source="\udc00")),  # a lone surrogate escape
+        json.dumps(_tracking_event(extra=_nested(300))),  # deeper than orjson writes
     ]
-    lines = [*good[:2], bad[0], good[2], bad[1], *good[3:], bad[2]]
+    lines = [*good[:2], bad[0], good[2], bad[1], *good[3:], bad[2], bad[3]]
     path = _write(tmp_path / "events.jsonl", lines)
     result = load_file(db, "tracking", path, Settings())
-    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (8, 5, 3)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (9, 5, 4)
     assert result.rows_in == result.rows_loaded + result.rows_quarantined + result.rows_duplicate
     assert _count(db, "public.visitor_tracking") == 5
     quarantined = _quarantine(db)
-    assert [number for number, _ in quarantined] == [3, 5, 8]
+    assert [number for number, _ in quarantined] == [3, 5, 8, 9]
     assert quarantined[0][1].startswith("page_title contains a NUL character")
     assert quarantined[1][1].startswith("campaign_note contains a NUL character")
     assert "utm_source" in quarantined[2][1]
+    assert quarantined[3][1] == "extra is nested more than 128 levels deep"
 
 
 def test_a_nul_in_a_stream_of_api_events_is_refused_per_event(db: str):
