@@ -13,6 +13,7 @@ drain, so the event id still deduplicates and nothing is lost or loaded twice.
 
 import asyncio
 import hashlib
+import json
 import uuid
 from typing import Any, Literal
 
@@ -72,8 +73,7 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        if found := storable.in_json(body.decode("utf-8", "replace")):  # e.g. a lone surrogate
-            raise ApiError(422, "invalid_event", found[1], field=found[0]) from None
+        _refuse_unstorable(_leniently(body))  # a lone surrogate, a raw NUL, deep nesting
         raise ApiError(
             422, "invalid_request", f"the body is not JSON: {error}", field="body"
         ) from None
@@ -91,10 +91,25 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
     # The loader's rule for text PostgreSQL cannot store (and nesting too deep to keep),
     # applied at the door so that `field` names the offending field of the event.
     if storable.may_be_unstorable(body):
-        for position, event in enumerate(events):
-            if found := storable.unstorable(event, f"events[{position}]"):
-                raise ApiError(422, "invalid_event", found[1], field=found[0])
+        _refuse_unstorable(decoded)
     return events
+
+
+def _leniently(body: bytes) -> object:
+    """The body as the standard library reads it (lone surrogates and raw control characters
+    pass), so that a refusal can name the field orjson stopped at; None if it cannot."""
+    try:
+        return json.loads(body.decode("utf-8", "replace"), strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _refuse_unstorable(decoded: object) -> None:
+    """A 422 naming the first field of an event the loader would quarantine as unstorable."""
+    events = decoded.get("events") if isinstance(decoded, dict) else None
+    for position, event in enumerate(events if isinstance(events, list) else []):
+        if found := storable.unstorable(event, f"events[{position}]"):
+            raise ApiError(422, "invalid_event", found[1], field=found[0])
 
 
 def _refusals(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
