@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from core.settings import Settings
 from ingestion.load import load_file
 from tests.integration.test_loader import TENANT_A, USER_1, seed_reference
+from tests.unit.test_bad_input_properties import _tracking_batch
 
 
 @pytest.fixture
@@ -150,3 +153,44 @@ def test_a_nul_in_a_csv_row_names_its_column(db: str, tmp_path: Path):
     number, reason = _quarantine(db)[0]
     assert number == 2
     assert reason.startswith(f"{column} contains a NUL character")
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batch=_tracking_batch())
+def test_any_mix_of_tracking_events_loads_or_is_quarantined(
+    db: str, batch: tuple[list[dict[str, Any]], dict[int, str]]
+) -> None:
+    """Through the loader into PostgreSQL: COPY never fails, the good events are stored, the
+    bad ones quarantined naming their field, and the ledger balances."""
+    from ingestion.load.loader import load_parsed
+    from ingestion.sources.tracking import SOURCE
+
+    events, bad = batch
+    key = uuid.uuid4().hex
+    result = load_parsed(
+        db,
+        SOURCE,
+        lambda context: SOURCE.parse_events(events, context),
+        origin=f"property {key}",
+        content_key=key,
+        settings=Settings(),
+    )
+    assert result.rows_in == len(events)
+    assert result.rows_in == result.rows_loaded + result.rows_quarantined + result.rows_duplicate
+    assert result.rows_quarantined == len(bad)
+    with psycopg.connect(db) as conn:
+        ids = [str(e["event_id"]) for position, e in enumerate(events) if position not in bad]
+        stored = conn.execute(
+            "SELECT count(*) FROM public.visitor_tracking WHERE source_record_id = ANY(%s)", (ids,)
+        ).fetchone()
+        reasons = conn.execute(
+            "SELECT record_number, reason FROM raw.quarantine WHERE batch_id = %s",
+            (result.batch_id,),
+        ).fetchall()
+    assert stored == (len(ids),)
+    for number, reason in reasons:
+        assert bad[number - 1] in reason
