@@ -201,3 +201,30 @@ def test_behaviour_files_are_kept_or_refused_naming_the_field(source: Any, data:
             assert bad[position] in reasons[position + 1], (bad[position], reasons)
         else:
             assert event["event_id"] in kept, reasons.get(position + 1)
+
+
+def test_a_nul_in_a_parquet_tracking_file_is_refused_naming_the_column() -> None:
+    import io
+
+    import polars as pl
+
+    rows = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": "2026-11-25T14:03:12Z",
+            "session_id": "s",
+            "ip": "177.72.0.1",
+            "page_url": "https://botcriptofy.com.br/",
+            "page_title": title,
+            "campaign_note": note,
+        }
+        for title, note in (("ok", "ok"), ("a\x00b", "ok"), ("ok", "x\x00"))
+    ]
+    buffer = io.BytesIO()
+    pl.DataFrame(rows).write_parquet(buffer)
+    parsed = parse_file(buffer.getvalue(), "events.parquet", enrich=False)
+    assert [table.height for table in parsed.tables.values()] == [1]
+    assert [(r.record_number, r.reason.split(" ")[0]) for r in parsed.rejects] == [
+        (2, "page_title"),
+        (3, "campaign_note"),
+    ]
