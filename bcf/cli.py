@@ -43,6 +43,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# What `demo_data.generate` accepts, repeated here so that `bcf --help` does not import the
+# generator (seconds); tests/unit/test_cli.py checks they match demo_data.run.
+GENERATE_MIN_DAYS = 7
+GENERATE_MAX_DAYS = 3660
+GENERATE_MAX_TENANTS = 5000
+GENERATE_MAX_BAD_RECORDS = 0.2
+
+
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Problems a person can fix end the command with one line, never a traceback."""
 
@@ -58,6 +66,8 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
                 errors.print(f"[red]error:[/red] setting {field}: {problem['msg']}")
         except OperationalError as error:
             errors.print(f"[red]error:[/red] database unreachable: {error.orig}")
+        except ValueError as error:  # an argument the code refuses: its message says why
+            errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1)
 
     return wrapper
@@ -188,8 +198,15 @@ def _require_migrated(url: str) -> None:
 @app.command("generate")
 @one_line_errors
 def generate(
-    tenants: Annotated[int, typer.Option(min=1, help="Customer tenants.")] = 20,
-    days: Annotated[int, typer.Option(min=1, help="Days of history, ending yesterday.")] = 540,
+    tenants: Annotated[
+        int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Customer tenants.")
+    ] = 20,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
+        ),
+    ] = 540,
     seed: Annotated[int, typer.Option(help="Same seed, same data, byte for byte.")] = 7,
     scale: Annotated[
         int | None, typer.Option(min=1, help="Tracking events per day (default: demo size).")
@@ -201,7 +218,10 @@ def generate(
         bool, typer.Option(help="Also write the operational rows the files reference.")
     ] = True,
     bad_records: Annotated[
-        float, typer.Option(min=0.0, max=0.5, help="Share of broken records to inject.")
+        float,
+        typer.Option(
+            min=0.0, max=GENERATE_MAX_BAD_RECORDS, help="Share of broken records to inject."
+        ),
     ] = 0.0,
 ) -> None:
     """Write realistic demo landing files (and operational rows) for every source."""
@@ -283,8 +303,15 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
 @app.command("demo")
 @one_line_errors
 def demo(
-    tenants: Annotated[int, typer.Option(min=1, help="Customer tenants.")] = 20,
-    days: Annotated[int, typer.Option(min=7, help="Days of history, ending yesterday.")] = 540,
+    tenants: Annotated[
+        int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Customer tenants.")
+    ] = 20,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
+        ),
+    ] = 540,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
     scale: Annotated[
         int | None,

@@ -29,8 +29,10 @@ from demo_data.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
 from demo_data.world import Window, World, build_world
 from ingestion.parsing.contract import ParseContext
 
+MIN_DAYS = 7
 MAX_DAYS = 3660
 MAX_TENANTS = 5000
+MAX_BAD_RECORDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,10 @@ def generate(
     """
     if not 1 <= tenants <= MAX_TENANTS:
         raise ValueError(f"tenants must be between 1 and {MAX_TENANTS}")
-    if not 7 <= days <= MAX_DAYS:
-        raise ValueError(f"days must be between 7 and {MAX_DAYS}")
-    if not 0 <= bad_records <= 0.2:
-        raise ValueError("bad_records is a share between 0 and 0.2")
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between {MIN_DAYS} and {MAX_DAYS}")
+    if not 0 <= bad_records <= MAX_BAD_RECORDS:
+        raise ValueError(f"bad_records is a share between 0 and {MAX_BAD_RECORDS}")
     started = time.perf_counter()
     timings: dict[str, float] = {}
     rate = DEFAULT_EVENTS_PER_DAY if events_per_day is None else events_per_day

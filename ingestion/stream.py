@@ -7,9 +7,12 @@ entries another consumer left pending for longer than `stream_claim_idle_ms`, ta
 with XAUTOCLAIM), load them as one ledger batch in one transaction, commit, then XACK and
 XDEL. A crash between commit and ack leaves the entries pending; whoever takes them over
 loads them again, which changes nothing (the same entries are the same ledger content,
-and every event is keyed by its id). An entry delivered more than
-`stream_max_deliveries` times moves to the dead-letter stream with the reason. XADD trims
-the stream to about `stream_maxlen` undrained entries.
+and every event is keyed by its id). A batch that fails to load because of what it holds is
+bisected: only the entries that fail on their own move to the dead-letter stream, each with
+the error as its reason; the others load and the drain reads on. An outage (the database or
+Redis unreachable) is raised instead, and the batch retried as it is. An entry delivered
+more than `stream_max_deliveries` times moves to the dead-letter stream with the reason.
+XADD trims the stream to about `stream_maxlen` undrained entries.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import psycopg
 import redis
 
 from core.settings import Settings
@@ -102,10 +106,38 @@ def drain(
         elif not (entries := _read_new(client, settings, consumer)):
             break
         if entries:
-            result.batches.append(_load(db, settings, entries))
+            _load_isolating(client, db, settings, entries, result)
             result.entries += len(entries)
             _acknowledge(client, settings, [entry_id for entry_id, _ in entries])
     return result
+
+
+# Failures that say nothing about the entries (the database or Redis is unreachable, a
+# deadlock, a serialization failure): the batch is retried later as it is, never bisected.
+_OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, redis.RedisError)
+
+
+def _load_isolating(
+    client: redis.Redis, db: Database, settings: Settings, entries: list[Entry], result: DrainResult
+) -> None:
+    """Load `entries`; when that fails because of what they hold, bisect them so that only
+    the entries that fail on their own are dead-lettered (with the error as the reason) and
+    every other one loads. The stream keeps moving: nothing is left pending for a retry that
+    would fail the same way."""
+    try:
+        result.batches.append(_load(db, settings, entries))
+    except _OUTAGES:
+        raise
+    except Exception as error:
+        if len(entries) > 1:
+            middle = len(entries) // 2
+            _load_isolating(client, db, settings, entries[:middle], result)
+            _load_isolating(client, db, settings, entries[middle:], result)
+            return
+        [(entry_id, fields)] = entries
+        reason = f"loading it failed: {type(error).__name__}: {error}"
+        _dead_letter(client, settings, entry_id, fields, reason[:2000], deliveries=1)
+        result.dead_lettered += 1
 
 
 def _read_new(client: redis.Redis, settings: Settings, consumer: str) -> list[Entry]:
@@ -152,18 +184,32 @@ def _dead_letter_exhausted(
         if times <= settings.stream_max_deliveries:
             live.append((entry_id, fields))
             continue
-        dead_letter: dict[Any, Any] = dict(fields)
-        dead_letter[b"original_id"] = entry_id
-        dead_letter[b"deliveries"] = times
-        dead_letter[b"reason"] = (
+        reason = (
             f"not loaded after {times} deliveries (limit BCF_STREAM_MAX_DELIVERIES="
             f"{settings.stream_max_deliveries}); see the ingest logs and raw.ingest_batches "
             "for failed stream batches"
         )
-        client.xadd(settings.stream_dead_letter_key, dead_letter)
-        _acknowledge(client, settings, [entry_id])
+        _dead_letter(client, settings, entry_id, fields, reason, deliveries=times)
         result.dead_lettered += 1
     return live
+
+
+def _dead_letter(
+    client: redis.Redis,
+    settings: Settings,
+    entry_id: str,
+    fields: dict[bytes, bytes],
+    reason: str,
+    *,
+    deliveries: int,
+) -> None:
+    """Move one entry to the dead-letter stream with why, and take it off the stream."""
+    dead_letter: dict[Any, Any] = dict(fields)
+    dead_letter[b"original_id"] = entry_id
+    dead_letter[b"deliveries"] = deliveries
+    dead_letter[b"reason"] = reason
+    client.xadd(settings.stream_dead_letter_key, dead_letter)
+    _acknowledge(client, settings, [entry_id])
 
 
 def _load(db: Database, settings: Settings, entries: list[Entry]) -> BatchResult:
@@ -187,7 +233,7 @@ def _events_of(fields: dict[bytes, bytes]) -> list[Any]:
         return [f"stream entry without an 'events' field: {fields!r}"]
     try:
         decoded = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         return [f"stream entry 'events' is not JSON ({error}): {raw[:500]!r}"]
     return decoded if isinstance(decoded, list) else [decoded]
 

@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
+from ingestion.parsing import storable
 from write_api.auth import authenticate, runtime_of
 from write_api.dispatch import RequestOnlyRoute, body_schema
 from write_api.errors import ERROR_RESPONSES, ApiError, not_found
@@ -123,11 +124,17 @@ async def _read_body(request: Request, model: type[WriteModel]) -> WriteModel:
             ]
         )
     try:
-        return model.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
         ) from None
+    # What PostgreSQL cannot store (a NUL, a lone surrogate) is refused here, naming the field,
+    # by the rule the loader applies: not as a DataError from the database with no field.
+    if storable.may_be_unstorable(raw) and (found := storable.unstorable(body.model_dump())):
+        field, reason = found
+        raise ApiError(422, "invalid_value", reason, field=field)
+    return body
 
 
 def _is_json(content_type: str) -> bool:

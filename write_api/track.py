@@ -13,6 +13,7 @@ drain, so the event id still deduplicates and nothing is lost or loaded twice.
 
 import asyncio
 import hashlib
+import json
 import uuid
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from core.db.access import PIPELINE_ROLE
 from core.db.engine import libpq_url
 from ingestion import stream
 from ingestion.load.loader import load_parsed
+from ingestion.parsing import storable
 from ingestion.sources.tracking import SOURCE as tracking_source
 from ingestion.sources.tracking import refusals as tracking_refusals
 from write_api.auth import authenticate, runtime_of
@@ -71,6 +73,7 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        _refuse_unstorable(_leniently(body))  # a lone surrogate, a raw NUL, deep nesting
         raise ApiError(
             422, "invalid_request", f"the body is not JSON: {error}", field="body"
         ) from None
@@ -85,7 +88,28 @@ def _events_of(body: bytes, most: int) -> list[dict[str, Any]]:
         if not isinstance(event, dict):
             field = f"events[{position}]"
             raise ApiError(422, "invalid_event", f"{field} is not an object", field=field)
+    # The loader's rule for text PostgreSQL cannot store (and nesting too deep to keep),
+    # applied at the door so that `field` names the offending field of the event.
+    if storable.may_be_unstorable(body):
+        _refuse_unstorable(decoded)
     return events
+
+
+def _leniently(body: bytes) -> object:
+    """The body as the standard library reads it (lone surrogates and raw control characters
+    pass), so that a refusal can name the field orjson stopped at; None if it cannot."""
+    try:
+        return json.loads(body.decode("utf-8", "replace"), strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _refuse_unstorable(decoded: object) -> None:
+    """A 422 naming the first field of an event the loader would quarantine as unstorable."""
+    events = decoded.get("events") if isinstance(decoded, dict) else None
+    for position, event in enumerate(events if isinstance(events, list) else []):
+        if found := storable.unstorable(event, f"events[{position}]"):
+            raise ApiError(422, "invalid_event", found[1], field=found[0])
 
 
 def _refusals(events: list[dict[str, Any]]) -> list[tuple[int, str]]:

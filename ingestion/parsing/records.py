@@ -23,6 +23,7 @@ from typing import Literal
 
 import polars as pl
 
+from ingestion.parsing import storable
 from ingestion.parsing.contract import Reject
 from ingestion.parsing.validate import PROBLEMS, RAW, RECORD
 
@@ -30,7 +31,7 @@ from ingestion.parsing.validate import PROBLEMS, RAW, RECORD
 # object (kept as JSON text for a jsonb column), or any scalar (kept as its text).
 JsonKind = Literal["string", "integer", "object", "scalar"]
 
-NUL_REASON = "the record contains a NUL character (\\u0000), which PostgreSQL cannot store"
+NUL_REASON = f"the record {storable.NUL_PROBLEM}"
 
 
 @dataclass
@@ -137,7 +138,7 @@ def read_csv(data: bytes, fields: Sequence[str], required: Collection[str] = ())
             rejects.append(Reject(number, text, file_problem))
             continue
         if "\x00" in text:
-            rejects.append(Reject(number, text.replace("\x00", "\ufffd"), NUL_REASON))
+            rejects.append(Reject(number, text, _csv_nul_reason(text, header)))
             continue
         if '"' in text:
             try:
@@ -173,6 +174,18 @@ def read_csv(data: bytes, fields: Sequence[str], required: Collection[str] = ())
         index = position.get(name)
         columns[name] = [row[index] for row in rows] if index is not None else [None] * len(rows)
     return Records(len(lines) - 1, _frame(columns, numbers, raws), rejects)
+
+
+def _csv_nul_reason(text: str, header: Sequence[str]) -> str:
+    """The reason for a CSV line with a NUL, naming its column when the line can be split."""
+    try:
+        row = next(csv.reader([text.replace("\x00", "\ufffd")]))
+    except csv.Error:
+        return NUL_REASON
+    for index, value in enumerate(row):
+        if "\ufffd" in value and index < len(header):
+            return f"{header[index]} {storable.NUL_PROBLEM}"
+    return NUL_REASON
 
 
 def _json_value(name: str, value: object, kind: JsonKind) -> tuple[str | None, str | None]:
@@ -217,8 +230,8 @@ def read_jsonl(
         if text is None:
             rejects.append(Reject(number, _as_shown(raw), _utf8_reason(raw)))
             continue
-        if "\x00" in text or "\\u0000" in text:
-            rejects.append(Reject(number, text.replace("\x00", "\ufffd"), NUL_REASON))
+        if (unstorable := storable.in_json_line(text)) is not None:
+            rejects.append(Reject(number, text, unstorable))
             continue
         try:
             record = json.loads(text)
@@ -232,11 +245,6 @@ def read_jsonl(
             kind = type(record).__name__.replace("dict", "object").replace("list", "array")
             rejects.append(
                 Reject(number, text, f"the line must hold one JSON object, got a JSON {kind}")
-            )
-            continue
-        if "\\u" in text and _has_lone_surrogate(record):
-            rejects.append(
-                Reject(number, text, "the line has an invalid \\u escape (a lone surrogate)")
             )
             continue
         found: list[str] = [
@@ -256,11 +264,3 @@ def read_jsonl(
         pl.Series(PROBLEMS, problems, dtype=pl.String)
     )
     return Records(len(lines), frame, rejects)
-
-
-def _has_lone_surrogate(record: object) -> bool:
-    try:
-        json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

@@ -68,9 +68,11 @@ Rejects (to `raw.quarantine` by the loader), each with a reason naming the field
 and what was expected: a line that is not valid UTF-8 or not a JSON object; a required
 field missing; a value of the wrong JSON type; a malformed UUID, timestamp (or one without
 zone), IP or URL; text longer than its column; a negative or fractional duration; an
-unknown event_type; an event_id repeated in the batch with a different occurred_at (the key
-includes the time, so it would land twice). Blank lines are not records. The same event_id
-and occurred_at twice is not refused: the loader counts the second as a duplicate.
+unknown event_type; a NUL or a lone surrogate in any field, unknown ones included
+(`ingestion.parsing.storable`); an event_id repeated in the batch with a different
+occurred_at (the key includes the time, so it would land twice). Blank lines are not
+records. The same event_id and occurred_at twice is not refused: the loader counts the
+second as a duplicate.
 
 Sessions (`derived_sql`, in `tracking_sessions`, run by the loader after the merge with
 `:batch_id`): for each session_id that got rows in the batch, recomputed from all its events
@@ -110,6 +112,7 @@ import orjson
 import polars as pl
 
 from ingestion.enrich.geo import GeoIp
+from ingestion.parsing import storable
 from ingestion.parsing.contract import ParseContext, Parsed, Reject, Target
 from ingestion.sources.tracking_rows import (
     FIELDS,
@@ -214,16 +217,45 @@ def _frame_from_records(
                 for key, value in record.items()
                 if key not in _KNOWN
             }
-            extras[row] = orjson.dumps(
-                extra,
-                default=_raw_default,
-                option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-            ).decode()
-    frame = pl.DataFrame(
-        {**columns, "_extras": extras},
-        schema={**dict.fromkeys(FIELDS, pl.String()), "_extras": pl.String()},
-    )
+            extras[row] = _extras_json(extra, row, type_errors, default=_raw_default)
+    schema = {**dict.fromkeys(FIELDS, pl.String()), "_extras": pl.String()}
+    try:
+        frame = pl.DataFrame({**columns, "_extras": extras}, schema=schema)
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON \u escape): refuse its record
+        for name in FIELDS:
+            column = columns[name]
+            for row, value in enumerate(column):
+                if value is not None and (problem := storable.problem(value)) is not None:
+                    column[row] = None
+                    type_errors.setdefault(row, []).append(f"{name} {problem}")
+        frame = pl.DataFrame({**columns, "_extras": extras}, schema=schema)
     return frame, type_errors
+
+
+def _extras_json(
+    extra: Mapping[str, Any],
+    row: int,
+    type_errors: dict[int, list[str]],
+    *,
+    default: Callable[[Any], Any],
+) -> str | None:
+    """The unknown fields of a record as the JSON text kept in `metadata`; None, with a
+    refusal naming the field, when PostgreSQL could not store them (jsonb refuses \\u0000)."""
+    try:
+        text = orjson.dumps(
+            extra, default=default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        ).decode()
+    except orjson.JSONEncodeError as error:  # a lone surrogate, nesting orjson refuses, ...
+        found = storable.unstorable(extra)
+        reason = found[1] if found else f"{', '.join(map(str, extra))} cannot be kept: {error}"
+        type_errors.setdefault(row, []).append(reason)
+        return None
+    if "\\u0000" in text or text.count("[") + text.count("{") > storable.MAX_DEPTH:
+        found = storable.unstorable(extra)
+        if found is not None:
+            type_errors.setdefault(row, []).append(found[1])
+            return None
+    return text
 
 
 def _decode_lines(
@@ -244,9 +276,9 @@ def _decode_lines(
             except decode_error as error:
                 if line.isspace() or not line:
                     continue
-                rejects.append(
-                    Reject(number, line.decode("utf-8", "replace"), _json_error(line, error))
-                )
+                text = line.decode("utf-8", "replace")
+                reason = storable.in_json_line(text) or _json_error(line, error)
+                rejects.append(Reject(number, text, reason))
                 continue
             if type(value) is dict:
                 objects.append(value)
@@ -431,7 +463,7 @@ def _frame_from_parquet(
                 for key, value in values.items()
                 if value is not None
             }
-            extras[row] = orjson.dumps(kept, default=str, option=orjson.OPT_SORT_KEYS).decode()
+            extras[row] = _extras_json(kept, row, type_errors, default=str)
     columns.append(pl.Series("_extras", extras, dtype=pl.String))
 
     def raw(row: int) -> str:

@@ -17,6 +17,7 @@ import polars as pl
 from ingestion.enrich import enrich_events, ip_table
 from ingestion.enrich.geo import GEO_SCHEMA, GeoIp
 from ingestion.enrich.user_agent import USER_AGENT_SCHEMA
+from ingestion.parsing import storable
 from ingestion.parsing.contract import ParseContext, Parsed, Reject
 
 TABLE: Final = "public.visitor_tracking"
@@ -115,6 +116,7 @@ def _checks() -> list[pl.Expr]:
         )
         for name in REQUIRED
     ]
+    checks += [storable.check(name) for name in FIELDS]  # a NUL: PostgreSQL cannot store it
     checks += [
         _problem(
             c("event_id").is_not_null() & ~c("_id").str.contains(_UUID),

@@ -132,3 +132,37 @@ def test_requests_validated_together_get_only_their_own_refusals() -> None:
     assert mine == []  # the same id at another time in another request is not this one's fault
     assert [r["field"] for r in theirs] == ["events[0]"]
     assert [r["field"] for r in others] == ["events[2]"]
+
+
+def _json(value: Any) -> bytes:
+    return httpx.Request("POST", "/", json=value).content
+
+
+def _with_field(value: dict[str, Any], name: str, raw_json: bytes) -> bytes:
+    """`value` as JSON with one more field whose JSON text is `raw_json`, as sent."""
+    return _json(value)[:-1] + b', "%s": %s}' % (name.encode(), raw_json)
+
+
+def test_bad_bodies_get_a_json_4xx_naming_the_problem(world: World) -> None:
+    """Deep nesting, a NUL, a lone surrogate, malformed JSON: a JSON 4xx, never a 5xx."""
+    http = world.a.client
+    cases: list[tuple[bytes, str]] = []
+    for depth in (200, 255, 300, 600, 1_020):
+        deep = b'{"k":' * (depth // 2) + b"[" * (depth // 2) + b"]" * (depth // 2)
+        deep += b"}" * (depth // 2)
+        body = b'{"events": [%s, %s]}' % (_json(event()), _with_field(event(), "extra", deep))
+        cases.append((body, "events[1].extra"))
+    far = b'{"events": [' + b"[" * 5_000 + b"]" * 5_000 + b"]}"
+    cases.append((far, "body"))
+    for field, value in (("page_title", "a\\u0000b"), ("visitor_id", "\\ud800"), ("x", "\\u0000")):
+        bad = _with_field(event(), field, b'"%s"' % value.encode())
+        cases.append((b'{"events": [%s, %s]}' % (_json(event()), bad), f"events[1].{field}"))
+    cases.append((b'{"events": [{"a": "\x00"}]}', "events[0].a"))  # a raw NUL byte
+    for body, field in cases:
+        response = http.post(
+            "/v1/track", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, (field, response.status_code, response.text)
+        error = response.json()["error"]
+        assert error["field"] == field, (field, error)
+        assert error["message"]

@@ -182,6 +182,8 @@ def test_database_refusals_are_4xx_with_the_field(world: World) -> None:
     assert nobody.json()["error"]["field"] == "user_id"
     nul = http.post("/v1/users", json={**body_for("users", world, http), "name": "a\u0000b"})
     assert nul.status_code == 422
+    assert nul.json()["error"]["field"] == "name"  # refused at the door, by the loader's rule
+    assert "NUL" in nul.json()["error"]["message"]
 
 
 def test_malformed_requests_are_4xx(world: World, api_url: str) -> None:
@@ -294,3 +296,16 @@ def test_a_json_value_json_cannot_hold_is_refused_not_changed(world: World) -> N
     refused = http.post("/v1/leads", content=body, headers={"Content-Type": "application/json"})
     assert refused.status_code == 422
     assert world.count("SELECT count(*) FROM public.leads WHERE metadata ? 'x'") == 0
+
+
+def test_deeply_nested_bodies_are_a_json_4xx(world: World) -> None:
+    """Nesting pydantic, orjson or jsonb cannot take is a 4xx with a JSON error, never a 500."""
+    http = world.a.client
+    body = json.dumps(body_for("leads", world, http)).encode()
+    for depth in (129, 255, 300, 600, 1_020, 5_000):
+        deep = b'{"k":' * (depth // 2) + b"[" * (depth // 2) + b"]" * (depth // 2)
+        deep += b"}" * (depth // 2)
+        sent = body[:-1] + b', "metadata": {"deep": %s}}' % deep
+        answer = http.post("/v1/leads", content=sent, headers={"Content-Type": "application/json"})
+        assert 400 <= answer.status_code < 500, (depth, answer.status_code, answer.text)
+        assert answer.json()["error"]["field"], (depth, answer.json())

@@ -152,3 +152,46 @@ def test_the_stream_is_capped(redis_client: redis.Redis, settings: Settings) -> 
         stream.publish(redis_client, EVENTS[:1], capped)
     # MAXLEN ~ trims whole radix-tree nodes (100 entries by default): near the cap, not exact.
     assert 100 <= redis_client.xlen(settings.stream_key) < 300
+
+
+def test_one_poison_entry_is_dead_lettered_and_the_rest_loads(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    """A batch that fails to load is bisected: only the entry failing on its own is
+    dead-lettered, with its reason; the 50 others load and the stream moves on."""
+    assert settings.database_url
+    with psycopg.connect(settings.database_url) as conn:  # a refusal the checks cannot foresee
+        conn.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.page_title = 'poison' THEN RAISE EXCEPTION 'poison event refused'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON public.visitor_tracking "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+        )
+    wide = settings.model_copy(update={"stream_batch_entries": 64})
+    good = [
+        {**EVENTS[n % len(EVENTS)], "event_id": str(uuid.uuid4()), "page_title": f"page {n}"}
+        for n in range(50)
+    ]
+    poison = {**EVENTS[0], "event_id": str(uuid.uuid4()), "page_title": "poison"}
+    for n, event in enumerate(good):
+        if n == 17:
+            poison_id = stream.publish(redis_client, [poison], wide)
+        stream.publish(redis_client, [event], wide)
+
+    result = stream.drain(redis_client, settings.database_url, wide)
+
+    assert (result.entries, result.rows_loaded, result.dead_lettered) == (51, 50, 1)
+    assert _rows(settings, "SELECT count(*) FROM visitor_tracking") == [(50,)]
+    [(_, fields)] = redis_client.xrange(settings.stream_dead_letter_key)
+    assert fields[b"original_id"].decode() == poison_id
+    assert json.loads(fields[b"events"]) == [poison]
+    assert b"poison event refused" in fields[b"reason"]
+    assert redis_client.xlen(settings.stream_key) == 0
+    assert redis_client.xpending(settings.stream_key, settings.stream_group)["pending"] == 0
+
+    # No stall: what comes next is read and loaded.
+    stream.publish(redis_client, [{**EVENTS[1], "event_id": str(uuid.uuid4())}], wide)
+    assert stream.drain(redis_client, settings.database_url, wide).rows_loaded == 1
