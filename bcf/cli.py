@@ -49,6 +49,14 @@ GENERATE_MIN_DAYS = 7
 GENERATE_MAX_DAYS = 3660
 GENERATE_MAX_TENANTS = 5000
 GENERATE_MAX_BAD_RECORDS = 0.2
+# The options `bcf generate` and `bcf demo` share.
+Tenants = Annotated[int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Customer tenants.")]
+HistoryDays = Annotated[
+    int,
+    typer.Option(
+        min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
+    ),
+]
 
 
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -198,15 +206,8 @@ def _require_migrated(url: str) -> None:
 @app.command("generate")
 @one_line_errors
 def generate(
-    tenants: Annotated[
-        int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Customer tenants.")
-    ] = 20,
-    days: Annotated[
-        int,
-        typer.Option(
-            min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
-        ),
-    ] = 540,
+    tenants: Tenants = 20,
+    days: HistoryDays = 540,
     seed: Annotated[int, typer.Option(help="Same seed, same data, byte for byte.")] = 7,
     scale: Annotated[
         int | None, typer.Option(min=1, help="Tracking events per day (default: demo size).")
@@ -303,15 +304,8 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
 @app.command("demo")
 @one_line_errors
 def demo(
-    tenants: Annotated[
-        int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Customer tenants.")
-    ] = 20,
-    days: Annotated[
-        int,
-        typer.Option(
-            min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
-        ),
-    ] = 540,
+    tenants: Tenants = 20,
+    days: HistoryDays = 540,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
     scale: Annotated[
         int | None,
