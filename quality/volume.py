@@ -29,6 +29,7 @@ from sqlalchemy import Engine, text
 from core import reporting_calendar
 from core.db import schema
 from core.reporting_calendar import HolidayCalendar
+from core.settings import Settings
 from quality.gx_run import now_sql
 from quality.suites import HYPERTABLE_TIME_COLUMN
 
@@ -58,6 +59,17 @@ class VolumeBand:
     max_ratio: float
     min_history_days: int
     holiday_calendar: HolidayCalendar
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VolumeBand:
+        """The band of the `BCF_QUALITY_VOLUME_*` settings."""
+        return cls(
+            window_days=settings.quality_volume_window_days,
+            min_ratio=settings.quality_volume_min_ratio,
+            max_ratio=settings.quality_volume_max_ratio,
+            min_history_days=settings.quality_volume_min_history_days,
+            holiday_calendar=settings.quality_volume_holidays,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,9 +187,8 @@ def evaluate(
         noise = NOISE_SIGMAS * math.sqrt(average)
         expected_min = max(min(average * band.min_ratio, average - noise), 0.0)
         expected_max = max(average * band.max_ratio, average + noise)
-        baseline = (
-            f"the average of {_compared_label(compared, latest_day, holidays)} ({average:.1f})"
-        )
+        like = "Sunday(s) and holiday(s)" if kind(latest_day) == _SUNDAY else f"{latest_day:%A}(s)"
+        baseline = f"the average of {len(compared)} earlier {like} ({average:.1f})"
         if latest_rows > expected_max:
             problems.append(
                 f"{label}: {latest_rows} rows, above {band.max_ratio:g}x {baseline}, "
@@ -219,12 +230,6 @@ def evaluate(
 
 def _day_label(day: date, holidays: frozenset[date]) -> str:
     return f"{day} ({day:%A}{', a holiday' if day in holidays else ''})"
-
-
-def _compared_label(compared: list[date], latest_day: date, holidays: frozenset[date]) -> str:
-    if latest_day in holidays or latest_day.weekday() == _SUNDAY:
-        return f"{len(compared)} earlier Sunday(s) and holiday(s)"
-    return f"{len(compared)} earlier {latest_day:%A}(s)"
 
 
 def check_volume(

@@ -81,14 +81,7 @@ def _cut_to_a_tenth(url: str, day: date) -> None:
 
 def _volumes_the_next_day(url: str, day: date) -> list[VolumeResult]:
     """Every event table's volume check at noon of the day after `day`, as the demo runs."""
-    settings = Settings()
-    band = VolumeBand(
-        window_days=settings.quality_volume_window_days,
-        min_ratio=settings.quality_volume_min_ratio,
-        max_ratio=settings.quality_volume_max_ratio,
-        min_history_days=settings.quality_volume_min_history_days,
-        holiday_calendar=settings.quality_volume_holidays,
-    )
+    band = VolumeBand.from_settings(Settings())
     noon = _start_of(day + timedelta(days=1)) + timedelta(hours=12)
     engine = create_db_engine(url)
     try:

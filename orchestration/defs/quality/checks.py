@@ -206,13 +206,7 @@ def volume_checks() -> dg.AssetChecksDefinition:
     def volume_check(
         engine: Engine, asset_key: dg.AssetKey, settings: Settings, as_of: datetime | None
     ) -> dg.AssetCheckResult:
-        band = volume.VolumeBand(
-            window_days=settings.quality_volume_window_days,
-            min_ratio=settings.quality_volume_min_ratio,
-            max_ratio=settings.quality_volume_max_ratio,
-            min_history_days=settings.quality_volume_min_history_days,
-            holiday_calendar=settings.quality_volume_holidays,
-        )
+        band = volume.VolumeBand.from_settings(settings)
         result = volume.check_volume(
             engine, tables[asset_key], band, time_zone=settings.reporting_tz, as_of=as_of
         )
