@@ -373,17 +373,8 @@ class FileParser:
         """refund.created / refund.updated / refund.failed / charge.refund.updated: the refund
         object, placed on its charge (in this file, or already loaded)."""
         refund, where = event.object, "data.object"
-        charge_ref = refund.get("charge")
-        charge_id = ref_id(charge_ref)
-        if charge_id is None:
-            raise RecordError(
-                f"{where}.charge is {show(charge_ref)}: expected the refunded charge's id"
-            )
-        charge = (
-            charge_ref if isinstance(charge_ref, Mapping) else self.index.charges.get(charge_id)
-        )
+        charge_id, charge, cw = self._charge_of(refund, where, "refunded")
         if charge is not None:
-            cw = f"{where}.charge" if charge is charge_ref else f"charge {charge_id} (in this file)"
             tenant, user, _, common = self._charge_owner(charge, cw, event)
             method = payment_method(charge.get("payment_method_details"))
             intent = ref_id(charge.get("payment_intent"))
@@ -467,18 +458,25 @@ class FileParser:
         )
         return row, minor
 
-    # -- disputes ------------------------------------------------------------------------------
-    def _dispute_event(self, event: Event) -> _Derived:
-        dispute, where = event.object, "data.object"
-        charge_ref = dispute.get("charge")
+    def _charge_of(
+        self, obj: Mapping[str, Any], where: str, role: str
+    ) -> tuple[str, Mapping[str, Any] | None, str]:
+        """The charge a refund or a dispute points to: its id, the charge itself (embedded,
+        or an event of this file) or None, and where it was found, for reasons."""
+        charge_ref = obj.get("charge")
         charge_id = ref_id(charge_ref)
         if charge_id is None:
             raise RecordError(
-                f"{where}.charge is {show(charge_ref)}: expected the disputed charge's id"
+                f"{where}.charge is {show(charge_ref)}: expected the {role} charge's id"
             )
-        charge = (
-            charge_ref if isinstance(charge_ref, Mapping) else self.index.charges.get(charge_id)
-        )
+        if isinstance(charge_ref, Mapping):
+            return charge_id, charge_ref, f"{where}.charge"
+        return charge_id, self.index.charges.get(charge_id), f"charge {charge_id} (in this file)"
+
+    # -- disputes ------------------------------------------------------------------------------
+    def _dispute_event(self, event: Event) -> _Derived:
+        dispute, where = event.object, "data.object"
+        charge_id, charge, cw = self._charge_of(dispute, where, "disputed")
         candidates: list[tuple[str, object]] = [(f"{where}.metadata", dispute.get("metadata"))]
         if charge is None:
             links = self.index.charge_links({"id": charge_id})
@@ -493,7 +491,6 @@ class FileParser:
                 )
             revenue_type = self._revenue_type(dispute, links, where)
         else:
-            cw = f"{where}.charge" if charge is charge_ref else f"charge {charge_id} (in this file)"
             links = self.index.charge_links(charge)
             candidates += [(f"{cw}.metadata", charge.get("metadata")), *links.owner_candidates]
             revenue_type = self._revenue_type(charge, links, cw)
