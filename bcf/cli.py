@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -14,6 +15,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
 
 from core.db.engine import database_url, libpq_url
 from core.services import LocalPostgres, LocalRedis, ServiceError
@@ -27,7 +30,44 @@ if TYPE_CHECKING:
     from ingestion.parsing.contract import Source
     from orchestration.demo import PipelineRun
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+class OneLineUsageErrors(TyperGroup):
+    """A mistyped command line is answered in one line, not typer's five-line box.
+
+    Every parse of `bcf ...` (its own options, then each subcommand's) runs inside the root
+    group's `make_context` or `invoke`, so catching here covers them all. Typer 0.29 vendors
+    click privately and exports no public base class for its usage errors.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _usage_error_in_one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_error_in_one_line():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_error_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # typer shows the help
+    except ClickException as error:
+        context = getattr(error, "ctx", None)
+        where = f"{context.command_path}: " if context is not None else ""
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        message = error.format_message().rstrip(".")
+        errors.print(f"[red]error:[/red] {where}{message}{hint}", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, cls=OneLineUsageErrors
+)
 services_app = typer.Typer(
     help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True
 )
@@ -37,7 +77,6 @@ app.add_typer(db_app, name="db")
 register_api_commands(app)  # bcf api, bcf api-key
 
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

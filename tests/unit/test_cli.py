@@ -26,11 +26,29 @@ def test_an_option_out_of_range_is_refused_before_anything_runs() -> None:
         ("demo", "--days", "3"),
         ("demo", "--tenants", "0"),
     ):
-        result = runner.invoke(cli.app, [command, option, value])
+        result = runner.invoke(cli.app, [command, option, value], prog_name="bcf")
         assert result.exit_code == 2, (command, option, result.output)
-        assert "Traceback" not in result.output
-        assert option in result.output
-        assert "Invalid value" in result.output
+        assert result.output.startswith(f"error: bcf {command}: Invalid value for '{option}'")
+        assert result.output.count("\n") == 1, result.output
+
+
+def test_a_mistyped_command_line_is_one_line_naming_where_to_look() -> None:
+    runner = CliRunner()
+    for arguments, expected in (
+        (["nosuch"], "error: bcf: No such command 'nosuch' (see 'bcf --help')\n"),
+        (
+            ["db", "upgrade", "--bogus"],
+            "error: bcf db upgrade: No such option: --bogus (see 'bcf db upgrade --help')\n",
+        ),
+        (
+            ["generate", "--days", "many"],
+            "error: bcf generate: Invalid value for '--days': Input should be a valid integer,"
+            " unable to parse string as an integer (see 'bcf generate --help')\n",
+        ),
+    ):
+        result = runner.invoke(cli.app, arguments, prog_name="bcf")
+        assert result.exit_code == 2
+        assert result.output == expected
 
 
 def test_a_value_the_code_refuses_is_one_line() -> None:
