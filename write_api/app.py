@@ -20,6 +20,7 @@ from write_api import dispatch, errors, routes, track
 from write_api.config import ApiSettings
 from write_api.errors import ApiError
 from write_api.idempotency import purge_expired_records_forever
+from write_api.models import COMPONENT_SCHEMAS
 from write_api.runtime import Runtime
 
 _YOUNG_COLLECTION_EVERY = 10_000  # allocations; Python's default is 700
@@ -118,7 +119,7 @@ def create_app(
     app.state.runtime = runtime
     errors.install(app)
     # Added to the app's own router, not included: an included router is matched twice.
-    track.add_routes(app.router, "/v1")
+    track.add_routes(app.router, "/v1", api_settings.max_track_events)
     routes.add_routes(app.router, "/v1", api_settings.page_max)
     app.add_middleware(BodySizeLimit, limit=api_settings.max_body_bytes)
 
@@ -149,5 +150,22 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
+    _add_component_schemas(app)
     dispatch.install(app)
     return app
+
+
+def _add_component_schemas(app: FastAPI) -> None:
+    """The document's `components.schemas` also hold the schemas the bodies refer to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = app.openapi_schema
+        if document is None:
+            document = build()  # which FastAPI keeps as app.openapi_schema
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                COMPONENT_SCHEMAS
+            )
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -26,6 +26,8 @@ from pydantic import BaseModel
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from write_api.models import with_component_refs
+
 
 class RequestOnlyRoute(APIRoute):
     """A route whose endpoint takes only the request and returns its Response: FastAPI still
@@ -45,7 +47,7 @@ class RequestOnlyRoute(APIRoute):
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The `openapi_extra` that documents the JSON body an endpoint reads itself as `model`."""
-    schema = model.model_json_schema()
+    schema = with_component_refs(model.model_json_schema())
     if "$defs" in schema:  # its "#/$defs/..." would point into the document, not the schema
         raise TypeError(f"{model.__name__}: a nested model needs OpenAPI components")
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -67,6 +67,12 @@ def not_found(resource: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {resource}")
 
 
+def missing_reference(field: str | None, message: str) -> ApiError:
+    """A body names an object that does not exist or that the key cannot see: a 404, as a
+    path to it would be (JSON:API and Stripe answer so too), naming the field."""
+    return ApiError(404, "invalid_reference", message, field=field)
+
+
 # Responses every route may give, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
@@ -74,7 +80,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Malformed request",
         401: "Missing or unknown API key",
         403: "The key lacks the scope or kind this route needs",
-        404: "No such object (or another tenant's)",
+        404: "No such object (or another tenant's), at the path or named in the body",
         409: "Conflicts with stored data",
         413: "Body too large",
         422: "Invalid input; `field` names the offender",
@@ -103,7 +109,7 @@ def database_error(error: psycopg.Error) -> ApiError | None:
             return ApiError(
                 409, "conflict", "other rows still refer to this object: delete them first"
             )
-        return ApiError(422, "invalid_reference", f"{field}: no such object", field=field)
+        return missing_reference(field, f"{field}: no such object")
     if isinstance(error, pg.CheckViolation):
         return ApiError(
             422, "invalid_value", f"value refused by the check {constraint}", field=column

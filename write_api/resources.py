@@ -36,7 +36,7 @@ from typing_extensions import TypedDict
 
 from core.db import schema
 from write_api import secrets_box
-from write_api.errors import ApiError
+from write_api.errors import ApiError, missing_reference
 from write_api.models import (
     ReadModel,
     WriteModel,
@@ -204,9 +204,7 @@ async def _next_document_version(
         (values["document_id"],),
     )
     if row is None:
-        raise ApiError(
-            422, "invalid_reference", "document_id: no such document", field="document_id"
-        )
+        raise missing_reference("document_id", "document_id: no such document")
     values["version_number"] = row["next"]
 
 

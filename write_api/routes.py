@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from ingestion.parsing import storable
 from write_api.auth import authenticate, runtime_of
 from write_api.dispatch import RequestOnlyRoute, body_schema
-from write_api.errors import ERROR_RESPONSES, ApiError, not_found
+from write_api.errors import ERROR_RESPONSES, ApiError, missing_reference, not_found
 from write_api.idempotency import Outcome, RecordTransaction, run_write
 from write_api.models import ReadModel, WriteModel, page_model_for
 from write_api.resources import RESOURCES, Connection, Resource, WriteContext, model_name
@@ -157,12 +157,7 @@ async def _check_references(conn: Connection, resource: Resource, values: dict[s
             (value,),
         )
         if found is None:
-            raise ApiError(
-                422,
-                "invalid_reference",
-                f"{column}: no such {target} row for this key",
-                field=column,
-            )
+            raise missing_reference(column, f"{column}: no such {target} row for this key")
 
 
 async def _in_transaction(
@@ -244,9 +239,6 @@ async def _update(
     values = body.model_dump(exclude_unset=True)
     if not values:
         raise ApiError(422, "invalid_request", "nothing to update: the body sets no field")
-    for name, value in values.items():
-        if value is None and not resource.table.c[name].nullable:
-            raise ApiError(422, "invalid_value", f"{name} cannot be null", field=name)
     params = {
         **_parameters(resource, values),
         **_audit_params(request, principal),

@@ -15,12 +15,12 @@ import asyncio
 import hashlib
 import json
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema, create_model
 from starlette.concurrency import run_in_threadpool
 
 from core.db.access import PIPELINE_ROLE
@@ -30,10 +30,18 @@ from ingestion.load.loader import load_parsed
 from ingestion.parsing import storable
 from ingestion.sources.tracking import SOURCE as tracking_source
 from ingestion.sources.tracking import refusals as tracking_refusals
+from ingestion.sources.tracking_rows import (
+    EVENT_TYPES,
+    INT4_MAX,
+    MAX_CONVERSION_VALUE,
+    REQUIRED,
+    TEXT_LIMITS,
+)
 from write_api.auth import authenticate, runtime_of
 from write_api.dispatch import RequestOnlyRoute, body_schema
 from write_api.errors import ERROR_RESPONSES, ApiError
 from write_api.idempotency import Outcome, RecordTransaction, run_write
+from write_api.models import STORABLE_JSON_MARK, STORABLE_TEXT_PATTERN
 from write_api.runtime import Runtime
 
 EXAMPLE_EVENT = {
@@ -49,12 +57,70 @@ EXAMPLE_EVENT = {
 }
 
 
-class TrackBatch(BaseModel):
-    events: list[dict[str, Any]] = Field(
-        min_length=1,
-        description="Tracking events in the format of docs/landing.md (tracking): event_id, "
-        "occurred_at, session_id, ip and page_url required; unknown fields kept as metadata.",
-        examples=[[EXAMPLE_EVENT]],
+# A date-time the tracking source takes: ISO-8601 with an offset or Z, years 2000-2099. A
+# pattern rather than `format: date-time`, which says nothing of the years; it leaves out
+# 29 February, which the source also takes.
+_OCCURRED_AT = (
+    r"^20\d\d-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+)
+
+
+def _text_schema(name: str) -> dict[str, Any]:
+    # An empty string or null counts as absent, so a required field needs one character.
+    limits = {"minLength": 1} if name in REQUIRED else {}
+    if (most := TEXT_LIMITS[name]) is not None:
+        limits["maxLength"] = most
+    text = {"type": "string", "pattern": STORABLE_TEXT_PATTERN, **limits}
+    return text if name in REQUIRED else {"anyOf": [text, {"type": "null"}]}
+
+
+# What the tracking source (`ingestion.sources.tracking`) accepts, stated as JSON Schema.
+TRACKING_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A web tracking event (docs/landing.md, tracking). Unknown fields are "
+    "kept in `metadata`. Also taken, as in landing files: a number where text is expected "
+    "(its text), a digit string for visit_duration and a decimal string for "
+    "conversion_value.",
+    "required": list(REQUIRED),
+    "properties": {
+        **{name: _text_schema(name) for name in TEXT_LIMITS},
+        "event_id": {"type": "string", "format": "uuid"},
+        "occurred_at": {
+            "type": "string",
+            "pattern": _OCCURRED_AT,
+            "description": "ISO-8601 date-time with an offset or Z, years 2000-2099.",
+        },
+        "ip": {
+            "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]
+        },
+        "page_url": {
+            **_text_schema("page_url"),
+            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+[^\x00]*$",
+        },
+        "visit_duration": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
+        "event_type": {"enum": list(EVENT_TYPES)},
+        "conversion_value": {"type": "number", "minimum": 0, "maximum": MAX_CONVERSION_VALUE},
+        "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
+    },
+    "propertyNames": {"pattern": STORABLE_TEXT_PATTERN},
+    "additionalProperties": STORABLE_JSON_MARK,
+}
+
+
+def track_batch_model(most: int) -> type[BaseModel]:
+    """The documented body of `POST /v1/track`, 1 to `most` events (the route reads the
+    body itself, with the tracking source's checks)."""
+    events = {
+        "type": "array",
+        "items": TRACKING_EVENT_SCHEMA,
+        "minItems": 1,
+        "maxItems": most,
+        "examples": [[EXAMPLE_EVENT]],
+    }
+    return create_model(
+        "TrackBatch", events=(Annotated[list[dict[str, Any]], WithJsonSchema(events)], ...)
     )
 
 
@@ -212,7 +278,7 @@ async def _deliver(runtime: Runtime, events: list[dict[str, Any]]) -> Outcome:
     return Outcome(202, answer.model_dump_json().encode())
 
 
-def add_routes(router: APIRouter, prefix: str) -> None:
+def add_routes(router: APIRouter, prefix: str, most_events: int) -> None:
     validator = BatchValidator()
 
     async def track(request: Request) -> Response:
@@ -248,5 +314,5 @@ def add_routes(router: APIRouter, prefix: str) -> None:
         route_class_override=RequestOnlyRoute,
         # The body is read here (orjson), not by FastAPI: a third of the route's time was
         # JSON decoding and a generic validation the tracking source repeats anyway.
-        openapi_extra=body_schema(TrackBatch),
+        openapi_extra=body_schema(track_batch_model(most_events)),
     )

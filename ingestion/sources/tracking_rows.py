@@ -48,7 +48,7 @@ _OTHER_TEXT: Final = ("event_id", "occurred_at", "ip", "event_type", "currency")
 FIELDS: Final[tuple[str, ...]] = (*_OTHER_TEXT, *TEXT_LIMITS, *INT_FIELDS, *NUMBER_FIELDS)
 
 MAX_CONVERSION_VALUE: Final = 99_999_999.99  # visitor_sessions.conversion_value numeric(10,2)
-_INT4_MAX: Final = 2_147_483_647
+INT4_MAX: Final = 2_147_483_647
 
 VISITOR_TRACKING_SCHEMA: Final[dict[str, pl.DataType]] = {
     "id": pl.String(),
@@ -158,10 +158,10 @@ def _checks() -> list[pl.Expr]:
             _shown("visit_duration"),
         ),
         _problem(
-            c("_duration").is_not_null() & ~c("_duration").is_between(0, _INT4_MAX),
+            c("_duration").is_not_null() & ~c("_duration").is_between(0, INT4_MAX),
             "visit_duration '{}' must be between 0 and {} seconds",
             _shown("visit_duration"),
-            pl.lit(_INT4_MAX),
+            pl.lit(INT4_MAX),
         ),
         _problem(
             c("event_type").is_not_null() & ~c("event_type").is_in(EVENT_TYPES),

@@ -1,8 +1,9 @@
 """No key reaches another tenant's rows, nor writes what the body may not set.
 
 For every tenant-owned resource, tenant A's key on tenant B's object is a 404 for every
-verb (a 422 where B's object is named as a parent) and the row and the audit trail are
-unchanged. Global resources need a platform key; tenant resources a tenant's key.
+verb (also where B's object is named in a body, as a parent or a reference) and the row and
+the audit trail are unchanged. Global resources need a platform key; tenant resources a
+tenant's key.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def test_another_tenants_object_is_not_found_for_every_verb(
         # Naming B's parent in a create is refused: the parent is not visible to A.
         body = body_for(resource.path, world, world.b.client)
         response = mine.post(f"/v1/{resource.path}", json=body)
-        assert response.status_code == 422, response.text
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["type"] == "invalid_reference"
         assert response.json()["error"]["field"] in resource.create_only
 
     assert world.row(resource.name, object_id) == stored
@@ -105,8 +107,10 @@ def test_referring_to_another_tenants_row_is_refused(
     theirs = created(world.b.client, refers_to, body_for(refers_to, world, world.b.client))
     body = {**body_for(path, world, world.a.client), field: theirs["id"]}
     response = world.a.client.post(f"/v1/{path}", json=body)
-    assert response.status_code == 422
-    assert response.json()["error"]["field"] == field
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert (error["type"], error["field"]) == ("invalid_reference", field)
+    assert error["message"].startswith(f"{field}: no such ")
 
 
 @pytest.mark.parametrize("resource", GLOBAL, ids=_ids)

@@ -1,4 +1,6 @@
-"""Schemathesis against /v1/openapi.json: no 5xx, and every response matches the document.
+"""Schemathesis against /v1/openapi.json: no 5xx, every response matches the document, and
+the document states what the API enforces (a request it calls valid is not refused with a
+422: only credentials, missing objects and conflicts may refuse it).
 
 A bounded number of generated requests per operation (CI-sized), each with the key kind the
 operation needs, on a database holding a tenant, a user and a department.
@@ -15,6 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -31,6 +34,7 @@ CHECKS = [
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,
+    positive_data_acceptance,
 ]
 
 

@@ -174,11 +174,13 @@ def test_database_refusals_are_4xx_with_the_field(world: World) -> None:
     assert taken.json()["error"]["field"] == "email"
     bad_email = http.post("/v1/users", json={**body_for("users", world, http), "email": "nope"})
     assert bad_email.status_code == 422
+    assert bad_email.json()["error"]["field"] == "email"  # the column's check, stated up front
     nobody = http.post(
         "/v1/notifications",
         json={**body_for("notifications", world, http), "user_id": str(uuid.uuid4())},
     )
-    assert nobody.status_code == 422
+    assert nobody.status_code == 404  # as for a path to nothing
+    assert nobody.json()["error"]["type"] == "invalid_reference"
     assert nobody.json()["error"]["field"] == "user_id"
     nul = http.post("/v1/users", json={**body_for("users", world, http), "name": "a\u0000b"})
     assert nul.status_code == 422
@@ -309,3 +311,31 @@ def test_deeply_nested_bodies_are_a_json_4xx(world: World) -> None:
         answer = http.post("/v1/leads", content=sent, headers={"Content-Type": "application/json"})
         assert 400 <= answer.status_code < 500, (depth, answer.status_code, answer.text)
         assert answer.json()["error"]["field"], (depth, answer.json())
+
+
+def test_what_the_document_states_is_what_a_write_is_refused_for(
+    world: World, api_url: str
+) -> None:
+    document = httpx.get(f"{api_url}/v1/openapi.json").json()
+    campaign_update = document["paths"]["/v1/referral-campaigns/{object_id}"]["patch"]
+    schema = campaign_update["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["minProperties"] == 1
+    assert "null" not in json.dumps(schema["properties"]["start_date"])  # a NOT NULL column
+    http = world.a.client
+    campaign = created(http, "referral-campaigns", body_for("referral-campaigns", world, http))
+    url = f"/v1/referral-campaigns/{campaign['id']}"
+
+    for body, field in (
+        ({"start_date": "2026-12-07T10:00:00+16:00"}, "start_date"),  # PostgreSQL keeps < 16 h
+        ({"start_date": 1796662264}, "start_date"),  # a date-time is a string
+        ({"start_date": None}, "start_date"),
+        ({"reward_value": "123456789.5"}, "reward_value"),  # numeric(10, 2)
+        ({"rules": True}, "rules"),  # an object
+    ):
+        response = http.patch(url, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["field"].split(".")[0] == field, response.text
+    assert http.patch(url, json={}).json()["error"]["message"].startswith("nothing to update")
+    moved = http.patch(url, json={"start_date": "2026-12-07T10:00:00+15:59", "reward_value": 7})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["start_date"] == "2026-12-06T18:01:00Z"
