@@ -213,7 +213,7 @@ def test_partial_marts(migrated_database_url: str, tmp_path: Path) -> None:
     html = (folder / "index.html").read_text()
     assert "R$ 3.299,90" in html
     assert html.count("No data yet for this chart") == 4
-    assert "not built yet: mrr_movements_monthly" in html
+    assert "not built yet: kpi_restatements, mrr_movements_monthly" in html
     assert "mrr_movements_monthly" in metadata(result)["missing_marts"]
 
 

@@ -295,6 +295,31 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
+def kind_of(metric: str) -> Kind:
+    """How a column of ceo_kpis_monthly is shown: a rate, a count or money."""
+    if metric.endswith("_rate") or metric in ("nrr_12m", "grr_12m"):
+        return "rate"
+    if metric.endswith(("_customers", "_tenants", "_users")):
+        return "count"
+    return "money"
+
+
+def restatement_notes(rows: Sequence[Row], fmt: NumberFormat) -> list[dict[str, str]]:
+    """Closed-month figures that changed after they were first reported, newest month first."""
+    labels = {kpi.column: kpi.label for kpi in KPIS}
+    return [
+        {
+            "month": month_label(row["month"]),
+            "metric": labels.get(row["metric"], row["metric"].replace("_", " ")),
+            "first": fmt.value(kind_of(row["metric"]), row["first_reported_value"]),
+            "now": fmt.value(kind_of(row["metric"]), row["new_value"]),
+            "cause": row["cause"],
+            "when": row["restated_at"].strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        for row in rows
+    ]
+
+
 def movements_table(rows: Sequence[Row], fmt: NumberFormat, last: int = 6) -> list[dict[str, str]]:
     """The MRR roll-forward of the last months, formatted, newest first."""
     table = []

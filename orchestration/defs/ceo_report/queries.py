@@ -68,6 +68,19 @@ GROUP BY 1
 ORDER BY 2 DESC
 """
 
+# The latest value of each closed-month KPI that changed since it was first reported.
+RESTATEMENTS = """
+SELECT * FROM (
+    SELECT DISTINCT ON (month, metric) month, metric, first_reported_value, new_value,
+           restated_at, cause
+    FROM marts.kpi_restatements
+    WHERE month BETWEEN %(first)s AND %(last)s
+    ORDER BY month, metric, restated_at DESC
+) AS latest
+WHERE new_value IS DISTINCT FROM first_reported_value
+ORDER BY month DESC, metric
+"""
+
 MARTS = {
     "kpis": "ceo_kpis_monthly",
     "movements": "mrr_movements_monthly",
@@ -75,6 +88,7 @@ MARTS = {
     "traffic": "web_traffic_daily",
     "usage_by_plan": "usage_plan_limits_monthly",
     "usage_by_resource": "usage_platform_daily",
+    "restatements": "kpi_restatements",
 }
 SQL = {
     "movements": MOVEMENTS,
@@ -82,6 +96,7 @@ SQL = {
     "traffic": TRAFFIC,
     "usage_by_plan": USAGE_BY_PLAN,
     "usage_by_resource": USAGE_BY_RESOURCE,
+    "restatements": RESTATEMENTS,
 }
 
 
@@ -97,6 +112,7 @@ class MartRows:
     traffic: list[dict[str, Any]] = field(default_factory=list)
     usage_by_plan: list[dict[str, Any]] = field(default_factory=list)
     usage_by_resource: list[dict[str, Any]] = field(default_factory=list)
+    restatements: list[dict[str, Any]] = field(default_factory=list)
     missing_marts: list[str] = field(default_factory=list)
 
 
@@ -145,5 +161,6 @@ def read_marts(reader: MartReader, kpis: list[dict[str, Any]], first: date, last
         traffic=reader.fetch("traffic", params),
         usage_by_plan=reader.fetch("usage_by_plan", params),
         usage_by_resource=reader.fetch("usage_by_resource", params),
+        restatements=reader.fetch("restatements", params),
         missing_marts=reader.missing(list(MARTS)),
     )

@@ -34,6 +34,7 @@ from orchestration.defs.ceo_report.build import (
     months_between,
     movements_table,
     pivot,
+    restatement_notes,
     waterfall_steps,
 )
 from orchestration.defs.ceo_report.queries import MartRows, mart_names
@@ -273,7 +274,9 @@ def compose_report(
     }
     kpis_by_month = {r["month"]: r for r in rows.kpis} if rows else {}
     if rows is None or month is None or month not in kpis_by_month:
-        html = render_page(has_data=False, kpis=[], charts=[], movements=[], **context)
+        html = render_page(
+            has_data=False, kpis=[], charts=[], movements=[], restatements=[], **context
+        )
         return Report(has_data=False, html=html)
 
     previous_month = add_months(month, -1)
@@ -287,6 +290,7 @@ def compose_report(
         kpis=kpis,
         charts=report_charts,
         movements=movements_table(rows.movements, fmt),
+        restatements=restatement_notes(rows.restatements, fmt),
         **context,
     )
     return Report(True, html, month, previous_month, kpis, report_charts)
