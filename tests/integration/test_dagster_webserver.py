@@ -152,7 +152,9 @@ def test_the_schedules_and_sensors_are_served(answer: dict[str, Any]) -> None:
     schedules = {schedule["name"] for schedule in repository["schedules"]}
     sensors = {sensor["name"] for sensor in repository["sensors"]}
     assert {"dbt_daily", "drain_tracking_stream", "ingest_hourly"} <= schedules
-    assert {"ceo_report_archive_monthly", "restore_drill_weekly"} <= schedules
+    assert {"ceo_report_archive_monthly", "restore_drill_weekly", "database_monitor_hourly"} <= (
+        schedules
+    )
     assert {"landing_files"} <= sensors
     # Outside production nothing starts by itself in a new instance (BCF_AUTOMATIONS unset).
     states = [s["scheduleState"]["status"] for s in repository["schedules"]] + [
