@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from core.db.engine import database_url, libpq_url
-from core.services import LocalPostgres, LocalRedis, ServiceError
+from core.services import LocalPostgres, LocalRedis, LocalReplica, ServiceError
 from core.settings import Settings
 from write_api.cli import register as register_api_commands
 
@@ -99,6 +99,10 @@ def _local_services(settings: Settings) -> tuple[LocalPostgres, LocalRedis]:
     )
 
 
+def _local_replica(settings: Settings) -> LocalReplica:
+    return LocalReplica(_local_services(settings)[0])
+
+
 def _start_private_redis(settings: Settings) -> None:
     """Redis is optional (the tracking stream and API rate limits need it): without
     `BCF_REDIS_URL` start the private one when `redis-server` is installed, else say so."""
@@ -122,10 +126,17 @@ def _database_url(settings: Settings) -> str:
 
 @services_app.command("up")
 @one_line_errors
-def services_up() -> None:
+def services_up(
+    replica: Annotated[
+        bool, typer.Option(help="Also a streaming replica of PostgreSQL for BI (pg_basebackup).")
+    ] = False,
+) -> None:
     """Start PostgreSQL (and Redis, when redis-server is on PATH) on free loopback ports."""
-    for service in _local_services(_settings()):
+    settings = _settings()
+    for service in _local_services(settings):
         console.print(service.start())
+    if replica:
+        console.print(_local_replica(settings).start())
 
 
 @services_app.command("down")
@@ -133,11 +144,12 @@ def services_up() -> None:
 def services_down(
     delete: Annotated[bool, typer.Option(help="Also delete their data.")] = False,
 ) -> None:
-    """Stop the private services; with --delete, remove their data too.
+    """Stop the private services (the replica too); with --delete, remove their data too.
 
     One service failing to stop does not leave the others running; its data is kept."""
+    settings = _settings()
     failed = False
-    for service in _local_services(_settings()):
+    for service in (_local_replica(settings), *_local_services(settings)):
         try:
             console.print(service.stop())
         except ServiceError as error:
@@ -156,7 +168,11 @@ def services_down(
 def services_status() -> None:
     """Show whether the private services run, and their URLs."""
     settings = _settings()
-    for service in _local_services(settings):
+    replica = _local_replica(settings)
+    shown: list[LocalPostgres | LocalRedis] = [*_local_services(settings)]
+    if replica.root.exists():
+        shown.append(replica)
+    for service in shown:
         status = service.status()
         pid = f"pid {status.pid}" if status.pid else ""
         console.print(
@@ -559,12 +575,19 @@ def bi_credentials(
     user: Annotated[str, typer.Option(help="The login to create.")] = "bcf_bi",
     rotate: Annotated[bool, typer.Option(help="Give an existing login a new password.")] = False,
     revoke: Annotated[bool, typer.Option(help="Drop the login.")] = False,
+    replica: Annotated[
+        bool, typer.Option(help="Point BI at the replica of `bcf services up --replica`.")
+    ] = False,
 ) -> None:
     """A login for BI tools that reads the marts and nothing else (`bcf_bi_reader`)."""
+    import dataclasses
+
     from core.db import bi_login
 
-    database = _database_url(_settings())
+    settings = _settings()
+    database = _database_url(settings)
     _require_migrated(database)
+    standby = _bi_replica(settings) if replica and not revoke else None
     try:
         if revoke:
             dropped = bi_login.revoke(database, user)
@@ -573,6 +596,8 @@ def bi_credentials(
         login = bi_login.create_or_rotate(database, user, rotate=rotate)
     except bi_login.BiLoginError as error:
         raise ServiceError(str(error)) from None
+    if standby is not None:  # created on the primary; the replica follows within moments
+        login = dataclasses.replace(login, host="127.0.0.1", port=standby)
     table = Table("setting", "value", box=box.SIMPLE, title="Shown once: store the password")
     for name, value in (
         ("host", login.host), ("port", str(login.port)), ("database", login.database),
@@ -583,6 +608,19 @@ def bi_credentials(
     console.print(table)
     console.print(f"psql: psql '{login.url}'")
     console.print("Metabase, Superset and DuckDB: see docs/bi.md")
+
+
+def _bi_replica(settings: Settings) -> int:
+    """The port of the running private replica; BI reads there."""
+    if settings.database_url:
+        raise ServiceError(
+            "--replica is the replica of the private cluster, and BCF_DATABASE_URL is set: "
+            "give BI your own replica's host with the login this command prints without it"
+        )
+    replica = _local_replica(settings)
+    if not replica.is_running() or replica.port is None:
+        raise ServiceError("no replica running: start it with `bcf services up --replica`")
+    return replica.port
 
 
 @app.command("bi-catalogue")
