@@ -103,3 +103,22 @@ def test_bi_reads_the_marts_on_the_replica_which_refuses_writes_and_reports_lag(
     monitor = bcf(data_dir, "db", "monitor").stdout
     assert "(1 replicas)" in monitor
     assert "replica lag" in monitor
+
+
+def test_replica_credentials_need_the_private_replica(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCF_")}
+    env.update(BCF_DATA_DIR=str(tmp_path), BCF_DATABASE_URL=migrated_database_url)
+
+    done = subprocess.run(
+        [BCF, "bi-credentials", "--replica"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: --replica is the replica of the private cluster")
+    with psycopg.connect(migrated_database_url) as conn:
+        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'bcf_bi'").fetchone() is None
