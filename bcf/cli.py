@@ -19,7 +19,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from core.db.engine import database_url, libpq_url
-from core.services import LocalPostgres, LocalRedis, ServiceError
+from core.services import LocalPostgres, LocalRedis, LocalReplica, ServiceError
 from core.settings import Settings
 from write_api.cli import register as register_api_commands
 
@@ -71,7 +71,9 @@ app = typer.Typer(
 services_app = typer.Typer(
     help="Private PostgreSQL and Redis in the data folder.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Operational schema migrations (Alembic).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: migrations (Alembic), backup, restore, monitor.", no_args_is_help=True
+)
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
 register_api_commands(app)  # bcf api, bcf api-key
@@ -136,6 +138,10 @@ def _local_services(settings: Settings) -> tuple[LocalPostgres, LocalRedis]:
     )
 
 
+def _local_replica(settings: Settings) -> LocalReplica:
+    return LocalReplica(_local_services(settings)[0])
+
+
 def _start_private_redis(settings: Settings) -> None:
     """Redis is optional (the tracking stream and API rate limits need it): without
     `BCF_REDIS_URL` start the private one when `redis-server` is installed, else say so."""
@@ -159,10 +165,17 @@ def _database_url(settings: Settings) -> str:
 
 @services_app.command("up")
 @one_line_errors
-def services_up() -> None:
+def services_up(
+    replica: Annotated[
+        bool, typer.Option(help="Also a streaming replica of PostgreSQL for BI (pg_basebackup).")
+    ] = False,
+) -> None:
     """Start PostgreSQL (and Redis, when redis-server is on PATH) on free loopback ports."""
-    for service in _local_services(_settings()):
+    settings = _settings()
+    for service in _local_services(settings):
         console.print(service.start())
+    if replica:
+        console.print(_local_replica(settings).start())
 
 
 @services_app.command("down")
@@ -170,11 +183,12 @@ def services_up() -> None:
 def services_down(
     delete: Annotated[bool, typer.Option(help="Also delete their data.")] = False,
 ) -> None:
-    """Stop the private services; with --delete, remove their data too.
+    """Stop the private services (the replica too); with --delete, remove their data too.
 
     One service failing to stop does not leave the others running; its data is kept."""
+    settings = _settings()
     failed = False
-    for service in _local_services(_settings()):
+    for service in (_local_replica(settings), *_local_services(settings)):
         try:
             console.print(service.stop())
         except ServiceError as error:
@@ -193,7 +207,11 @@ def services_down(
 def services_status() -> None:
     """Show whether the private services run, and their URLs."""
     settings = _settings()
-    for service in _local_services(settings):
+    replica = _local_replica(settings)
+    shown: list[LocalPostgres | LocalRedis] = [*_local_services(settings)]
+    if replica.root.exists():
+        shown.append(replica)
+    for service in shown:
         status = service.status()
         pid = f"pid {status.pid}" if status.pid else ""
         console.print(
@@ -233,6 +251,55 @@ def db_current() -> None:
     from core.db import migrate
 
     console.print(migrate.current(_database_url(_settings())))
+
+
+@db_app.command("backup")
+@one_line_errors
+def db_backup(
+    to: Annotated[
+        Path | None, typer.Option(help="A new folder (default: <data dir>/backups/<db>-<time>).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Parallel pg_dump jobs.")] = 2,
+) -> None:
+    """Back the database up: pg_dump directory format, with a manifest of row counts and
+    checksums, the revision, sizes and the duration (docs/operations.md)."""
+    from bcf.operations import run_backup
+
+    settings = _settings()
+    run_backup(console, settings, _database_url(settings), to, jobs)
+
+
+@db_app.command("restore")
+@one_line_errors
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A folder written by `bcf db backup`.")],
+    into: Annotated[
+        str | None, typer.Option(help="Database URL to restore into (default: the configured).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Drop and recreate the target database if it is not empty.")
+    ] = False,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Parallel pg_restore jobs.")] = 2,
+) -> None:
+    """Restore a backup into an empty (or new) database and verify it against its manifest."""
+    from bcf.operations import run_restore
+
+    settings = _settings()
+    target = into or _database_url(settings)
+    run_restore(console, settings, source, target, force=force, jobs=jobs)
+
+
+@db_app.command("monitor")
+@one_line_errors
+def db_monitor(
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Rows per list.")] = 15,
+) -> None:
+    """How the database performs: top statements, sizes, compression, unused indexes, dead
+    tuples, cache hit ratio, connections, replica lag; warnings on the BCF_MONITOR_* limits."""
+    from bcf.operations import run_monitor
+
+    settings = _settings()
+    run_monitor(console, settings, _database_url(settings), limit)
 
 
 def _require_migrated(url: str) -> None:
@@ -547,12 +614,19 @@ def bi_credentials(
     user: Annotated[str, typer.Option(help="The login to create.")] = "bcf_bi",
     rotate: Annotated[bool, typer.Option(help="Give an existing login a new password.")] = False,
     revoke: Annotated[bool, typer.Option(help="Drop the login.")] = False,
+    replica: Annotated[
+        bool, typer.Option(help="Point BI at the replica of `bcf services up --replica`.")
+    ] = False,
 ) -> None:
     """A login for BI tools that reads the marts and nothing else (`bcf_bi_reader`)."""
+    import dataclasses
+
     from core.db import bi_login
 
-    database = _database_url(_settings())
+    settings = _settings()
+    database = _database_url(settings)
     _require_migrated(database)
+    standby = _bi_replica(settings) if replica and not revoke else None
     try:
         if revoke:
             dropped = bi_login.revoke(database, user)
@@ -561,6 +635,8 @@ def bi_credentials(
         login = bi_login.create_or_rotate(database, user, rotate=rotate)
     except bi_login.BiLoginError as error:
         raise ServiceError(str(error)) from None
+    if standby is not None:  # created on the primary; the replica follows within moments
+        login = dataclasses.replace(login, host="127.0.0.1", port=standby)
     table = Table("setting", "value", box=box.SIMPLE, title="Shown once: store the password")
     for name, value in (
         ("host", login.host), ("port", str(login.port)), ("database", login.database),
@@ -571,6 +647,19 @@ def bi_credentials(
     console.print(table)
     console.print(f"psql: psql '{login.url}'")
     console.print("Metabase, Superset and DuckDB: see docs/bi.md")
+
+
+def _bi_replica(settings: Settings) -> int:
+    """The port of the running private replica; BI reads there."""
+    if settings.database_url:
+        raise ServiceError(
+            "--replica is the replica of the private cluster, and BCF_DATABASE_URL is set: "
+            "give BI your own replica's host with the login this command prints without it"
+        )
+    replica = _local_replica(settings)
+    if not replica.is_running() or replica.port is None:
+        raise ServiceError("no replica running: start it with `bcf services up --replica`")
+    return replica.port
 
 
 @app.command("bi-catalogue")

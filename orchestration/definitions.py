@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import ceo_report, dbt, exports, ingest, quality, reports
+from orchestration.defs import ceo_report, dbt, exports, ingest, operations, quality, reports
 from orchestration.resources import PipelineSettings
 
 
@@ -16,6 +16,7 @@ def build_definitions() -> dg.Definitions:
         ceo_report.definitions(),
         exports.definitions(),
         quality.definitions(),
+        operations.definitions(),
         dg.Definitions(resources={"bcf": PipelineSettings()}),
     )
 

@@ -86,3 +86,9 @@ def remove_policies(conn: Connection, table: str) -> None:
         params,
     )
     conn.execute(text(f"ALTER TABLE public.{table} SET (timescaledb.compress = false)"))
+
+
+def rollup_comment(reporting_tz: str) -> str:
+    """The SQL literal commenting a continuous aggregate bucketed in `reporting_tz`; the dbt
+    macro `timescale_rollup` reads it back to use only views of its own time zone."""
+    return "'bcf rollup; reporting_tz=" + reporting_tz.replace("'", "''") + "'"

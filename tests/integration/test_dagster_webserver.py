@@ -139,7 +139,7 @@ def test_every_asset_is_in_the_graph_with_its_group(answer: dict[str, Any]) -> N
     assert set(served) == expected
     groups = {node["groupName"] for node in served.values()}
     assert {"ingestion", "staging", "finance", "ceo", "usage", "growth", "compliance"} <= groups
-    assert {"reports", "exports"} <= groups
+    assert {"reports", "exports", "operations"} <= groups
     assert served["reports/ceo_monthly"]["partitionDefinition"]["description"].startswith("Monthly")
     executable = defs.resolve_implicit_global_asset_job_def().asset_layer.executable_asset_keys
     for key in executable:
@@ -152,7 +152,9 @@ def test_the_schedules_and_sensors_are_served(answer: dict[str, Any]) -> None:
     schedules = {schedule["name"] for schedule in repository["schedules"]}
     sensors = {sensor["name"] for sensor in repository["sensors"]}
     assert {"dbt_daily", "drain_tracking_stream", "ingest_hourly"} <= schedules
-    assert "ceo_report_archive_monthly" in schedules
+    assert {"ceo_report_archive_monthly", "restore_drill_weekly", "database_monitor_hourly"} <= (
+        schedules
+    )
     assert {"landing_files"} <= sensors
     # Outside production nothing starts by itself in a new instance (BCF_AUTOMATIONS unset).
     states = [s["scheduleState"]["status"] for s in repository["schedules"]] + [

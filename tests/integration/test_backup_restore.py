@@ -1,0 +1,191 @@
+"""`bcf db backup` / `bcf db restore` and the restore drill, on a real PostgreSQL.
+
+The data is the hand-made dataset of test_dbt_build (fixed dates); the drill check runs in
+process with dbt's "now" fixed, so nothing depends on the day the test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from core.db.backup import BackupError, TableState, client_binary, compare
+from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.operations.checks import (
+    DRILL_CHECK,
+    backups_spec,
+    restore_drill,
+    restore_drill_job,
+)
+from orchestration.resources import PipelineSettings
+from tests.conftest import temporary_database
+from tests.integration.test_dbt_build import AS_OF, DATASET
+
+BCF = str(Path(sys.executable).parent / "bcf")
+
+
+def bcf(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCF_")}
+    env.update(BCF_DATA_DIR=str(data_dir), BCF_DATABASE_URL=database_url)
+    return subprocess.run(
+        [BCF, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def _rows(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.timeout(300)
+def test_backup_restores_into_a_new_database_with_equal_counts_and_checksums(
+    migrated_database_url: str, postgres_admin_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(migrated_database_url) as conn:
+        conn.execute(DATASET)
+    folder = tmp_path / "backup"
+
+    done = bcf(tmp_path, migrated_database_url, "db", "backup", "--to", str(folder), "--jobs", "2")
+
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["revision"]
+    assert manifest["timescaledb"] is None
+    assert manifest["tables"]["public.tenants"]["rows"] == 3
+    assert manifest["tables"]["public.visitor_tracking"]["rows"] == 4
+    assert manifest["tables"]["raw.subscription_events"]["rows"] > 0
+    assert manifest["dump_bytes"] > 0
+    assert manifest["database_bytes"] > 0
+    assert manifest["seconds"] > 0
+    assert manifest["jobs"] == 2
+    assert (folder / "toc.dat").exists()  # pg_dump's directory format
+
+    with temporary_database(postgres_admin_url, "bcf_restored") as target:
+        done = bcf(tmp_path, migrated_database_url, "db", "restore", str(folder), "--into", target)
+        assert done.returncode == 0, done.stderr
+        assert "verified" in done.stdout
+        assert _rows(target, "public.tenants") == 3
+        assert (
+            _rows(target, "raw.subscription_events")
+            == manifest["tables"]["raw.subscription_events"]["rows"]
+        )
+
+        again = bcf(tmp_path, migrated_database_url, "db", "restore", str(folder), "--into", target)
+        assert "is not empty" in one_line_error(again)
+        assert "--force" in again.stderr
+
+        forced = bcf(
+            tmp_path, migrated_database_url, "db", "restore", str(folder), "--into", target,
+            "--force",
+        )  # fmt: skip
+        assert forced.returncode == 0, forced.stderr
+
+        # A backup whose data no longer matches its manifest is caught, table by table.
+        manifest["tables"]["public.tenants"]["checksum"] = "0:0"
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        tampered = bcf(
+            tmp_path, migrated_database_url, "db", "restore", str(folder), "--into", target,
+            "--force",
+        )  # fmt: skip
+        assert tampered.returncode == 1
+        assert "public.tenants" in tampered.stdout
+        assert "1 tables differ" in tampered.stderr
+
+
+def test_bad_input_ends_in_one_line(migrated_database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "backup"
+    assert bcf(tmp_path, migrated_database_url, "db", "backup", "--to", str(folder)).returncode == 0
+
+    wrong_url = bcf(tmp_path, "not-a-url", "db", "backup")
+    assert "not a database URL" in one_line_error(wrong_url)
+    unreachable = make_url(migrated_database_url).set(port=1).render_as_string()
+    down = bcf(tmp_path, unreachable, "db", "restore", str(folder), "--into", unreachable)
+    assert "cannot connect" in one_line_error(down)
+    not_a_backup = bcf(tmp_path, migrated_database_url, "db", "restore", str(tmp_path))
+    assert "has no manifest.json" in one_line_error(not_a_backup)
+    into_itself = bcf(tmp_path, migrated_database_url, "db", "restore", str(folder))
+    assert "is not empty" in one_line_error(into_itself)
+    existing = bcf(tmp_path, migrated_database_url, "db", "backup", "--to", str(folder))
+    assert "not empty" in one_line_error(existing)
+
+    with pytest.raises(BackupError, match="no pg_dump_missing for PostgreSQL 15 or newer"):
+        client_binary("pg_dump_missing", 15, [tmp_path])
+
+
+def test_compare_names_every_kind_of_difference() -> None:
+    expected = {
+        "public.a": TableState(2, "1:2"),
+        "public.b": TableState(2, "1:2"),
+        "public.c": TableState(1, "9:9"),
+        "public.same": TableState(4, "4:4"),
+    }
+    actual = {
+        "public.a": TableState(3, "1:2"),
+        "public.b": TableState(2, "2:1"),
+        "public.d": TableState(0, "0:0"),
+        "public.same": TableState(4, "4:4"),
+    }
+    assert compare(expected, actual) == [
+        "public.a: 3 rows, the backup had 2",
+        "public.b: checksum differs (2 rows each)",
+        "public.c: missing after the restore",
+        "public.d: not in the backup's manifest",
+    ]
+
+
+@pytest.mark.timeout(600)
+def test_restore_drill_check_restores_rebuilds_the_marts_and_passes(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(migrated_database_url) as conn:
+        conn.execute(DATASET)
+    definitions = dg.Definitions(
+        assets=[backups_spec],
+        asset_checks=[restore_drill],
+        jobs=[restore_drill_job],
+        resources={
+            "bcf": PipelineSettings(database_url=migrated_database_url, data_dir=str(tmp_path)),
+            "dbt": DbtResource(as_of=AS_OF, role="bcf_pipeline", threads=2),
+        },
+    )
+
+    result = definitions.resolve_job_def("restore_drill_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == DRILL_CHECK
+    metadata = {name: value.value for name, value in evaluation.metadata.items()}
+    assert evaluation.passed, metadata
+    assert metadata["tables_differing"] == 0
+    assert metadata["dagster/row_count"] > 0
+    assert metadata["dbt_failures"] == "none"
+    statuses = metadata["dbt_results"]
+    assert statuses.get("model success", 0) > 10
+    assert statuses.get("test pass", 0) > 10
+    drill_database = metadata["restored_into"]
+    with psycopg.connect(migrated_database_url) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s", (drill_database,)
+        ).fetchone()
+    assert left == (0,), "the drill drops its database"
