@@ -1002,7 +1002,7 @@ BAD_REASONS = {
         "neither in this file nor already loaded"
     ),
     22: "data.object.amount 0 is out of range: expected an amount > 0",
-    23: "the event contains \\u0000",
+    23: "data.object.description contains a NUL character (\\u0000)",
     24: "data.object.items.data has 2 items: expected exactly one",
     25: "data.object.amount 12345 KWD is 12.345, a fraction of a cent",
 }
