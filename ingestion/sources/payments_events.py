@@ -27,6 +27,7 @@ LIFECYCLE_RANK = {
     "refund.created": 0,
     "charge.refunded": 2,
     "charge.dispute.closed": 2,
+    "charge.dispute.funds_reinstated": 2,
     "customer.subscription.deleted": 2,
 }
 

@@ -18,6 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from ingestion.parsing.contract import ParseContext, Reject
+from ingestion.sources.payments_disputes import (
+    REINSTATED,
+    WITHDRAWN,
+    DisputeBook,
+    reinstated_record_id,
+)
 from ingestion.sources.payments_events import Event, read_event, read_lines
 from ingestion.sources.payments_links import ChargeLinks, FileIndex, PaymentsContext
 from ingestion.sources.payments_refunds import RefundBook
@@ -47,7 +53,15 @@ from ingestion.sources.stripe_objects import (
 )
 
 CHARGE_EVENTS = frozenset({"charge.succeeded", "charge.failed", "charge.refunded"})
-DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    }
+)
 REFUND_EVENTS = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 )
@@ -103,6 +117,8 @@ class FileParser:
         self.index = FileIndex()
         # What each charge has given back so far, from the ledger, then event by event.
         self.refunds = RefundBook(known.refunds if known else {})
+        # When each dispute's money left and came back, from the ledger, then event by event.
+        self.disputes = DisputeBook(known.disputes if known else {})
 
     def parse(self, data: bytes, file_name: str) -> FileRows:
         records_in = 0
@@ -501,41 +517,75 @@ class FileParser:
             dispute.get("status"), DISPUTE_STATUS, f"{where}.status"
         )
         created = required_timestamp(dispute, "created", where)
+        moves = self.disputes.moves(
+            event.object_id, dispute, stripe_status, event.type, event.created, created
+        )
+        if moves.withdrawn_at is not None:
+            status = "completed"  # funds_withdrawn, or booked by an earlier event
         charge_info = mapping(charge)
         reason = short_text(dispute.get("reason"), 100)
-        row = _transaction(
-            tenant=tenant,
-            user=user,
-            kind="chargeback",
-            amount=to_major(minor, code, f"{where}.amount"),
-            code=code,
-            status=status,
-            method=payment_method(dispute.get("payment_method_details"))
+        description = f"Dispute of {charge_id}" + (f" ({reason})" if reason else "")
+        metadata: dict[str, object] = {
+            "revenue_type": revenue_type,
+            "stripe_event_id": event.id,
+            "stripe_invoice_id": links.invoice_id,
+            "stripe_subscription_id": links.subscription_id,
+            "original_charge_id": charge_id,
+            "stripe_dispute_id": event.object_id,
+            "stripe_status": stripe_status,
+            "dispute_reason": reason,
+            "closed_at": event.created if stripe_status in DISPUTE_CLOSED else None,
+            "amount_minor": minor,
+            "livemode": event.livemode,
+        }
+        method = (
+            payment_method(dispute.get("payment_method_details"))
             or payment_method(charge_info.get("payment_method_details"))
-            or (links.known.payment_method if links.known else None),
-            intent=ref_id(dispute.get("payment_intent"))
-            or ref_id(charge_info.get("payment_intent"))
-            or (links.known.payment_intent_id if links.known else None),
-            charge_id=charge_id,
-            description=f"Dispute of {charge_id}" + (f" ({reason})" if reason else ""),
-            metadata={
-                "revenue_type": revenue_type,
-                "stripe_event_id": event.id,
-                "stripe_invoice_id": links.invoice_id,
-                "stripe_subscription_id": links.subscription_id,
-                "original_charge_id": charge_id,
-                "stripe_dispute_id": event.object_id,
-                "stripe_status": stripe_status,
-                "dispute_reason": reason,
-                "closed_at": event.created if stripe_status in DISPUTE_CLOSED else None,
-                "amount_minor": minor,
-                "livemode": event.livemode,
-            },
-            happened_at=created,
-            version=event.created,
-            record_id=event.object_id,
+            or (links.known.payment_method if links.known else None)
         )
-        return _Derived(tenant, user, transactions=[row])
+        intent = (
+            ref_id(dispute.get("payment_intent"))
+            or ref_id(charge_info.get("payment_intent"))
+            or (links.known.payment_intent_id if links.known else None)
+        )
+
+        def chargeback(
+            row_status: str, funds: str, text: str, happened_at: datetime, record_id: str
+        ) -> dict[str, Any]:
+            return _transaction(
+                tenant=tenant,
+                user=user,
+                kind="chargeback",
+                amount=to_major(minor, code, f"{where}.amount"),
+                code=code,
+                status=row_status,
+                method=method,
+                intent=intent,
+                charge_id=charge_id,
+                description=text,
+                metadata={**metadata, "dispute_funds": funds},
+                happened_at=happened_at,
+                version=event.created,
+                record_id=record_id,
+            )
+
+        rows = [
+            chargeback(
+                status, WITHDRAWN, description, moves.withdrawn_at or created, event.object_id
+            )
+        ]
+        if moves.reinstated_at is not None:
+            rows.append(
+                chargeback(
+                    "completed",
+                    REINSTATED,
+                    f"Funds reinstated: {description}",
+                    moves.reinstated_at,
+                    reinstated_record_id(event.object_id),
+                )
+            )
+        self.disputes.book(event.object_id, moves)
+        return _Derived(tenant, user, transactions=rows)
 
     # -- subscriptions -------------------------------------------------------------------------
     def _subscription_event(self, event: Event) -> _Derived:

@@ -200,17 +200,19 @@ REFUND_STATUS: Mapping[str, str] = {
     "canceled": "cancelled",
 }
 
-# Dispute status -> financial_transactions.status of the chargeback row: open disputes are
-# pending, a lost dispute is a completed chargeback, and a dispute that ends without the
-# money going back to the cardholder (won, inquiry closed, prevented, or settled by refunding
-# the charge, whose refund row carries the money) is cancelled.
+# Dispute status -> financial_transactions.status of the withdrawal row (`dp_`, see
+# payments_disputes): a chargeback's funds are withdrawn when it opens, so a chargeback is
+# completed whatever its outcome (a won one also gets a reinstatement row); an inquiry
+# (warning_*) withdraws nothing: pending while open, cancelled when it closes without
+# becoming a chargeback (closed, prevented, or settled by refunding the charge, whose refund
+# row carries the money).
 DISPUTE_STATUS: Mapping[str, str] = {
     "warning_needs_response": "pending",
     "warning_under_review": "pending",
-    "needs_response": "pending",
-    "under_review": "pending",
+    "needs_response": "completed",
+    "under_review": "completed",
     "lost": "completed",
-    "won": "cancelled",
+    "won": "completed",
     "warning_closed": "cancelled",
     "prevented": "cancelled",
     "charge_refunded": "cancelled",

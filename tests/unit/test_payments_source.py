@@ -326,7 +326,7 @@ def test_example_file_counts(good: Parsed) -> None:
     heights = {name: frame.height for name, frame in good.tables.items()}
     assert heights == {
         "raw.stripe_events": 62,  # one row per accepted record, repeats included
-        "public.financial_transactions": 19,
+        "public.financial_transactions": 20,  # a won dispute's reinstatement is one more
         "public.billing_subscriptions": 5,
         "raw.subscription_events": 17,
     }
@@ -335,7 +335,7 @@ def test_example_file_counts(good: Parsed) -> None:
     assert good.min_event_at == at("2025-01-06T10:00:00")
     assert good.max_event_at == at("2025-06-05T14:30:00")
     kinds = good.tables["public.financial_transactions"]["transaction_type"].value_counts()
-    assert dict(kinds.iter_rows()) == {"payment": 15, "refund": 2, "chargeback": 2}
+    assert dict(kinds.iter_rows()) == {"payment": 15, "refund": 2, "chargeback": 3}
     for name, frame in good.tables.items():
         assert dict(frame.schema) == SCHEMAS[name]
 
@@ -439,9 +439,17 @@ def test_example_file_dispute_rows(good: Parsed) -> None:
     assert meta["stripe_status"] == "lost"
     assert meta["original_charge_id"] == "ch_3QC1"
     assert meta["closed_at"] == "2025-04-01T10:00:00+00:00"
+    assert meta["dispute_funds"] == "withdrawn"
+    # Won: the funds left when the dispute opened and came back the day it closed.
     won = money["dp_1QB3"]
-    assert won["status"] == "cancelled"
+    assert (won["status"], won["amount"]) == ("completed", Decimal("50.00"))
+    assert won["processed_at"] == at("2025-02-20T12:59:58")
     assert json.loads(won["metadata"])["revenue_type"] == "commission"
+    back = money["dp_1QB3:reinstated"]
+    assert (back["transaction_type"], back["status"]) == ("chargeback", "completed")
+    assert (back["amount"], back["currency"]) == (Decimal("50.00"), "USD")
+    assert back["processed_at"] == at("2025-03-20T13:00:00")  # the closing event
+    assert json.loads(back["metadata"])["dispute_funds"] == "reinstated"
 
 
 def test_example_file_subscription_state(good: Parsed) -> None:
@@ -797,9 +805,11 @@ def test_dispute_status_mapping(stripe_status: str, status: str) -> None:
         event("evt_0", "charge.succeeded", charge()),
         event("evt_1", kind, dispute, "2025-03-03T00:00:00"),
     )
-    row = rows(parsed, FINANCIAL_TRANSACTIONS.table)["dp_1"]
+    money = rows(parsed, FINANCIAL_TRANSACTIONS.table)
+    row = money["dp_1"]
     assert (row["transaction_type"], row["status"]) == ("chargeback", status)
     assert row["tenant_id"] == TENANTS["B"]
+    assert ("dp_1:reinstated" in money) == (stripe_status == "won")
 
 
 @pytest.mark.parametrize(
