@@ -995,7 +995,7 @@ BAD_REASONS = {
     11: "data.object.amount 12.5 is not an integer amount",
     12: (
         "data.object.items.data[0].price.recurring.interval 'week' with interval_count 1 is "
-        "not a supported billing cycle"
+        "not a supported billing interval"
     ),
     13: "current_period_start/current_period_end are missing on both data.object.items.data[0]",
     14: "data.object.status 'suspended' is not one of active, trialing, past_due, unpaid, canceled",
@@ -1013,7 +1013,8 @@ BAD_REASONS = {
     ),
     22: "data.object.amount 0 is out of range: expected an amount > 0",
     23: "data.object.description contains a NUL character (\\u0000)",
-    24: "data.object.items.data has 2 items: expected exactly one",
+    24: "data.object.items.data[1].price.currency 'usd' differs from "
+    "data.object.items.data[0].price.currency 'brl'",
     25: "data.object.amount 12345 KWD is 12.345, a fraction of a cent",
 }
 
@@ -1106,3 +1107,85 @@ def test_empty_file() -> None:
     assert parsed.records_in == 0
     assert all(frame.height == 0 for frame in parsed.tables.values())
     assert (parsed.min_event_at, parsed.max_event_at) == (None, None)
+
+
+def add_on(price_id: str = "price_addon", unit_amount: int = 5000, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": "si_2",
+        "object": "subscription_item",
+        "price": price(id=price_id, lookup_key=None, unit_amount=unit_amount, **fields),
+        "quantity": 2,
+    }
+
+
+def test_an_add_on_item_is_accepted_beside_its_plan() -> None:
+    obj = subscription()
+    obj["items"]["data"].insert(0, add_on())  # listed first: the plan is still found
+    parsed = parse(event("evt_1", "customer.subscription.created", obj))
+    assert parsed.rejects == []
+    history = rows(parsed, SUBSCRIPTION_EVENTS.table)["evt_1"]
+    assert (history["plan_slug"], history["stripe_price_id"], history["quantity"]) == (
+        "pro",
+        "price_1QProBRLMonthly",
+        1,
+    )
+    meta = json.loads(rows(parsed, BILLING_SUBSCRIPTIONS.table)["sub_1"]["metadata"])
+    assert meta["add_on_price_ids"] == ["price_addon"]
+
+
+def test_an_interval_count_outside_the_named_cycles_has_no_cycle_but_loads() -> None:
+    obj = subscription(the_price=price(recurring={"interval": "month", "interval_count": 6}))
+    parsed = parse(event("evt_1", "customer.subscription.created", obj))
+    assert parsed.rejects == []
+    assert rows(parsed, SUBSCRIPTION_EVENTS.table)["evt_1"]["billing_cycle"] is None
+
+
+def discount_object(**coupon: Any) -> dict[str, Any]:
+    return {
+        "id": "di_1",
+        "object": "discount",
+        "coupon": {"id": "co_1", "object": "coupon", "duration": "forever", **coupon},
+        "start": unix("2025-03-01T00:00:00"),
+        "end": None,
+        "subscription": "sub_1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj_change", "expected"),
+    [
+        ({"items": {"object": "list", "data": [add_on(currency="usd"), {
+            "id": "si_1", "price": price(), "quantity": 1}]}},
+         "data.object.items.data[1].price.currency 'brl' differs from "
+         "data.object.items.data[0].price.currency 'usd'"),
+        ({"items": {"object": "list", "data": [add_on()]}},
+         "unknown plan: data.object.items.data[0].price.id 'price_addon'"),
+        ({"items": {"object": "list", "data": []}}, "data.object.items.data is empty"),
+        ({"discounts": "di_1"}, "data.object.discounts is 'di_1': expected an array"),
+        ({"discounts": [discount_object(percent_off=120)]},
+         "data.object.discounts[0].coupon.percent_off 120 is not a percentage"),
+        ({"discounts": [discount_object(amount_off=500)]},
+         "data.object.discounts[0].coupon.currency is missing"),
+        ({"discounts": [discount_object(percent_off=10, duration="sometimes")]},
+         "data.object.discounts[0].coupon.duration 'sometimes' is not one of once"),
+        ({"discount": {**discount_object(), "coupon": None}},
+         "data.object.discount.coupon and data.object.discount.source.coupon are missing"),
+    ],
+)  # fmt: skip
+def test_subscription_item_and_discount_rejects(obj_change: dict[str, Any], expected: str) -> None:
+    obj = subscription(**obj_change)
+    reason = only_reason(parse(event("evt_1", "customer.subscription.created", obj)))
+    assert reason.startswith(expected), reason
+
+
+def test_discount_events_are_checked_and_both_coupon_places_read() -> None:
+    basil = discount_object(percent_off=20)
+    clover = {**discount_object(), "coupon": None, "source": {"coupon": basil["coupon"]}}
+    broken = {**discount_object(), "start": "yesterday"}
+    parsed = parse(
+        event("evt_1", "customer.discount.created", basil),
+        event("evt_2", "customer.discount.updated", clover),
+        event("evt_3", "customer.discount.deleted", broken),
+    )
+    assert sorted(rows(parsed, STRIPE_EVENTS.table)) == ["evt_1", "evt_2"]
+    assert only_reason(parsed).startswith("data.object.start 'yesterday' is not a timestamp")
