@@ -77,7 +77,7 @@ SUBSCRIPTION_EVENT_TYPES = frozenset(
         "customer.subscription.deleted",
     }
 )
-_EXPECTED_OBJECT = {
+EXPECTED_OBJECT = {
     **dict.fromkeys(CHARGE_EVENTS, "charge"),
     **dict.fromkeys(DISPUTE_EVENTS, "dispute"),
     **dict.fromkeys(REFUND_EVENTS, "refund"),
@@ -223,7 +223,7 @@ class FileParser:
 
     # -- dispatch ----------------------------------------------------------------------------
     def _derive(self, event: Event) -> _Derived:
-        expected = _EXPECTED_OBJECT.get(event.type)
+        expected = EXPECTED_OBJECT.get(event.type)
         if expected is None:
             return self._other(event)
         if event.object_type != expected:

@@ -281,10 +281,12 @@ def discount(obj: Mapping[str, Any], where: str) -> None:
     coupon, cw = obj.get("coupon"), f"{where}.coupon"
     if coupon is None:
         coupon, cw = mapping(obj.get("source")).get("coupon"), f"{where}.source.coupon"
+    if isinstance(coupon, str) and coupon:
+        return  # not expanded: kept as sent, but it cannot change MRR (docs/landing.md)
     if not isinstance(coupon, Mapping):
         raise RecordError(
             f"{where}.coupon and {where}.source.coupon are missing: expected the discount's "
-            "coupon object"
+            "coupon (an object, or its id)"
         )
     percent = coupon.get("percent_off")
     amount = coupon.get("amount_off")

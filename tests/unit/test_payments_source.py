@@ -1189,3 +1189,9 @@ def test_discount_events_are_checked_and_both_coupon_places_read() -> None:
     )
     assert sorted(rows(parsed, STRIPE_EVENTS.table)) == ["evt_1", "evt_2"]
     assert only_reason(parsed).startswith("data.object.start 'yesterday' is not a timestamp")
+
+
+def test_a_coupon_sent_as_its_id_is_kept_as_sent() -> None:
+    by_id = {**discount_object(), "coupon": None, "source": {"coupon": "co_1", "type": "coupon"}}
+    parsed = parse(event("evt_1", "customer.discount.created", by_id))
+    assert parsed.rejects == []
