@@ -53,8 +53,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine
 
 from ingestion.load.loader import load_file
+from quality.reconcile import REVENUE_MATCHES_STRIPE_BALANCE, reconcile
 from tests.integration.test_dbt_build import _dbt, _dbt_env
 from tests.support.payments_reference import insert_payments_reference
 
@@ -403,3 +405,29 @@ def test_golden_histories_give_the_hand_computed_mrr_and_revenue(
 
     assert mrr == EXPECTED_MRR
     assert revenue == EXPECTED_REVENUE
+
+    # The blocking check: revenue_daily is the Stripe events' balance effect to the cent
+    # (BRL charges 100 + 200 + 150 + 80 + 99.90 = 629.90; net 100-50 + 200-120 + 150-150
+    # + 80-80+80 + 99.90 = 309.90), and a cent off fails it.
+    engine = create_engine(database)
+    try:
+        check = reconcile(engine, REVENUE_MATCHES_STRIPE_BALANCE, time_zone="America/Sao_Paulo")
+        assert check.passed, check.sample
+        with psycopg.connect(database) as conn:
+            total = conn.execute(
+                "SELECT sum(net_amount) FROM marts.revenue_daily WHERE currency_original = 'BRL'"
+            ).fetchone()
+            assert total == (Decimal("309.90"),)
+            conn.execute(
+                "UPDATE marts.revenue_daily SET net_amount = net_amount - 0.01, "
+                "refunded_amount = refunded_amount + 0.01 WHERE tenant_id = %s",
+                (tenant(11),),
+            )
+        broken = reconcile(engine, REVENUE_MATCHES_STRIPE_BALANCE, time_zone="America/Sao_Paulo")
+    finally:
+        engine.dispose()
+    assert not broken.passed
+    assert broken.sample == [
+        {"currency": "BRL", "stripe_charges": "629.9", "mart_gross": "629.90",
+         "stripe_net": "309.9", "mart_net": "309.89"},
+    ]  # fmt: skip
