@@ -1,4 +1,4 @@
-"""Golden scenarios: twelve tenants' Stripe histories, through the payments source into a real
+"""Golden scenarios: thirteen tenants' Stripe histories, through the payments source into a real
 PostgreSQL, then `dbt build`; MRR and monthly revenue are compared with literals worked out by
 hand below, never computed by the code under test.
 
@@ -41,6 +41,8 @@ Monthly revenue (Σ revenue_daily.net_amount per reporting month and tenant)
   Apr 150.00-150.00=0.00; May nothing.
 - T4, 80.00 charged 3 Apr, disputed 25 Apr, won 20 May: Apr 80.00-80.00=0.00, May +80.00.
 - T11, 99.90 charged at 23:30 on 30 Apr in São Paulo (02:30 UTC on 1 May): Apr 99.90.
+- T13, 50.00 charged 5 May, 10.00 refunded on 6 May in the older shape (the charge's refunds
+  list embedded, API 2020-08-27): May 50.00-10.00=40.00.
 """
 
 from __future__ import annotations
@@ -299,6 +301,15 @@ FIRST_FILE = [
             subscription(11, "2025-03-01T12:00:00", [(T11_PRICE, 1)], discounts=[
                 discount("di_11", "sub_11", "2025-03-01T12:00:00", None,
                          percent_off=10, duration="forever")])),
+    # T13: a refund in the older shape (API 2020-08-27: the refunds list embedded).
+    {**event("evt_13a", "charge.succeeded", "2025-05-05T12:00:00",
+             charge(13, "ch_13", 5000, "2025-05-05T12:00:00")), "api_version": "2020-08-27"},
+    {**event("evt_13b", "charge.refunded", "2025-05-06T12:00:01", {
+        **charge(13, "ch_13", 5000, "2025-05-05T12:00:00", refunded=1000),
+        "refunds": {"object": "list", "data": [
+            {"id": "re_13", "object": "refund", "amount": 1000, "charge": "ch_13",
+             "created": unix("2025-05-06T12:00:00"), "currency": "brl",
+             "status": "succeeded"}]}}), "api_version": "2020-08-27"},
     # T12: a once coupon.
     created("evt_12a", "2025-03-03T12:00:00",
             subscription(12, "2025-03-03T12:00:00", [(T12_PRICE, 1)], discounts=["di_12"])),
@@ -351,9 +362,10 @@ EXPECTED_REVENUE = {
     3: {"2025-04": D("0.00")},
     4: {"2025-04": D("0.00"), "2025-05": D("80.00")},
     11: {"2025-04": D("99.90")},
+    13: {"2025-05": D("40.00")},
 }
 
-TENANTS = range(1, 13)
+TENANTS = range(1, 14)
 
 
 @pytest.fixture
@@ -407,8 +419,8 @@ def test_golden_histories_give_the_hand_computed_mrr_and_revenue(
     assert revenue == EXPECTED_REVENUE
 
     # The blocking check: revenue_daily is the Stripe events' balance effect to the cent
-    # (BRL charges 100 + 200 + 150 + 80 + 99.90 = 629.90; net 100-50 + 200-120 + 150-150
-    # + 80-80+80 + 99.90 = 309.90), and a cent off fails it.
+    # (BRL charges 100 + 200 + 150 + 80 + 99.90 + 50 = 679.90; net 100-50 + 200-120 + 150-150
+    # + 80-80+80 + 99.90 + 50-10 = 349.90), and a cent off fails it.
     engine = create_engine(database)
     try:
         check = reconcile(engine, REVENUE_MATCHES_STRIPE_BALANCE, time_zone="America/Sao_Paulo")
@@ -417,7 +429,7 @@ def test_golden_histories_give_the_hand_computed_mrr_and_revenue(
             total = conn.execute(
                 "SELECT sum(net_amount) FROM marts.revenue_daily WHERE currency_original = 'BRL'"
             ).fetchone()
-            assert total == (Decimal("309.90"),)
+            assert total == (Decimal("349.90"),)
             conn.execute(
                 "UPDATE marts.revenue_daily SET net_amount = net_amount - 0.01, "
                 "refunded_amount = refunded_amount + 0.01 WHERE tenant_id = %s",
@@ -428,6 +440,6 @@ def test_golden_histories_give_the_hand_computed_mrr_and_revenue(
         engine.dispose()
     assert not broken.passed
     assert broken.sample == [
-        {"currency": "BRL", "stripe_charges": "629.9", "mart_gross": "629.90",
-         "stripe_net": "309.9", "mart_net": "309.89"},
+        {"currency": "BRL", "stripe_charges": "679.9", "mart_gross": "679.90",
+         "stripe_net": "349.9", "mart_net": "349.89"},
     ]  # fmt: skip
