@@ -350,9 +350,14 @@ def charge(
     status: str = "succeeded",
     failure: tuple[str, str] | None = None,
     refunds: list[dict[str, Any]] | None = None,
+    amount_refunded: int | None = None,
     disputed: bool = False,
 ) -> dict[str, Any]:
-    refunded = sum(r["amount"] for r in refunds or [])
+    """A Charge; its refunds listed (API versions before 2022-11-15) or only counted in
+    `amount_refunded` (current versions: the list is not included)."""
+    refunded = (
+        sum(r["amount"] for r in refunds or []) if amount_refunded is None else amount_refunded
+    )
     ok = status == "succeeded"
     obj: dict[str, Any] = {
         "id": cid,
