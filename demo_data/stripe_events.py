@@ -157,6 +157,7 @@ def subscription(
     ended_at: int | None = None,
     reason: str | None = None,
     latest_invoice: str | None = None,
+    discounts: list[str] | None = None,
 ) -> dict[str, Any]:
     start, end = period
     item = {
@@ -201,6 +202,37 @@ def subscription(
         "status": status,
         "trial_end": trial[1] if trial else None,
         "trial_start": trial[0] if trial else None,
+    } | ({} if discounts is None else {"discounts": discounts})
+
+
+def discount(
+    did: str, customer_id: str, sid: str, start: int, end: int, percent_off: int, months: int
+) -> dict[str, Any]:
+    """A Discount of a repeating percent_off coupon (coupon at `discount.coupon`, as API
+    versions up to basil send it)."""
+    return {
+        "id": did,
+        "object": "discount",
+        "checkout_session": None,
+        "coupon": {
+            "id": f"BOASVINDAS{percent_off}",
+            "object": "coupon",
+            "amount_off": None,
+            "currency": None,
+            "duration": "repeating",
+            "duration_in_months": months,
+            "livemode": True,
+            "name": f"Boas-vindas {percent_off}%",
+            "percent_off": percent_off,
+            "valid": True,
+        },
+        "customer": customer_id,
+        "end": end,
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": None,
+        "start": start,
+        "subscription": sid,
     }
 
 

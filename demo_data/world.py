@@ -153,6 +153,9 @@ class Tenant:
     timeline: list[Change] = field(default_factory=list)
     status: str = "active"  # tenants.status at the end of the window
     lead_created_at: datetime | None = None
+    # [start, end) of its welcome coupon (billing.WELCOME_PERCENT_OFF), cut short when the
+    # subscription ends; None: no coupon.
+    welcome_discount: tuple[datetime, datetime] | None = None
 
     @property
     def owner(self) -> Person:

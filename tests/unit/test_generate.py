@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from demo_data import GenerateProgress, GenerationSummary, files, generate
+from demo_data.billing import WELCOME_PERCENT_OFF
 from demo_data.catalog import PLANS
 from ingestion.load.files import iter_chunks
 from ingestion.parsing.contract import Parsed
@@ -315,8 +316,21 @@ def test_subscription_payments_match_plan_prices(
         & (pl.col("metadata").str.json_path_match("$.revenue_type") == "subscription")
     )
     prices = {(plan.currency, plan.price * q) for plan in PLANS.values() for q in range(1, 9)}
+    # The welcome coupon: 20 % off, rounded half up to the cent.
+    welcome = {
+        (
+            currency,
+            (price * (100 - WELCOME_PERCENT_OFF) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        )
+        for currency, price in prices
+    }
+    discounted = 0
     for currency, amount in subscription.select("currency", "amount").iter_rows():
-        assert (currency, Decimal(amount)) in prices, (currency, amount)
+        assert (currency, Decimal(amount)) in prices | welcome, (currency, amount)
+        discounted += (currency, Decimal(amount)) not in prices
+    assert discounted > 0
+    events = _table(parsed, "payments", "raw.stripe_events")
+    assert (events["type"] == "customer.discount.created").sum() > 0
     history = _table(parsed, "payments", "raw.subscription_events")
     for slug, amount, currency in (
         history.select("plan_slug", "unit_amount", "currency").unique().iter_rows()
