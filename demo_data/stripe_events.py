@@ -65,6 +65,26 @@ def event(
     }
 
 
+def add_on_price(plan: Plan, monthly_minor: int) -> dict[str, Any]:
+    """The storage add-on's Price for a plan's billing cycle (an add-on bills with its plan):
+    `monthly_minor` a month, no lookup_key (it is no plan)."""
+    interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "yearly": ("year", 1)}[
+        plan.cycle
+    ]
+    return recurring_price(
+        f"price_1QStorage{plan.currency.capitalize()}{plan.cycle.capitalize()}",
+        monthly_minor * plan.months,
+        plan.currency.lower(),
+        interval,
+        count,
+        created=1640995200,
+        lookup_key=None,
+        metadata={"add_on": "storage"},
+        nickname="Armazenamento extra",
+        product="prod_BCFStorage",
+    )
+
+
 def price(plan: Plan) -> dict[str, Any]:
     """The Price of a catalogue plan."""
     interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "yearly": ("year", 1)}[
@@ -158,6 +178,7 @@ def subscription(
     reason: str | None = None,
     latest_invoice: str | None = None,
     discounts: list[str] | None = None,
+    add_on: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     start, end = period
     item = {
@@ -190,9 +211,12 @@ def subscription(
         "ended_at": ended_at,
         "items": {
             "object": "list",
-            "data": [item],
+            "data": [item]
+            + (
+                [{**item, "id": f"si_{sid[4:]}A", "price": add_on, "quantity": 1}] if add_on else []
+            ),
             "has_more": False,
-            "total_count": 1,
+            "total_count": 2 if add_on else 1,
             "url": f"/v1/subscription_items?subscription={sid}",
         },
         "latest_invoice": latest_invoice,

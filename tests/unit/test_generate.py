@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from demo_data import GenerateProgress, GenerationSummary, files, generate
-from demo_data.billing import WELCOME_PERCENT_OFF
+from demo_data.billing import ADD_ON_MONTHLY, WELCOME_PERCENT_OFF
 from demo_data.catalog import PLANS
 from ingestion.load.files import iter_chunks
 from ingestion.parsing.contract import Parsed
@@ -315,7 +315,12 @@ def test_subscription_payments_match_plan_prices(
         (pl.col("transaction_type") == "payment")
         & (pl.col("metadata").str.json_path_match("$.revenue_type") == "subscription")
     )
-    prices = {(plan.currency, plan.price * q) for plan in PLANS.values() for q in range(1, 9)}
+    prices = {
+        (plan.currency, plan.price * q + add_on * plan.months)
+        for plan in PLANS.values()
+        for q in range(1, 9)
+        for add_on in (Decimal(0), ADD_ON_MONTHLY)
+    }
     # The welcome coupon: 20 % off, rounded half up to the cent.
     welcome = {
         (
@@ -331,6 +336,8 @@ def test_subscription_payments_match_plan_prices(
     assert discounted > 0
     events = _table(parsed, "payments", "raw.stripe_events")
     assert (events["type"] == "customer.discount.created").sum() > 0
+    subscriptions = events.filter(pl.col("type").str.starts_with("customer.subscription."))
+    assert subscriptions["payload"].str.contains("prod_BCFStorage").any()  # add-ons
     history = _table(parsed, "payments", "raw.subscription_events")
     for slug, amount, currency in (
         history.select("plan_slug", "unit_amount", "currency").unique().iter_rows()
