@@ -13,9 +13,12 @@ seed, the same bytes every time:
   (`finance`).
 
 Everything follows one story (`world`): tenants sign up over the window, pay for plans in
-BRL (some in USD or EUR), upgrade, downgrade and churn (about 4 % of paying customers a
-month, some coming back); their usage, trading, logins and support tickets follow their
-subscription; the website's traffic grows and brings the leads and the signups.
+BRL (some in USD or EUR), per seat on the larger plans, some with a storage add-on item
+(until their plan changes) or a welcome coupon (20 % for three months), upgrade, downgrade
+and churn (about 4 % of paying customers a month, some coming back); some charges are
+refunded (in Stripe's current shape) or disputed (won and lost); their usage, trading,
+logins and support tickets follow their subscription; the website's traffic grows and brings
+the leads and the signups.
 """
 
 from demo_data.run import GenerateProgress, GenerationSummary, ProgressCallback, generate

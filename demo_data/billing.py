@@ -5,10 +5,13 @@ paying customers of that moment, who churns (a quota of `CHURN_RATE` of them, ca
 by error diffusion so the realised rate stays close to it whatever the number of tenants),
 who upgrades, downgrades, changes seats or billing cycle, and which churned or free tenants
 (re)subscribe. Then it plays each tenant's month in time order: signups (trial, paid or free
-plan), trial ends (about 72 % convert), renewals (charge, invoice, invoice payment), failed
+plan; some direct paid BRL signups with a welcome coupon, `WELCOME_PERCENT_OFF` for
+`WELCOME_MONTHS`, sent as discount ids on the subscription and a customer.discount.created;
+some with a storage add-on item, `ADD_ON_MONTHLY`, removed when their plan changes),
+trial ends (about 72 % convert), renewals (charge, invoice, invoice payment), failed
 payments with dunning retries (most recover; involuntary churners don't), cancellations at
-period end, immediate cancellations, moves to the free plan, upgrades (new billing cycle from
-the upgrade, charged in full), downgrades and seat changes at renewal, one-off PIX/card
+period end, immediate cancellations, moves to the free plan, upgrades (new billing cycle
+from the upgrade, charged in full), downgrades and seat changes at renewal, one-off PIX/card
 charges (setup fees, backtest credits). Every state change is appended to the tenant's
 timeline (`world.Change`), which usage, trading and behaviour follow.
 
@@ -59,6 +62,13 @@ TRIAL_DAYS = 14
 TRIAL_CONVERSION = 0.72
 PAYMENT_FAILURE = 0.035  # renewals whose first attempt fails (and later recovers)
 RETRY_DAYS = (3, 5, 7)  # dunning: days between attempts; after the last, the subscription ends
+# A welcome coupon on some direct paid signups in BRL: 20 % off the first three months.
+WELCOME_PERCENT_OFF = 20
+WELCOME_MONTHS = 3
+WELCOME_EVERY = 4  # tenants whose index is 1 modulo this
+# A storage add-on item on some direct paid BRL signups, until their plan changes.
+ADD_ON_MONTHLY = Decimal("49.90")
+ADD_ON_EVERY = 5  # tenants whose index is 2 modulo this
 DAY = 86400
 
 
@@ -101,6 +111,8 @@ class Sub:
     recover_on: int = 0
     next_retry: int | None = None
     invoice: dict[str, Any] | None = None
+    discount: tuple[str, int, int] | None = None  # (id, start, end) of its welcome coupon
+    add_on: bool = False  # carries the storage add-on item
 
 
 @dataclass
@@ -215,6 +227,8 @@ class Simulation:
             "cancel_at_period_end": sub.cancel_at_period_end,
             "canceled_at": sub.canceled_at,
             "latest_invoice": sub.invoice["id"] if sub.invoice else None,
+            "discounts": [sub.discount[0]] if sub.discount else None,
+            "add_on": se.add_on_price(sub.plan, _ADD_ON_MINOR) if sub.add_on else None,
         }
         values.update(overrides)
         return se.subscription(**values)
@@ -271,11 +285,27 @@ class Simulation:
             self._invoice_zero(account, at + 1)
             self._timeline(account, at, TRIALING)
         else:
-            self._start_paid(account, at, plan, "subscription_create")
+            self._start_paid(account, at, plan, "subscription_create", welcome=True)
 
-    def _start_paid(self, account: Account, at: int, plan: Plan, reason: str) -> None:
-        self._new_sub(account, at, plan, "active")
+    def _start_paid(
+        self, account: Account, at: int, plan: Plan, reason: str, *, welcome: bool = False
+    ) -> None:
+        sub = self._new_sub(account, at, plan, "active")
+        tenant = account.tenant
+        if welcome and tenant.currency == "BRL" and tenant.index % WELCOME_EVERY == 1:
+            end = shift_months(at, WELCOME_MONTHS)
+            sub.discount = (stripe_id("di", self.seed, "welcome", tenant.index)[:27], at, end)
+            tenant.welcome_discount = (_dt(at), _dt(end))
+        if welcome and tenant.currency == "BRL" and tenant.index % ADD_ON_EVERY == 2:
+            sub.add_on = True
+            tenant.add_on = (_dt(at), None)
         self._emit("customer.subscription.created", at, self._sub_object(account))
+        if sub.discount is not None:
+            did, start, end = sub.discount
+            obj = se.discount(
+                did, tenant.customer_id, sub.id, start, end, WELCOME_PERCENT_OFF, WELCOME_MONTHS
+            )
+            self._emit("customer.discount.created", at, obj)
         self._timeline(account, at, ACTIVE)
         self._bill(account, at + 1, reason)
 
@@ -311,7 +341,12 @@ class Simulation:
         sub.invoice = {
             "id": self._id("in", account.tenant.index)[:21].replace("in_", "in_1Q"),
             "number": f"{account.tenant.customer_id[4:12].upper()}-{account.invoices:04d}",
-            "amount": sub.plan.minor * sub.quantity,
+            "amount": _discounted(
+                sub,
+                at,
+                sub.plan.minor * sub.quantity
+                + (_ADD_ON_MINOR * sub.plan.months if sub.add_on else 0),
+            ),
             "period": (sub.start, sub.end),
             "reason": reason,
             "created": at,
@@ -548,6 +583,10 @@ class Simulation:
         )
         if was_paying:
             account.churned_at = at
+        welcome = account.tenant.welcome_discount
+        if sub.discount is not None and welcome is not None and _dt(at) < welcome[1]:
+            account.tenant.welcome_discount = (welcome[0], _dt(at))  # it ends with the sub
+        _drop_add_on(account, at)
         account.sub = None
         self._timeline(account, at, NONE)
 
@@ -598,6 +637,7 @@ class Simulation:
             else:
                 sub.plan = value
                 sub.quantity = 1 if value.tier in ("free", "starter", "pro") else sub.quantity
+                _drop_add_on(account, at)  # a new plan comes without the add-on
                 previous["items"]["data"][0]["price"] = {
                     "id": old_plan.stripe_price_id,
                     "lookup_key": old_plan.slug,
@@ -943,6 +983,23 @@ def _second_business_day(month: date) -> date:
         day += timedelta(days=1)
 
 
+_ADD_ON_MINOR = int(ADD_ON_MONTHLY * 100)
+
+
+def _drop_add_on(account: Account, at: int) -> None:
+    sub, tenant = account.sub, account.tenant
+    if sub is not None and sub.add_on and tenant.add_on is not None:
+        sub.add_on = False
+        tenant.add_on = (tenant.add_on[0], _dt(at))
+
+
+def _discounted(sub: Sub, at: int, amount: int) -> int:
+    """An invoice amount less the welcome coupon while it lasts (to the minor unit)."""
+    if sub.discount is None or not sub.discount[1] <= at < sub.discount[2]:
+        return amount
+    return (amount * (100 - WELCOME_PERCENT_OFF) + 50) // 100
+
+
 def monthly_mrr(world: World) -> list[dict[str, Any]]:
     """From the timelines: per month, customers at start and end, new, churned, reactivated,
     and MRR by currency at the month's last instant (for the summary and the tests)."""
@@ -959,6 +1016,12 @@ def monthly_mrr(world: World) -> list[dict[str, Any]]:
                 continue
             plan = world.plans[change.plan]
             value = plan.monthly_value * change.quantity
+            add_on = tenant.add_on
+            if add_on is not None and add_on[0] <= end and (add_on[1] is None or end < add_on[1]):
+                value += ADD_ON_MONTHLY
+            welcome = tenant.welcome_discount
+            if welcome is not None and welcome[0] <= end < welcome[1]:
+                value = value * (100 - WELCOME_PERCENT_OFF) / 100
             if value > 0:
                 current[tenant.index] = value
                 mrr[plan.currency] = mrr.get(plan.currency, Decimal(0)) + value

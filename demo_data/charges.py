@@ -53,7 +53,8 @@ def draw_refunds(
     seed: int, charges: list[ChargeRecord], window_end: int, emit: Emit
 ) -> list[tuple[ChargeRecord, int, int]]:
     """`REFUND_SHARE` of the charges refunded 1-20 days later, the first partly, then about a
-    third partly: (charge, amount refunded, when), each with its `charge.refunded` event."""
+    third partly: (charge, amount refunded, when), each with its `refund.created` and
+    `charge.refunded` events in the current shape."""
     rng = stream(seed, "refunds")
     delays = rng.uniform(1, 20, size=len(charges)) * DAY
     eligible = [i for i, c in enumerate(charges) if c.created + delays[i] < window_end - 60]
@@ -73,14 +74,10 @@ def draw_refunds(
         )
         refund_id = stripe_id("re", seed, "refund", charge.id).replace("re_", "re_3Q")[:27]
         refund = se.refund(refund_id, charge.id, charge.intent, amount, charge.currency, at, reason)
-        obj = charge_object(charge, refunds=[refund])
-        emit(
-            "charge.refunded",
-            at + 1,
-            obj,
-            {"amount_refunded": 0, "refunded": False},
-            request=True,
-        )
+        # As Stripe sends them today: the refund object, then the charge with only its
+        # cumulative amount_refunded (no refunds list, no previous_attributes).
+        emit("refund.created", at, refund, request=True)
+        emit("charge.refunded", at + 1, charge_object(charge, amount_refunded=amount))
         result.append((charge, amount, at))
     return result
 

@@ -65,6 +65,26 @@ def event(
     }
 
 
+def add_on_price(plan: Plan, monthly_minor: int) -> dict[str, Any]:
+    """The storage add-on's Price for a plan's billing cycle (an add-on bills with its plan):
+    `monthly_minor` a month, no lookup_key (it is no plan)."""
+    interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "yearly": ("year", 1)}[
+        plan.cycle
+    ]
+    return recurring_price(
+        f"price_1QStorage{plan.currency.capitalize()}{plan.cycle.capitalize()}",
+        monthly_minor * plan.months,
+        plan.currency.lower(),
+        interval,
+        count,
+        created=1640995200,
+        lookup_key=None,
+        metadata={"add_on": "storage"},
+        nickname="Armazenamento extra",
+        product="prod_BCFStorage",
+    )
+
+
 def price(plan: Plan) -> dict[str, Any]:
     """The Price of a catalogue plan."""
     interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "yearly": ("year", 1)}[
@@ -157,6 +177,8 @@ def subscription(
     ended_at: int | None = None,
     reason: str | None = None,
     latest_invoice: str | None = None,
+    discounts: list[str] | None = None,
+    add_on: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     start, end = period
     item = {
@@ -189,9 +211,12 @@ def subscription(
         "ended_at": ended_at,
         "items": {
             "object": "list",
-            "data": [item],
+            "data": [item]
+            + (
+                [{**item, "id": f"si_{sid[4:]}A", "price": add_on, "quantity": 1}] if add_on else []
+            ),
             "has_more": False,
-            "total_count": 1,
+            "total_count": 2 if add_on else 1,
             "url": f"/v1/subscription_items?subscription={sid}",
         },
         "latest_invoice": latest_invoice,
@@ -201,6 +226,37 @@ def subscription(
         "status": status,
         "trial_end": trial[1] if trial else None,
         "trial_start": trial[0] if trial else None,
+    } | ({} if discounts is None else {"discounts": discounts})
+
+
+def discount(
+    did: str, customer_id: str, sid: str, start: int, end: int, percent_off: int, months: int
+) -> dict[str, Any]:
+    """A Discount of a repeating percent_off coupon (coupon at `discount.coupon`, as API
+    versions up to basil send it)."""
+    return {
+        "id": did,
+        "object": "discount",
+        "checkout_session": None,
+        "coupon": {
+            "id": f"BOASVINDAS{percent_off}",
+            "object": "coupon",
+            "amount_off": None,
+            "currency": None,
+            "duration": "repeating",
+            "duration_in_months": months,
+            "livemode": True,
+            "name": f"Boas-vindas {percent_off}%",
+            "percent_off": percent_off,
+            "valid": True,
+        },
+        "customer": customer_id,
+        "end": end,
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": None,
+        "start": start,
+        "subscription": sid,
     }
 
 
@@ -350,9 +406,14 @@ def charge(
     status: str = "succeeded",
     failure: tuple[str, str] | None = None,
     refunds: list[dict[str, Any]] | None = None,
+    amount_refunded: int | None = None,
     disputed: bool = False,
 ) -> dict[str, Any]:
-    refunded = sum(r["amount"] for r in refunds or [])
+    """A Charge; its refunds listed (API versions before 2022-11-15) or only counted in
+    `amount_refunded` (current versions: the list is not included)."""
+    refunded = (
+        sum(r["amount"] for r in refunds or []) if amount_refunded is None else amount_refunded
+    )
     ok = status == "succeeded"
     obj: dict[str, Any] = {
         "id": cid,

@@ -153,6 +153,12 @@ class Tenant:
     timeline: list[Change] = field(default_factory=list)
     status: str = "active"  # tenants.status at the end of the window
     lead_created_at: datetime | None = None
+    # [start, end) of its welcome coupon (billing.WELCOME_PERCENT_OFF), cut short when the
+    # subscription ends; None: no coupon.
+    welcome_discount: tuple[datetime, datetime] | None = None
+    # [start, end) of its storage add-on (billing.ADD_ON_MONTHLY), ended when its plan changes
+    # or the subscription ends; None: no add-on.
+    add_on: tuple[datetime, datetime | None] | None = None
 
     @property
     def owner(self) -> Person:

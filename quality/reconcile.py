@@ -3,7 +3,8 @@ the rows that disagree (none: reconciled). They read the marts as built, so they
 what reads the marts outside dbt (report tables, exports, the CEO report).
 
 The report-day arithmetic is the dbt project's (`reporting_day`: the timestamp in the
-reporting time zone, as a date), passed as the `:tz` parameter.
+reporting time zone, as a date), passed as the `:tz` parameter; the reporting currency is
+`:currency`.
 """
 
 from __future__ import annotations
@@ -116,6 +117,117 @@ REVENUE_MATCHES_LEDGER = Reconciliation(
         SELECT coalesce(l.currency, m.currency), 'all', NULL, NULL, l.movements, m.movements
         FROM ledger_by_currency AS l FULL JOIN mart_by_currency AS m ON m.currency = l.currency
         WHERE coalesce(l.movements, 0) <> coalesce(m.movements, 0)
+    """,
+)
+
+# The balance effect of the accepted Stripe events (raw.stripe_events), recomputed from the
+# payloads alone: per charge its latest state (succeeded and captured: + amount); per charge
+# what it gave back (the larger of its succeeded refund objects, latest state each, and its
+# latest amount_refunded less its pending refunds); per dispute - amount once its funds were
+# withdrawn (funds_withdrawn, or a chargeback's status) and + amount once reinstated
+# (funds_reinstated, or won). Minor units to major with Stripe's exponents.
+_STRIPE_BALANCE = """
+    WITH events AS (
+        SELECT id, type, created_at, payload -> 'data' -> 'object' AS obj
+        FROM raw.stripe_events
+    ),
+    charges AS (
+        SELECT DISTINCT ON (obj ->> 'id') obj ->> 'id' AS charge_id,
+            upper(obj ->> 'currency') AS currency, obj
+        FROM events
+        WHERE obj ->> 'object' = 'charge' AND type LIKE 'charge.%'
+        ORDER BY obj ->> 'id', created_at DESC, (type = 'charge.refunded') DESC, id DESC
+    ),
+    refund_states AS (
+        SELECT DISTINCT ON (refund ->> 'id') refund ->> 'charge' AS charge_id,
+            refund ->> 'status' AS status, (refund ->> 'amount')::bigint AS amount
+        FROM (
+            SELECT obj AS refund, created_at, id FROM events WHERE obj ->> 'object' = 'refund'
+            UNION ALL
+            SELECT listed.value, events.created_at, events.id
+            FROM events
+            CROSS JOIN LATERAL jsonb_array_elements(
+                CASE WHEN jsonb_typeof(events.obj -> 'refunds' -> 'data') = 'array'
+                    THEN events.obj -> 'refunds' -> 'data' ELSE '[]' END
+            ) AS listed (value)
+            WHERE events.obj ->> 'object' = 'charge'
+        ) AS seen
+        ORDER BY refund ->> 'id', created_at DESC, id DESC
+    ),
+    refunds AS (
+        SELECT charge_id,
+            coalesce(sum(amount) FILTER (WHERE status = 'succeeded'), 0) AS succeeded,
+            coalesce(sum(amount) FILTER (WHERE status IN ('pending', 'requires_action')), 0)
+                AS pending
+        FROM refund_states GROUP BY charge_id
+    ),
+    disputes AS (
+        SELECT obj ->> 'id' AS dispute_id,
+            max(upper(obj ->> 'currency')) AS currency, max((obj ->> 'amount')::bigint) AS amount,
+            bool_or(type = 'charge.dispute.funds_withdrawn' OR obj ->> 'status' IN
+                ('needs_response', 'under_review', 'won', 'lost')
+                OR type = 'charge.dispute.funds_reinstated') AS withdrawn,
+            bool_or(type = 'charge.dispute.funds_reinstated' OR obj ->> 'status' = 'won')
+                AS reinstated
+        FROM events
+        WHERE obj ->> 'object' = 'dispute' AND type LIKE 'charge.dispute.%'
+        GROUP BY 1
+    ),
+    movements AS (
+        SELECT currency, 'charge' AS kind, (obj ->> 'amount')::bigint AS minor
+        FROM charges
+        WHERE obj ->> 'status' = 'succeeded' AND coalesce(obj ->> 'captured', 'true') <> 'false'
+        UNION ALL
+        SELECT charges.currency, 'refund', -greatest(
+            coalesce(refunds.succeeded, 0),
+            coalesce((charges.obj ->> 'amount_refunded')::bigint, 0)
+                - coalesce(refunds.pending, 0))
+        FROM charges LEFT JOIN refunds ON refunds.charge_id = charges.charge_id
+        UNION ALL
+        SELECT currency, 'dispute', -amount FROM disputes WHERE withdrawn
+        UNION ALL
+        SELECT currency, 'reinstatement', amount FROM disputes WHERE reinstated
+    ),
+    in_major AS (
+        SELECT currency, kind, minor / power(10::numeric, CASE
+            WHEN currency IN ('BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG',
+                'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 0
+            WHEN currency IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 3
+            WHEN currency IN ('CLF', 'UYW') THEN 4
+            ELSE 2 END) AS major
+        FROM movements
+    )
+    SELECT currency, trim_scale(sum(major) FILTER (WHERE kind = 'charge')) AS charges,
+        trim_scale(sum(major)) AS net
+    FROM in_major
+    GROUP BY currency
+"""
+
+REVENUE_MATCHES_STRIPE_BALANCE = Reconciliation(
+    name="revenue_matches_stripe_balance",
+    asset=("marts", "revenue_daily"),
+    reads=(("raw", "stripe_events"),),
+    description="revenue_daily holds the money the accepted Stripe events moved, to the cent, "
+    "recomputed from their payloads alone: per currency, Σ gross_amount_original = Σ "
+    "succeeded charges; in the reporting currency, Σ net_amount = charges - refunds - "
+    "disputes + reinstatements.",
+    query=f"""
+        WITH stripe AS ({_STRIPE_BALANCE}),
+        mart AS (
+            SELECT currency_original AS currency, sum(gross_amount_original) AS gross,
+                sum(net_amount) AS net
+            FROM marts.revenue_daily GROUP BY 1
+        )
+        SELECT coalesce(stripe.currency, mart.currency) AS currency,
+            stripe.charges AS stripe_charges, mart.gross AS mart_gross,
+            CASE WHEN coalesce(stripe.currency, mart.currency) = :currency
+                THEN stripe.net END AS stripe_net,
+            CASE WHEN coalesce(stripe.currency, mart.currency) = :currency
+                THEN mart.net END AS mart_net
+        FROM stripe FULL JOIN mart ON mart.currency = stripe.currency
+        WHERE coalesce(stripe.charges, 0) <> coalesce(mart.gross, 0)
+            OR (coalesce(stripe.currency, mart.currency) = :currency
+                AND coalesce(stripe.net, 0) <> coalesce(mart.net, 0))
     """,
 )
 
@@ -245,6 +357,7 @@ INGEST_LEDGER_QUERY = """
 MART_RECONCILIATIONS: tuple[Reconciliation, ...] = (
     MRR_ROLL_FORWARD,
     REVENUE_MATCHES_LEDGER,
+    REVENUE_MATCHES_STRIPE_BALANCE,
     CEO_REVENUE_MATCHES_REVENUE_DAILY,
     CEO_REPORT_MATCHES_MART,
     FINANCIAL_REPORT_MATCHES_MARTS,
@@ -263,8 +376,13 @@ def _run(engine: Engine, query: str, params: dict[str, Any]) -> tuple[int, list[
     return int(count), sample
 
 
-def reconcile(engine: Engine, check: Reconciliation, *, time_zone: str) -> ReconciliationResult:
-    params = {"tz": time_zone} if ":tz" in check.query else {}
+def reconcile(
+    engine: Engine, check: Reconciliation, *, time_zone: str, currency: str = "BRL"
+) -> ReconciliationResult:
+    """`check` against the database; `time_zone` and `currency` are the reporting ones."""
+    params: dict[str, Any] = {"tz": time_zone} if ":tz" in check.query else {}
+    if ":currency" in check.query:
+        params["currency"] = currency
     count, sample = _run(engine, check.query, params)
     message = (
         "reconciled" if count == 0 else f"{count} row(s) do not reconcile: {check.description}"

@@ -29,3 +29,25 @@
         2
     )
 {%- endmacro %}
+
+{#
+    Decimal places of a currency's minor unit as Stripe counts them (ingestion's
+    stripe_objects.CURRENCY_EXPONENTS): 0 for zero-decimal currencies, 3 or 4 for the few
+    that have them, else 2. `code` is an upper-case ISO code.
+#}
+{% macro stripe_currency_exponent(code) -%}
+    case
+        when {{ code }} in (
+            'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'UYI',
+            'VND', 'VUV', 'XAF', 'XOF', 'XPF'
+        ) then 0
+        when {{ code }} in ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') then 3
+        when {{ code }} in ('CLF', 'UYW') then 4
+        else 2
+    end
+{%- endmacro %}
+
+{# Months a recurring price's interval covers: month × interval_count, year × 12 × count. #}
+{% macro months_per_interval(interval, interval_count) -%}
+    (case {{ interval }} when 'month' then 1 when 'year' then 12 end * {{ interval_count }})
+{%- endmacro %}

@@ -8,7 +8,8 @@ ignored. Events may repeat and arrive in any order: the file is ordered by `crea
 lifecycle (creation before updates before closure, for events stamped in the same second),
 then by event id. Settings: none; reference data comes from the `ParseContext` (known
 tenants and users, subscription plans by slug and by stripe_price_id), and from the ledger
-the charges the file refers to and the refunds already booked for them (`with_references`).
+the charges the file refers to and the refunds and dispute money already booked for them
+(`with_references`).
 
 Targets (see `ingestion.parsing.contract` for the contract):
 - primary `raw.stripe_events`, insert_new on `id`: every accepted event as sent.
@@ -16,7 +17,8 @@ Targets (see `ingestion.parsing.contract` for the contract):
   time of the event that last described the movement): one row per money movement; a
   payment per charge (`ch_`), a refund per refund object (`re_`) or, for the growth of a
   charge's `amount_refunded` no refund object explains, per `charge.refunded` event (`evt_`;
-  see `payments_refunds`), a chargeback per dispute (`dp_`).
+  see `payments_refunds`), a chargeback per dispute (`dp_`: its funds withdrawn) and, for a
+  dispute won, one more (`dp_...:reinstated`: its funds given back; see `payments_disputes`).
 - `public.billing_subscriptions`, upsert_newer on `stripe_subscription_id` by `updated_at`:
   each subscription's current state.
 - `raw.subscription_events`, insert_new on `event_id`: one flattened row per
@@ -47,7 +49,12 @@ from ingestion.parsing.contract import (
     Target,
 )
 from ingestion.sources.payments_events import read_lines
-from ingestion.sources.payments_links import KnownCharge, KnownRefund, PaymentsContext
+from ingestion.sources.payments_links import (
+    KnownCharge,
+    KnownDispute,
+    KnownRefund,
+    PaymentsContext,
+)
 from ingestion.sources.payments_rows import FileParser
 from ingestion.sources.stripe_objects import ref_id
 
@@ -176,11 +183,16 @@ class PaymentsSource:
         self, data: bytes, context: ParseContext, query: ReferenceQuery
     ) -> ParseContext:
         """The context plus the charges already loaded that this file's events refer to, and
-        the refunds already booked for them."""
+        the refunds and dispute money already booked for them."""
         charge_ids = sorted(referenced_charge_ids(data))
         rows = query(KNOWN_CHARGES_SQL, {"charge_ids": charge_ids}) if charge_ids else []
         refunds: dict[str, list[KnownRefund]] = {}
+        disputes: dict[str, KnownDispute] = {}
         if charge_ids:
+            for dispute_id, withdrawn_at, reinstated_at in query(
+                KNOWN_DISPUTES_SQL, {"charge_ids": charge_ids}
+            ):
+                disputes[dispute_id] = KnownDispute(withdrawn_at, reinstated_at)
             columns = list(SCHEMAS[FINANCIAL_TRANSACTIONS.table])
             for found in query(KNOWN_REFUNDS_SQL, {"charge_ids": charge_ids}):
                 charge_id, refund_id, amount_minor, status, version, *values = found
@@ -201,6 +213,7 @@ class PaymentsSource:
             reporting_currency=context.reporting_currency,
             charges={row[0]: KnownCharge(*row[1:]) for row in rows},
             refunds={charge_id: tuple(found) for charge_id, found in refunds.items()},
+            disputes=disputes,
         )
 
 
@@ -232,6 +245,20 @@ SELECT stripe_charge_id, metadata ->> 'stripe_refund_id',
 FROM public.financial_transactions
 WHERE transaction_type = 'refund' AND stripe_charge_id = ANY(%(charge_ids)s)
 ORDER BY updated_at, source_record_id
+"""
+
+
+# Parameter `charge_ids`. Per dispute of those charges: its id, when its funds were withdrawn
+# and when reinstated, from its completed chargeback rows (see payments_disputes).
+KNOWN_DISPUTES_SQL = """
+SELECT metadata ->> 'stripe_dispute_id',
+       min(processed_at) FILTER (WHERE coalesce(metadata ->> 'dispute_funds', 'withdrawn')
+                                       = 'withdrawn'),
+       min(processed_at) FILTER (WHERE metadata ->> 'dispute_funds' = 'reinstated')
+FROM public.financial_transactions
+WHERE transaction_type = 'chargeback' AND status = 'completed'
+  AND stripe_charge_id = ANY(%(charge_ids)s) AND metadata ->> 'stripe_dispute_id' IS NOT NULL
+GROUP BY 1
 """
 
 

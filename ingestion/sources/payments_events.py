@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ingestion.parsing.storable import unstorable
 from ingestion.sources.stripe_objects import RecordError, flag, object_id, required_timestamp, show
 
 # Order of events stamped in the same second: what creates an object before what updates
@@ -26,6 +27,7 @@ LIFECYCLE_RANK = {
     "refund.created": 0,
     "charge.refunded": 2,
     "charge.dispute.closed": 2,
+    "charge.dispute.funds_reinstated": 2,
     "customer.subscription.deleted": 2,
 }
 
@@ -66,11 +68,8 @@ def read_event(line: int, raw: str) -> Event:
             f"the line is {'null' if body is None else kind}, not a JSON object: expected one "
             "Stripe event object per line"
         )
-    if _unstorable(body):
-        raise RecordError(
-            "the event contains \\u0000 or an unpaired surrogate escape, which PostgreSQL "
-            "cannot store in text or jsonb"
-        )
+    if (found := unstorable(body)) is not None:
+        raise RecordError(found[1])
     declared = body.get("object")
     if declared is not None and declared != "event":
         raise RecordError(
@@ -116,17 +115,6 @@ def _text(obj: Mapping[str, Any], key: str, where: str, limit: int) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def _unstorable(value: Any) -> bool:
-    """NUL characters and lone surrogates: PostgreSQL text and jsonb refuse both."""
-    if isinstance(value, str):
-        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
-    return False
 
 
 def read_lines(data: bytes, file_name: str) -> Iterator[tuple[int, bytes]]:

@@ -46,6 +46,15 @@ class KnownRefund:
 
 
 @dataclass(frozen=True)
+class KnownDispute:
+    """A dispute's money already booked in public.financial_transactions: when its funds
+    were withdrawn and reinstated (completed chargeback rows), None where not (yet)."""
+
+    withdrawn_at: datetime | None = None
+    reinstated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PaymentsContext(ParseContext):
     """A ParseContext that also knows the charges already loaded, by charge id.
 
@@ -57,11 +66,14 @@ class PaymentsContext(ParseContext):
     the file itself and rejects what it cannot place.
 
     `refunds` are the refund rows already booked for those charges (`KNOWN_REFUNDS_SQL`):
-    what a charge's cumulative amount_refunded is measured against.
+    what a charge's cumulative amount_refunded is measured against. `disputes` are the
+    disputes of those charges whose money is booked, by dispute id (`KNOWN_DISPUTES_SQL`):
+    their dates never move.
     """
 
     charges: Mapping[str, KnownCharge] = field(default_factory=dict)
     refunds: Mapping[str, tuple[KnownRefund, ...]] = field(default_factory=dict)
+    disputes: Mapping[str, KnownDispute] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

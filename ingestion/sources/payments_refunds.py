@@ -7,9 +7,9 @@ Stripe describes refunds two ways: refund objects (`re_...`, in `refund.*` and
 the earlier events of the file, in event order) and decides:
 
 - a refund object is booked under its own id, for its own amount and status; seen for the
-  first time while giving money back, it takes over whatever booked growth of
-  `amount_refunded` it explains (those rows are reduced, or cancelled when fully covered),
-  so the same money never counts twice whichever event arrives first;
+  first time while giving money back, it takes over the booked growth of `amount_refunded`
+  it explains, booked at or after its `created` (those rows are reduced, or cancelled when
+  fully covered), so the same money never counts twice whichever event arrives first;
 - a `charge.refunded` adds a row, keyed by the event id, for the growth of `amount_refunded`
   over what is booked (refund objects and earlier growth rows that give money back).
 
@@ -112,14 +112,17 @@ class RefundBook:
         refund_created: datetime,
         version: datetime,
     ) -> list[Mapping[str, Any]]:
-        """Reduce the growth rows this refund explains, those booked at or after it was
-        created first, by its amount; a row fully explained is cancelled."""
+        """Reduce the growth rows this refund explains, by its amount, oldest first; a row
+        fully explained is cancelled. Only growth booked at or after the refund was created
+        can be its own: an earlier charge.refunded was another refund's."""
         growth = [
             entry
             for entry in book.values()
-            if entry.refund_id is None and entry.status in MONEY_BACK
+            if entry.refund_id is None
+            and entry.status in MONEY_BACK
+            and entry.version >= refund_created
         ]
-        growth.sort(key=lambda entry: (entry.version < refund_created, entry.version))
+        growth.sort(key=lambda entry: entry.version)
         rewritten: list[Mapping[str, Any]] = []
         remaining = amount_minor
         for entry in growth:

@@ -18,6 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from ingestion.parsing.contract import ParseContext, Reject
+from ingestion.sources.payments_disputes import (
+    REINSTATED,
+    WITHDRAWN,
+    DisputeBook,
+    reinstated_record_id,
+)
 from ingestion.sources.payments_events import Event, read_event, read_lines
 from ingestion.sources.payments_links import ChargeLinks, FileIndex, PaymentsContext
 from ingestion.sources.payments_refunds import RefundBook
@@ -31,6 +37,7 @@ from ingestion.sources.stripe_objects import (
     RecordError,
     billing_cycle,
     currency,
+    discount,
     flag,
     list_data,
     mapped_status,
@@ -47,11 +54,22 @@ from ingestion.sources.stripe_objects import (
 )
 
 CHARGE_EVENTS = frozenset({"charge.succeeded", "charge.failed", "charge.refunded"})
-DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    }
+)
 REFUND_EVENTS = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 )
 INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.payment_failed"})
+DISCOUNT_EVENTS = frozenset(
+    {"customer.discount.created", "customer.discount.updated", "customer.discount.deleted"}
+)
 SUBSCRIPTION_EVENT_TYPES = frozenset(
     {
         "customer.subscription.created",
@@ -59,11 +77,12 @@ SUBSCRIPTION_EVENT_TYPES = frozenset(
         "customer.subscription.deleted",
     }
 )
-_EXPECTED_OBJECT = {
+EXPECTED_OBJECT = {
     **dict.fromkeys(CHARGE_EVENTS, "charge"),
     **dict.fromkeys(DISPUTE_EVENTS, "dispute"),
     **dict.fromkeys(REFUND_EVENTS, "refund"),
     **dict.fromkeys(INVOICE_EVENTS, "invoice"),
+    **dict.fromkeys(DISCOUNT_EVENTS, "discount"),
     **dict.fromkeys(SUBSCRIPTION_EVENT_TYPES, "subscription"),
 }
 
@@ -80,6 +99,23 @@ class FileRows:
     subscription_events: list[dict[str, Any]]
     min_event_at: datetime | None
     max_event_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A subscription item, read: its price, amount per unit, cycle, quantity and plan."""
+
+    item: Mapping[str, Any]
+    where: str
+    price: Mapping[str, Any]
+    price_where: str
+    price_id: str
+    currency: str
+    unit_key: str
+    unit_minor: int
+    cycle: str | None  # None: a month/year interval other than 1, 3 or 12 months
+    quantity: int
+    plan: Mapping[str, object] | None  # None: an add-on
 
 
 @dataclass
@@ -103,6 +139,8 @@ class FileParser:
         self.index = FileIndex()
         # What each charge has given back so far, from the ledger, then event by event.
         self.refunds = RefundBook(known.refunds if known else {})
+        # When each dispute's money left and came back, from the ledger, then event by event.
+        self.disputes = DisputeBook(known.disputes if known else {})
 
     def parse(self, data: bytes, file_name: str) -> FileRows:
         records_in = 0
@@ -185,7 +223,7 @@ class FileParser:
 
     # -- dispatch ----------------------------------------------------------------------------
     def _derive(self, event: Event) -> _Derived:
-        expected = _EXPECTED_OBJECT.get(event.type)
+        expected = EXPECTED_OBJECT.get(event.type)
         if expected is None:
             return self._other(event)
         if event.object_type != expected:
@@ -199,6 +237,10 @@ class FileParser:
             return self._dispute_event(event)
         if event.type in REFUND_EVENTS:
             return self._refund_event(event)
+        if event.type in DISCOUNT_EVENTS:
+            # Read by the MRR models from raw.stripe_events: checked here so they can cast.
+            discount(event.object, "data.object")
+            return self._other(event)
         if event.type in INVOICE_EVENTS:
             tenant, user = self._owner(
                 self.index.invoice_owner_candidates(event.object, "data.object")
@@ -249,19 +291,64 @@ class FileParser:
 
     def _plan(
         self, price: Mapping[str, Any], subscription: Mapping[str, Any], pw: str
-    ) -> Mapping[str, object]:
-        candidates = (
-            (f"{pw}.lookup_key", price.get("lookup_key")),
-            (f"{pw}.metadata.plan", mapping(price.get("metadata")).get("plan")),
-            ("data.object.metadata.plan", mapping(subscription.get("metadata")).get("plan")),
-            (f"{pw}.id", price.get("id")),
-        )
-        for _, key in candidates:
+    ) -> Mapping[str, object] | None:
+        """The subscription plan a price is, or None (an add-on, or an unknown plan)."""
+        for _, key in _plan_candidates(price, subscription, pw):
             if isinstance(key, str) and key in self.context.plans:
                 return self.context.plans[key]
-        tried = ", ".join(f"{where} {show(key)}" for where, key in candidates if key is not None)
-        raise RecordError(
+        return None
+
+    @staticmethod
+    def _unknown_plan(
+        price: Mapping[str, Any], subscription: Mapping[str, Any], pw: str
+    ) -> RecordError:
+        tried = ", ".join(
+            f"{where} {show(key)}"
+            for where, key in _plan_candidates(price, subscription, pw)
+            if key is not None
+        )
+        return RecordError(
             f"unknown plan: {tried} match no subscription_plans.slug or stripe_price_id"
+        )
+
+    def _item(self, item: Mapping[str, Any], iw: str, subscription: Mapping[str, Any]) -> _Item:
+        """One subscription item, checked: a per-unit recurring price and a quantity."""
+        price, pw = _item_price(item, iw)
+        price_id = object_id(price, pw)
+        code = currency(price.get("currency"), f"{pw}.currency")
+        # A Price carries unit_amount and recurring; a legacy Plan carries amount and interval.
+        unit_key = "amount" if "unit_amount" not in price and "amount" in price else "unit_amount"
+        if price.get(unit_key) is None:
+            raise RecordError(
+                f"{pw}.{unit_key} is missing: only per-unit prices are supported (tiered and "
+                "metered prices have no single unit amount)"
+            )
+        unit_minor = minor_units(price, unit_key, pw, minimum=0)
+        to_major(unit_minor, code, f"{pw}.{unit_key}")  # refuses fractions of a cent
+        recurring, rw = (
+            (price, pw) if "recurring" not in price else (price["recurring"], f"{pw}.recurring")
+        )
+        if not isinstance(recurring, Mapping):
+            raise RecordError(f"{rw} is {show(recurring)}: a subscription price must be recurring")
+        cycle = billing_cycle(recurring.get("interval"), recurring.get("interval_count"), rw)
+        quantity = item.get("quantity", subscription.get("quantity"))
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise RecordError(
+                f"{iw}.quantity {show(quantity)} is not a positive integer: a price is billed "
+                "per unit and raw.subscription_events requires quantity > 0"
+            )
+        return _Item(
+            item=item,
+            where=iw,
+            price=price,
+            price_where=pw,
+            price_id=price_id,
+            currency=code,
+            unit_key=unit_key,
+            unit_minor=unit_minor,
+            cycle=cycle,
+            quantity=quantity,
+            plan=self._plan(price, subscription, pw),
         )
 
     @staticmethod
@@ -501,41 +588,75 @@ class FileParser:
             dispute.get("status"), DISPUTE_STATUS, f"{where}.status"
         )
         created = required_timestamp(dispute, "created", where)
+        moves = self.disputes.moves(
+            event.object_id, dispute, stripe_status, event.type, event.created, created
+        )
+        if moves.withdrawn_at is not None:
+            status = "completed"  # funds_withdrawn, or booked by an earlier event
         charge_info = mapping(charge)
         reason = short_text(dispute.get("reason"), 100)
-        row = _transaction(
-            tenant=tenant,
-            user=user,
-            kind="chargeback",
-            amount=to_major(minor, code, f"{where}.amount"),
-            code=code,
-            status=status,
-            method=payment_method(dispute.get("payment_method_details"))
+        description = f"Dispute of {charge_id}" + (f" ({reason})" if reason else "")
+        metadata: dict[str, object] = {
+            "revenue_type": revenue_type,
+            "stripe_event_id": event.id,
+            "stripe_invoice_id": links.invoice_id,
+            "stripe_subscription_id": links.subscription_id,
+            "original_charge_id": charge_id,
+            "stripe_dispute_id": event.object_id,
+            "stripe_status": stripe_status,
+            "dispute_reason": reason,
+            "closed_at": event.created if stripe_status in DISPUTE_CLOSED else None,
+            "amount_minor": minor,
+            "livemode": event.livemode,
+        }
+        method = (
+            payment_method(dispute.get("payment_method_details"))
             or payment_method(charge_info.get("payment_method_details"))
-            or (links.known.payment_method if links.known else None),
-            intent=ref_id(dispute.get("payment_intent"))
-            or ref_id(charge_info.get("payment_intent"))
-            or (links.known.payment_intent_id if links.known else None),
-            charge_id=charge_id,
-            description=f"Dispute of {charge_id}" + (f" ({reason})" if reason else ""),
-            metadata={
-                "revenue_type": revenue_type,
-                "stripe_event_id": event.id,
-                "stripe_invoice_id": links.invoice_id,
-                "stripe_subscription_id": links.subscription_id,
-                "original_charge_id": charge_id,
-                "stripe_dispute_id": event.object_id,
-                "stripe_status": stripe_status,
-                "dispute_reason": reason,
-                "closed_at": event.created if stripe_status in DISPUTE_CLOSED else None,
-                "amount_minor": minor,
-                "livemode": event.livemode,
-            },
-            happened_at=created,
-            version=event.created,
-            record_id=event.object_id,
+            or (links.known.payment_method if links.known else None)
         )
-        return _Derived(tenant, user, transactions=[row])
+        intent = (
+            ref_id(dispute.get("payment_intent"))
+            or ref_id(charge_info.get("payment_intent"))
+            or (links.known.payment_intent_id if links.known else None)
+        )
+
+        def chargeback(
+            row_status: str, funds: str, text: str, happened_at: datetime, record_id: str
+        ) -> dict[str, Any]:
+            return _transaction(
+                tenant=tenant,
+                user=user,
+                kind="chargeback",
+                amount=to_major(minor, code, f"{where}.amount"),
+                code=code,
+                status=row_status,
+                method=method,
+                intent=intent,
+                charge_id=charge_id,
+                description=text,
+                metadata={**metadata, "dispute_funds": funds},
+                happened_at=happened_at,
+                version=event.created,
+                record_id=record_id,
+            )
+
+        rows = [
+            chargeback(
+                status, WITHDRAWN, description, moves.withdrawn_at or created, event.object_id
+            )
+        ]
+        if moves.reinstated_at is not None:
+            rows.append(
+                chargeback(
+                    "completed",
+                    REINSTATED,
+                    f"Funds reinstated: {description}",
+                    moves.reinstated_at,
+                    reinstated_record_id(event.object_id),
+                )
+            )
+        self.disputes.book(event.object_id, moves)
+        return _Derived(tenant, user, transactions=rows)
 
     # -- subscriptions -------------------------------------------------------------------------
     def _subscription_event(self, event: Event) -> _Derived:
@@ -544,31 +665,28 @@ class FileParser:
         stripe_status, status = mapped_status(
             sub.get("status"), SUBSCRIPTION_STATUS, f"{where}.status"
         )
-        item, iw = _single_item(sub)
-        price, pw = _item_price(item, iw)
-        price_id = object_id(price, pw)
-        code = currency(price.get("currency"), f"{pw}.currency")
-        # A Price carries unit_amount and recurring; a legacy Plan carries amount and interval.
-        unit_key = "amount" if "unit_amount" not in price and "amount" in price else "unit_amount"
-        if price.get(unit_key) is None:
-            raise RecordError(
-                f"{pw}.{unit_key} is missing: only per-unit prices are supported (tiered and "
-                "metered prices have no single unit amount)"
-            )
-        unit_minor = minor_units(price, unit_key, pw, minimum=0)
-        recurring, rw = (
-            (price, pw) if "recurring" not in price else (price["recurring"], f"{pw}.recurring")
+        items = [self._item(item, iw, sub) for item, iw in _items(sub)]
+        _subscription_discounts(sub, where)
+        code = items[0].currency
+        for other in items[1:]:
+            if other.currency != code:
+                raise RecordError(
+                    f"{other.price_where}.currency '{other.currency.lower()}' differs from "
+                    f"{items[0].price_where}.currency '{code.lower()}': a subscription bills "
+                    "all its items in one currency"
+                )
+        # The plan is the first item whose price is a known plan; others are add-ons.
+        main = next((item for item in items if item.plan is not None), None)
+        if main is None or main.plan is None:
+            raise self._unknown_plan(items[0].price, sub, items[0].price_where)
+        item, iw, pw, plan = main.item, main.where, main.price_where, main.plan
+        price_id, cycle, quantity, unit_key = (
+            main.price_id,
+            main.cycle,
+            main.quantity,
+            main.unit_key,
         )
-        if not isinstance(recurring, Mapping):
-            raise RecordError(f"{rw} is {show(recurring)}: a subscription price must be recurring")
-        cycle = billing_cycle(recurring.get("interval"), recurring.get("interval_count"), rw)
-        quantity = item.get("quantity", sub.get("quantity"))
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise RecordError(
-                f"{iw}.quantity {show(quantity)} is not a positive integer: one plan price is "
-                "billed per unit and raw.subscription_events requires quantity > 0"
-            )
-        plan = self._plan(price, sub, pw)
+        unit_minor = main.unit_minor
         # Current API versions put the period on the item, versions before 2025-03-31 on the
         # subscription.
         start = timestamp(item, "current_period_start", iw)
@@ -616,6 +734,7 @@ class FileParser:
                     "currency": code,
                     "billing_cycle": cycle,
                     "quantity": quantity,
+                    "add_on_price_ids": [other.price_id for other in items if other is not main],
                     "stripe_customer_id": ref_id(sub.get("customer")),
                     "canceled_at": canceled_at,
                     "cancel_at": cancel_at,
@@ -687,22 +806,56 @@ def _growth_row(
     )
 
 
-def _single_item(sub: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
-    """The subscription's one item (or, in very old API versions, the subscription itself,
-    which then carries `plan` and `quantity`)."""
+def _items(sub: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
+    """The subscription's items with where each is (or, in very old API versions, the
+    subscription itself, which then carries `plan` and `quantity`)."""
     items = list_data(sub.get("items"))
     if items is None:
         if isinstance(sub.get("plan"), Mapping):
-            return sub, "data.object"
+            return [(sub, "data.object")]
         raise RecordError("data.object.items.data is missing: expected the subscription's items")
-    if len(items) != 1:
-        raise RecordError(
-            f"data.object.items.data has {len(items)} items: expected exactly one (one plan "
-            "price per subscription)"
-        )
-    if not isinstance(items[0], Mapping):
-        raise RecordError(f"data.object.items.data[0] is {show(items[0])}: expected an item")
-    return items[0], "data.object.items.data[0]"
+    if not items:
+        raise RecordError("data.object.items.data is empty: expected at least one item")
+    found: list[tuple[Mapping[str, Any], str]] = []
+    for number, item in enumerate(items):
+        where = f"data.object.items.data[{number}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{where} is {show(item)}: expected an item")
+        found.append((item, where))
+    return found
+
+
+def _subscription_discounts(sub: Mapping[str, Any], where: str) -> None:
+    """The discounts the MRR models read from the payload: `discounts` (ids, or objects when
+    expanded) and the legacy single `discount`, checked."""
+    listed = sub.get("discounts")
+    if listed is not None:
+        if not isinstance(listed, list):
+            raise RecordError(
+                f"{where}.discounts is {show(listed)}: expected an array of discount ids or objects"
+            )
+        for number, entry in enumerate(listed):
+            dw = f"{where}.discounts[{number}]"
+            if isinstance(entry, Mapping):
+                discount(entry, dw)
+            elif not isinstance(entry, str) or not entry:
+                raise RecordError(f"{dw} is {show(entry)}: expected a discount id or object")
+    single = sub.get("discount")
+    if single is not None:
+        if not isinstance(single, Mapping):
+            raise RecordError(f"{where}.discount is {show(single)}: expected a discount object")
+        discount(single, f"{where}.discount")
+
+
+def _plan_candidates(
+    price: Mapping[str, Any], subscription: Mapping[str, Any], pw: str
+) -> tuple[tuple[str, object], ...]:
+    return (
+        (f"{pw}.lookup_key", price.get("lookup_key")),
+        (f"{pw}.metadata.plan", mapping(price.get("metadata")).get("plan")),
+        ("data.object.metadata.plan", mapping(subscription.get("metadata")).get("plan")),
+        (f"{pw}.id", price.get("id")),
+    )
 
 
 def _item_price(item: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], str]:

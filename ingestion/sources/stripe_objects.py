@@ -200,17 +200,19 @@ REFUND_STATUS: Mapping[str, str] = {
     "canceled": "cancelled",
 }
 
-# Dispute status -> financial_transactions.status of the chargeback row: open disputes are
-# pending, a lost dispute is a completed chargeback, and a dispute that ends without the
-# money going back to the cardholder (won, inquiry closed, prevented, or settled by refunding
-# the charge, whose refund row carries the money) is cancelled.
+# Dispute status -> financial_transactions.status of the withdrawal row (`dp_`, see
+# payments_disputes): a chargeback's funds are withdrawn when it opens, so a chargeback is
+# completed whatever its outcome (a won one also gets a reinstatement row); an inquiry
+# (warning_*) withdraws nothing: pending while open, cancelled when it closes without
+# becoming a chargeback (closed, prevented, or settled by refunding the charge, whose refund
+# row carries the money).
 DISPUTE_STATUS: Mapping[str, str] = {
     "warning_needs_response": "pending",
     "warning_under_review": "pending",
-    "needs_response": "pending",
-    "under_review": "pending",
+    "needs_response": "completed",
+    "under_review": "completed",
     "lost": "completed",
-    "won": "cancelled",
+    "won": "completed",
     "warning_closed": "cancelled",
     "prevented": "cancelled",
     "charge_refunded": "cancelled",
@@ -242,24 +244,67 @@ def mapped_status(value: object, table: Mapping[str, str], field: str) -> tuple[
     raise RecordError(f"{field} {show(value)} is not one of {', '.join(table)}")
 
 
-def billing_cycle(interval: object, interval_count: object, where: str) -> str:
-    """monthly / quarterly / yearly from a recurring interval; anything else is rejected."""
+# Longest interval Stripe accepts: three years.
+MAX_INTERVAL_MONTHS = 36
+
+
+def billing_cycle(interval: object, interval_count: object, where: str) -> str | None:
+    """monthly / quarterly / yearly for those intervals, None for the other month- and
+    year-based ones (every 2 months, every 6, ...): MRR divides by the interval's months.
+    Day and week intervals, and counts beyond three years, are rejected."""
     count = 1 if interval_count is None else interval_count
-    cycles = {
-        ("month", 1): "monthly",
-        ("month", 3): "quarterly",
-        ("month", 12): "yearly",
-        ("year", 1): "yearly",
-    }
-    if isinstance(count, int) and not isinstance(count, bool):
-        cycle = cycles.get((interval, count)) if isinstance(interval, str) else None
-        if cycle is not None:
-            return cycle
-    raise RecordError(
-        f"{where}.interval {show(interval)} with interval_count {show(interval_count)} is not "
-        "a supported billing cycle: expected month/1 (monthly), month/3 (quarterly) or "
-        "year/1 (yearly)"
-    )
+    months_each = {"month": 1, "year": 12}.get(interval) if isinstance(interval, str) else None
+    if (
+        months_each is None
+        or isinstance(count, bool)
+        or not isinstance(count, int)
+        or not 1 <= count * months_each <= MAX_INTERVAL_MONTHS
+    ):
+        raise RecordError(
+            f"{where}.interval {show(interval)} with interval_count {show(interval_count)} is "
+            "not a supported billing interval: expected month or year, with an interval_count "
+            "of at most three years (MRR is measured per month)"
+        )
+    return {1: "monthly", 3: "quarterly", 12: "yearly"}.get(count * months_each)
+
+
+COUPON_DURATIONS = ("once", "repeating", "forever")
+
+
+def discount(obj: Mapping[str, Any], where: str) -> None:
+    """A Discount object as the MRR models read it: its coupon (at `coupon` up to API version
+    2025-08-27.basil, at `source.coupon` from then on) with `percent_off` (0-100) or
+    `amount_off` (minor units, with a currency) and a `duration`, and its `start`/`end`."""
+    object_id(obj, where)
+    timestamp(obj, "start", where)
+    timestamp(obj, "end", where)
+    coupon, cw = obj.get("coupon"), f"{where}.coupon"
+    if coupon is None:
+        coupon, cw = mapping(obj.get("source")).get("coupon"), f"{where}.source.coupon"
+    if isinstance(coupon, str) and coupon:
+        return  # not expanded: kept as sent, but it cannot change MRR (docs/landing.md)
+    if not isinstance(coupon, Mapping):
+        raise RecordError(
+            f"{where}.coupon and {where}.source.coupon are missing: expected the discount's "
+            "coupon (an object, or its id)"
+        )
+    percent = coupon.get("percent_off")
+    amount = coupon.get("amount_off")
+    if percent is not None and (
+        isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 < percent <= 100
+    ):
+        raise RecordError(f"{cw}.percent_off {show(percent)} is not a percentage in (0, 100]")
+    if amount is not None:
+        minor_units(coupon, "amount_off", cw, minimum=0)
+        currency(coupon.get("currency"), f"{cw}.currency")
+    if (percent is None) == (amount is None):
+        raise RecordError(
+            f"{cw} has {'both' if percent is not None else 'neither'} percent_off "
+            "and amount_off: expected exactly one"
+        )
+    duration = coupon.get("duration")
+    if duration not in COUPON_DURATIONS:
+        raise RecordError(f"{cw}.duration {show(duration)} is not one of once, repeating, forever")
 
 
 def payment_method(details: object) -> str | None:

@@ -18,8 +18,10 @@ The story (reporting time zone America/Sao_Paulo, currency BRL, as of 2025-04-15
 - Money: A pays 100 on 10 Jan and 200 at 23:30 in São Paulo on 28 Feb (02:30 UTC on
   1 Mar: a February payment), 50 of it refunded on 10 Mar; B pays 1200 USD on Saturday
   1 Feb (Friday's rate 4.9: 5880.00) and a 10 USD commission on 3 Mar (5.1: 51.00) that is
-  disputed on 20 Mar and lost on 2 Apr (5.3: 53.00, an April chargeback). A pending and a
-  failed payment are not money. Net: 100 + 200 - 50 + 5880 + 51 - 53 = 6128.00.
+  disputed on 20 Mar (Stripe withdraws the funds then: the rate of 3 Mar, 5.1: a 51.00 March
+  chargeback) and won on 2 Apr (the funds reinstated at 5.3: 53.00, a negative April
+  chargeback). A pending and a failed payment are not money.
+  Net: 100 + 200 - 50 + 5880 + 51 - 51 + 53 = 6183.00.
 - Web, 14 Apr: a Google Ads session with two page views, an email session with one (a
   bounce), a bot. Later a late page view turns the email session into a two-page visit.
 """
@@ -107,8 +109,13 @@ INSERT INTO financial_transactions (tenant_id, user_id, transaction_type, amount
     ('{T_B}', '{U_B}', 'payment', 10.00, 'USD', 'completed', '{{"revenue_type": "commission"}}',
      '2025-03-03T15:00:00Z', 'ch_b2'),
     ('{T_B}', '{U_B}', 'chargeback', 10.00, 'USD', 'completed',
-     '{{"revenue_type": "commission", "closed_at": "2025-04-02T15:00:00+00:00"}}',
-     '2025-03-20T15:00:00Z', 'dp_b2');
+     '{{"revenue_type": "commission", "dispute_funds": "withdrawn",
+        "closed_at": "2025-04-02T15:00:00+00:00"}}',
+     '2025-03-20T15:00:00Z', 'dp_b2'),
+    ('{T_B}', '{U_B}', 'chargeback', 10.00, 'USD', 'completed',
+     '{{"revenue_type": "commission", "dispute_funds": "reinstated",
+        "closed_at": "2025-04-02T15:00:00+00:00"}}',
+     '2025-04-02T15:00:00Z', 'dp_b2:reinstated');
 
 INSERT INTO visitor_tracking (id, session_id, ip_address, ip_version, page_url, gclid,
     utm_source, utm_medium, referrer, country, device_type, visit_duration, metadata, created_at)
@@ -264,8 +271,8 @@ def test_dbt_build_marts_match_the_hand_computed_numbers(
         )
         assert kpis == (
             Decimal("650.00"), Decimal("7800.00"), 2, Decimal("325.00"), Decimal("0.500000"),
-            Decimal("0.00"), Decimal("0.00"), Decimal("53.00"), Decimal("-53.00"),
-            Decimal("-53.00"), 0, 2,
+            Decimal("0.00"), Decimal("0.00"), Decimal("-53.00"), Decimal("53.00"),
+            Decimal("53.00"), 0, 2,
         )  # fmt: skip
         january = _one(
             conn,
@@ -297,12 +304,15 @@ def test_dbt_build_marts_match_the_hand_computed_numbers(
             ("2025-03-03", T_B, "commission", "USD"): (
                 Decimal("10.00"), Decimal("51.00"), Decimal("51.00"),
             ),
+            ("2025-03-20", T_B, "commission", "USD"): (
+                Decimal("0.00"), Decimal("0.00"), Decimal("-51.00"),
+            ),
             ("2025-04-02", T_B, "commission", "USD"): (
-                Decimal("0.00"), Decimal("0.00"), Decimal("-53.00"),
+                Decimal("0.00"), Decimal("0.00"), Decimal("53.00"),
             ),
         }  # fmt: skip
         assert _one(conn, "SELECT sum(net_amount) FROM marts.revenue_daily") == (
-            Decimal("6128.00"),
+            Decimal("6183.00"),
         )
 
         traffic = {

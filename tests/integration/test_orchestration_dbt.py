@@ -106,7 +106,7 @@ def test_sources_are_the_ingest_assets_so_lineage_is_one_graph(
         "public/audit_logs", "public/financial_transactions", "public/platform_usage_tracking",
         "public/trading_commissions", "public/trading_resource_usage",
         "public/user_behavior_tracking", "public/visitor_tracking", "raw/expenses",
-        "raw/fx_rates", "raw/subscription_events",
+        "raw/fx_rates", "raw/stripe_events", "raw/subscription_events",
     }  # fmt: skip
     # The rest are operational tables the platform writes (external assets, not built here),
     # found in the UI in their own group, with the YAML's description.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from demo_data import GenerateProgress, GenerationSummary, files, generate
+from demo_data.billing import ADD_ON_MONTHLY, WELCOME_PERCENT_OFF
 from demo_data.catalog import PLANS
 from ingestion.load.files import iter_chunks
 from ingestion.parsing.contract import Parsed
@@ -292,7 +293,12 @@ def test_refunds_and_disputes(parsed: dict[str, list[tuple[Path, Parsed]]]) -> N
     assert (refunded["refunded"] < refunded["amount"]).any()  # some partial
     assert (refunded["refunded"] == refunded["amount"]).any()  # some full
     chargebacks = ledger.filter(pl.col("transaction_type") == "chargeback")
-    assert set(chargebacks["status"]) >= {"completed", "cancelled"}  # lost and won
+    funds = chargebacks["metadata"].str.json_path_match("$.dispute_funds")
+    assert set(funds) == {"withdrawn", "reinstated"}  # every dispute withdraws; won ones return
+    outcomes = chargebacks["metadata"].str.json_path_match("$.stripe_status")
+    assert set(outcomes) >= {"lost", "won"}
+    # Refunds in the current shape: each refund object once, never again as amount_refunded.
+    assert refunds["source_record_id"].str.starts_with("re_").all()
     assert set(ledger["currency"]) == {"BRL", "USD", "EUR"}
     assert (ledger["currency"] == "BRL").mean() > 0.6  # type: ignore[operator]
     failed = ledger.filter(pl.col("status") == "failed")
@@ -309,9 +315,29 @@ def test_subscription_payments_match_plan_prices(
         (pl.col("transaction_type") == "payment")
         & (pl.col("metadata").str.json_path_match("$.revenue_type") == "subscription")
     )
-    prices = {(plan.currency, plan.price * q) for plan in PLANS.values() for q in range(1, 9)}
+    prices = {
+        (plan.currency, plan.price * q + add_on * plan.months)
+        for plan in PLANS.values()
+        for q in range(1, 9)
+        for add_on in (Decimal(0), ADD_ON_MONTHLY)
+    }
+    # The welcome coupon: 20 % off, rounded half up to the cent.
+    welcome = {
+        (
+            currency,
+            (price * (100 - WELCOME_PERCENT_OFF) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        )
+        for currency, price in prices
+    }
+    discounted = 0
     for currency, amount in subscription.select("currency", "amount").iter_rows():
-        assert (currency, Decimal(amount)) in prices, (currency, amount)
+        assert (currency, Decimal(amount)) in prices | welcome, (currency, amount)
+        discounted += (currency, Decimal(amount)) not in prices
+    assert discounted > 0
+    events = _table(parsed, "payments", "raw.stripe_events")
+    assert (events["type"] == "customer.discount.created").sum() > 0
+    subscriptions = events.filter(pl.col("type").str.starts_with("customer.subscription."))
+    assert subscriptions["payload"].str.contains("prod_BCFStorage").any()  # add-ons
     history = _table(parsed, "payments", "raw.subscription_events")
     for slug, amount, currency in (
         history.select("plan_slug", "unit_amount", "currency").unique().iter_rows()

@@ -326,7 +326,7 @@ def test_example_file_counts(good: Parsed) -> None:
     heights = {name: frame.height for name, frame in good.tables.items()}
     assert heights == {
         "raw.stripe_events": 62,  # one row per accepted record, repeats included
-        "public.financial_transactions": 19,
+        "public.financial_transactions": 20,  # a won dispute's reinstatement is one more
         "public.billing_subscriptions": 5,
         "raw.subscription_events": 17,
     }
@@ -335,7 +335,7 @@ def test_example_file_counts(good: Parsed) -> None:
     assert good.min_event_at == at("2025-01-06T10:00:00")
     assert good.max_event_at == at("2025-06-05T14:30:00")
     kinds = good.tables["public.financial_transactions"]["transaction_type"].value_counts()
-    assert dict(kinds.iter_rows()) == {"payment": 15, "refund": 2, "chargeback": 2}
+    assert dict(kinds.iter_rows()) == {"payment": 15, "refund": 2, "chargeback": 3}
     for name, frame in good.tables.items():
         assert dict(frame.schema) == SCHEMAS[name]
 
@@ -439,9 +439,17 @@ def test_example_file_dispute_rows(good: Parsed) -> None:
     assert meta["stripe_status"] == "lost"
     assert meta["original_charge_id"] == "ch_3QC1"
     assert meta["closed_at"] == "2025-04-01T10:00:00+00:00"
+    assert meta["dispute_funds"] == "withdrawn"
+    # Won: the funds left when the dispute opened and came back the day it closed.
     won = money["dp_1QB3"]
-    assert won["status"] == "cancelled"
+    assert (won["status"], won["amount"]) == ("completed", Decimal("50.00"))
+    assert won["processed_at"] == at("2025-02-20T12:59:58")
     assert json.loads(won["metadata"])["revenue_type"] == "commission"
+    back = money["dp_1QB3:reinstated"]
+    assert (back["transaction_type"], back["status"]) == ("chargeback", "completed")
+    assert (back["amount"], back["currency"]) == (Decimal("50.00"), "USD")
+    assert back["processed_at"] == at("2025-03-20T13:00:00")  # the closing event
+    assert json.loads(back["metadata"])["dispute_funds"] == "reinstated"
 
 
 def test_example_file_subscription_state(good: Parsed) -> None:
@@ -797,9 +805,11 @@ def test_dispute_status_mapping(stripe_status: str, status: str) -> None:
         event("evt_0", "charge.succeeded", charge()),
         event("evt_1", kind, dispute, "2025-03-03T00:00:00"),
     )
-    row = rows(parsed, FINANCIAL_TRANSACTIONS.table)["dp_1"]
+    money = rows(parsed, FINANCIAL_TRANSACTIONS.table)
+    row = money["dp_1"]
     assert (row["transaction_type"], row["status"]) == ("chargeback", status)
     assert row["tenant_id"] == TENANTS["B"]
+    assert ("dp_1:reinstated" in money) == (stripe_status == "won")
 
 
 @pytest.mark.parametrize(
@@ -985,7 +995,7 @@ BAD_REASONS = {
     11: "data.object.amount 12.5 is not an integer amount",
     12: (
         "data.object.items.data[0].price.recurring.interval 'week' with interval_count 1 is "
-        "not a supported billing cycle"
+        "not a supported billing interval"
     ),
     13: "current_period_start/current_period_end are missing on both data.object.items.data[0]",
     14: "data.object.status 'suspended' is not one of active, trialing, past_due, unpaid, canceled",
@@ -1002,8 +1012,9 @@ BAD_REASONS = {
         "neither in this file nor already loaded"
     ),
     22: "data.object.amount 0 is out of range: expected an amount > 0",
-    23: "the event contains \\u0000",
-    24: "data.object.items.data has 2 items: expected exactly one",
+    23: "data.object.description contains a NUL character (\\u0000)",
+    24: "data.object.items.data[1].price.currency 'usd' differs from "
+    "data.object.items.data[0].price.currency 'brl'",
     25: "data.object.amount 12345 KWD is 12.345, a fraction of a cent",
 }
 
@@ -1096,3 +1107,91 @@ def test_empty_file() -> None:
     assert parsed.records_in == 0
     assert all(frame.height == 0 for frame in parsed.tables.values())
     assert (parsed.min_event_at, parsed.max_event_at) == (None, None)
+
+
+def add_on(price_id: str = "price_addon", unit_amount: int = 5000, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": "si_2",
+        "object": "subscription_item",
+        "price": price(id=price_id, lookup_key=None, unit_amount=unit_amount, **fields),
+        "quantity": 2,
+    }
+
+
+def test_an_add_on_item_is_accepted_beside_its_plan() -> None:
+    obj = subscription()
+    obj["items"]["data"].insert(0, add_on())  # listed first: the plan is still found
+    parsed = parse(event("evt_1", "customer.subscription.created", obj))
+    assert parsed.rejects == []
+    history = rows(parsed, SUBSCRIPTION_EVENTS.table)["evt_1"]
+    assert (history["plan_slug"], history["stripe_price_id"], history["quantity"]) == (
+        "pro",
+        "price_1QProBRLMonthly",
+        1,
+    )
+    meta = json.loads(rows(parsed, BILLING_SUBSCRIPTIONS.table)["sub_1"]["metadata"])
+    assert meta["add_on_price_ids"] == ["price_addon"]
+
+
+def test_an_interval_count_outside_the_named_cycles_has_no_cycle_but_loads() -> None:
+    obj = subscription(the_price=price(recurring={"interval": "month", "interval_count": 6}))
+    parsed = parse(event("evt_1", "customer.subscription.created", obj))
+    assert parsed.rejects == []
+    assert rows(parsed, SUBSCRIPTION_EVENTS.table)["evt_1"]["billing_cycle"] is None
+
+
+def discount_object(**coupon: Any) -> dict[str, Any]:
+    return {
+        "id": "di_1",
+        "object": "discount",
+        "coupon": {"id": "co_1", "object": "coupon", "duration": "forever", **coupon},
+        "start": unix("2025-03-01T00:00:00"),
+        "end": None,
+        "subscription": "sub_1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj_change", "expected"),
+    [
+        ({"items": {"object": "list", "data": [add_on(currency="usd"), {
+            "id": "si_1", "price": price(), "quantity": 1}]}},
+         "data.object.items.data[1].price.currency 'brl' differs from "
+         "data.object.items.data[0].price.currency 'usd'"),
+        ({"items": {"object": "list", "data": [add_on()]}},
+         "unknown plan: data.object.items.data[0].price.id 'price_addon'"),
+        ({"items": {"object": "list", "data": []}}, "data.object.items.data is empty"),
+        ({"discounts": "di_1"}, "data.object.discounts is 'di_1': expected an array"),
+        ({"discounts": [discount_object(percent_off=120)]},
+         "data.object.discounts[0].coupon.percent_off 120 is not a percentage"),
+        ({"discounts": [discount_object(amount_off=500)]},
+         "data.object.discounts[0].coupon.currency is missing"),
+        ({"discounts": [discount_object(percent_off=10, duration="sometimes")]},
+         "data.object.discounts[0].coupon.duration 'sometimes' is not one of once"),
+        ({"discount": {**discount_object(), "coupon": None}},
+         "data.object.discount.coupon and data.object.discount.source.coupon are missing"),
+    ],
+)  # fmt: skip
+def test_subscription_item_and_discount_rejects(obj_change: dict[str, Any], expected: str) -> None:
+    obj = subscription(**obj_change)
+    reason = only_reason(parse(event("evt_1", "customer.subscription.created", obj)))
+    assert reason.startswith(expected), reason
+
+
+def test_discount_events_are_checked_and_both_coupon_places_read() -> None:
+    basil = discount_object(percent_off=20)
+    clover = {**discount_object(), "coupon": None, "source": {"coupon": basil["coupon"]}}
+    broken = {**discount_object(), "start": "yesterday"}
+    parsed = parse(
+        event("evt_1", "customer.discount.created", basil),
+        event("evt_2", "customer.discount.updated", clover),
+        event("evt_3", "customer.discount.deleted", broken),
+    )
+    assert sorted(rows(parsed, STRIPE_EVENTS.table)) == ["evt_1", "evt_2"]
+    assert only_reason(parsed).startswith("data.object.start 'yesterday' is not a timestamp")
+
+
+def test_a_coupon_sent_as_its_id_is_kept_as_sent() -> None:
+    by_id = {**discount_object(), "coupon": None, "source": {"coupon": "co_1", "type": "coupon"}}
+    parsed = parse(event("evt_1", "customer.discount.created", by_id))
+    assert parsed.rejects == []

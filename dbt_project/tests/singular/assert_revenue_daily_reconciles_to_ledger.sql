@@ -3,7 +3,7 @@
 
 /*
     revenue_daily reconciles to the ledger (public.financial_transactions) to the cent
-    (METRICS.md): completed payments − refunds − chargebacks, whatever their revenue type
+    (METRICS.md): completed payments − refunds − chargebacks + reinstated chargebacks, whatever their revenue type
     (subscription, commission, usage, other), recomputed here straight from the ledger:
     - per original currency, in that currency: Σ payments = Σ gross_amount_original;
     - in the reporting currency: Σ net_amount = Σ (± each movement × its day's rate, to the
@@ -16,10 +16,10 @@ with ledger as (
         ledger.transaction_type,
         ledger.amount,
         case
-            when ledger.transaction_type = 'chargeback'
-                then coalesce(ledger.dispute_closed_at, ledger.processed_at, ledger.created_at)
-            else coalesce(ledger.processed_at, ledger.created_at)
-        end as moved_at
+            when ledger.transaction_type = 'payment' or ledger.dispute_funds = 'reinstated' then 1
+            else -1
+        end as direction,
+        coalesce(ledger.processed_at, ledger.created_at) as moved_at
     from {{ ref('stg_payments__financial_transactions') }} as ledger
     where ledger.status = 'completed'
         and ledger.transaction_type in ('payment', 'refund', 'chargeback')
@@ -30,7 +30,7 @@ ledger_converted as (
         ledger.currency,
         sum(ledger.amount) filter (where ledger.transaction_type = 'payment') as payments_original,
         sum(
-            case when ledger.transaction_type = 'payment' then 1 else -1 end
+            ledger.direction
             * round(
                 ledger.amount
                 * case when ledger.currency = '{{ var("reporting_currency") }}' then 1 else rates.rate end,

@@ -331,7 +331,7 @@ def _reconciliation_check(check: reconcile.Reconciliation) -> dg.AssetChecksDefi
         check.name,
         check.description,
         lambda engine, settings: reconcile.reconcile(
-            engine, check, time_zone=settings.reporting_tz
+            engine, check, time_zone=settings.reporting_tz, currency=settings.reporting_currency
         ),
         reads=[_key(path) for path in check.reads],
     )

@@ -4,22 +4,21 @@
     - payment: when charged (processed_at);
     - refund: when refunded (its own row, its own date: a refund of a charge from a closed
       month lands on the refund's day, never back on the charge's);
-    - chargeback: when the dispute was lost (dispute_closed_at; the ledger marks a
-      chargeback completed only when lost), else when it was opened.
+    - chargeback: when the disputed funds were withdrawn (the dispute opened), and, for a
+      dispute won, a reinstatement row when they came back (dispute_funds reinstated): each
+      on its own day, so a closed month never changes.
     Adjustments carry no direction in the ledger and are left out. Pending, failed and
     cancelled rows are not money that moved.
 
     amount stays in its currency; amount_converted is the reporting currency at that day's
     rate, to the cent per movement (null and fx_missing when no rate is known).
-    signed_amount_converted is + for payments and − for refunds and chargebacks.
+    signed_amount_converted is + for money in (payments, reinstated chargebacks) and − for
+    money out (refunds, withdrawn chargebacks).
 */
 with ledger as (
     select
         *,
-        case
-            when transaction_type = 'chargeback' then coalesce(dispute_closed_at, processed_at, created_at)
-            else coalesce(processed_at, created_at)
-        end as moved_at
+        coalesce(processed_at, created_at) as moved_at
     from {{ ref('stg_payments__financial_transactions') }}
     where status = 'completed'
         and transaction_type in ('payment', 'refund', 'chargeback')
@@ -43,6 +42,7 @@ select
     dated.tenant_id,
     dated.user_id,
     dated.transaction_type,
+    dated.dispute_funds,
     case
         when dated.revenue_type in ('subscription', 'commission', 'usage', 'other')
             then dated.revenue_type
@@ -55,7 +55,7 @@ select
         as fx_rate,
     {{ to_reporting_currency("dated.amount", "dated.currency", "fx.rate") }}::numeric(15, 2)
         as amount_converted,
-    (case when dated.transaction_type = 'payment' then 1 else -1 end
+    (case when dated.transaction_type = 'payment' or dated.dispute_funds = 'reinstated' then 1 else -1 end
         * {{ to_reporting_currency("dated.amount", "dated.currency", "fx.rate") }})::numeric(15, 2)
         as signed_amount_converted,
     dated.currency <> '{{ var("reporting_currency") }}' and fx.rate is null as fx_missing

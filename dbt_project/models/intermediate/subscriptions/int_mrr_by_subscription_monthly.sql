@@ -6,9 +6,15 @@
     has Stripe status active, past_due or trialing and service has not ended
     (int_subscription_history.service_ends_at). Trialing rows count 0.
 
-    mrr = unit price normalised to a month (monthly ×1, quarterly ÷3, yearly ÷12) × quantity,
-    converted to the reporting currency at the FX rate of the measured day, to the cent.
-    Without a rate for that day mrr is null and fx_missing is true (flagged, not dropped).
+    mrr = the items' price × quantity normalised to a month (int_subscription_history), less
+    the discounts that apply at the measured instant (METRICS.md; int_subscription_discounts):
+    each percent_off takes its share of what is left, then each amount_off (per billing
+    period, ÷ billing_months) is subtracted, never below 0; a once coupon changes nothing.
+    A discount applies to the subscription it names while starts_at <= t < ends_at and
+    before it was deleted; when the state lists its discounts, only those listed.
+    Converted to the reporting currency at the FX rate of the measured day (the latest on or
+    before it, int_fx_rates_daily), to the cent. Without a rate mrr is null and fx_missing
+    is true (flagged, not dropped).
 */
 with history as (
     select * from {{ ref('int_subscription_history') }}
@@ -48,6 +54,48 @@ live as (
         and (service_ends_at is null or measured_at < service_ends_at)
 ),
 
+discounts as (
+    select * from {{ ref('int_subscription_discounts') }}
+),
+
+applied as (
+    select
+        live.month,
+        live.subscription_id,
+        bool_or(discounts.percent_off >= 100) as fully_off,
+        -- The product of (1 − percent_off ÷ 100), to 10 decimals so 20 % is exactly 0.8.
+        round(exp(sum(ln(1 - discounts.percent_off / 100)) filter (
+            where discounts.percent_off < 100
+        )), 10) as percent_factor,
+        sum(discounts.amount_off / live.billing_months) as amount_off_monthly
+    from live
+    inner join discounts
+        on (
+            discounts.subscription_id = live.subscription_id
+            or live.listed_discount_ids ? discounts.discount_id
+        )
+        and (live.listed_discount_ids is null or live.listed_discount_ids ? discounts.discount_id)
+        and discounts.changes_mrr
+        and discounts.starts_at <= live.measured_at
+        and (discounts.ends_at is null or live.measured_at < discounts.ends_at)
+        and (discounts.deleted_at is null or live.measured_at < discounts.deleted_at)
+    group by live.month, live.subscription_id
+),
+
+discounted as (
+    select
+        live.*,
+        greatest(
+            0,
+            case when applied.fully_off then 0 else live.monthly_amount_original * coalesce(applied.percent_factor, 1) end
+            - coalesce(applied.amount_off_monthly, 0)
+        ) as net_monthly_amount_original
+    from live
+    left join applied
+        on applied.month = live.month
+        and applied.subscription_id = live.subscription_id
+),
+
 fx as (
     select * from {{ ref('int_fx_rates_daily') }}
 )
@@ -65,18 +113,18 @@ select
     live.measured_at,
     live.measured_day,
     live.status = 'trialing' as is_trialing,
-    case when live.is_revenue_status then live.monthly_amount_original else 0 end
+    case when live.is_revenue_status then round(live.net_monthly_amount_original, 8) else 0 end
         as mrr_original,
     case when live.currency = '{{ var("reporting_currency") }}' then 1 else fx.rate end::numeric(18, 8)
         as fx_rate,
     case
         when not live.is_revenue_status then 0
-        else {{ to_reporting_currency("live.monthly_amount_original", "live.currency", "fx.rate") }}
+        else {{ to_reporting_currency("live.net_monthly_amount_original", "live.currency", "fx.rate") }}
     end::numeric(15, 2) as mrr,
     live.is_revenue_status
         and live.currency <> '{{ var("reporting_currency") }}'
         and fx.rate is null as fx_missing
-from live
+from discounted as live
 left join fx
     on fx.currency = live.currency
     and fx.day = live.measured_day

@@ -16,6 +16,7 @@ with movements as (
         )::date as month,
         transaction_type,
         amount_converted,
+        signed_amount_converted,
         fx_missing
     from {{ ref('int_ledger_movements') }}
 ),
@@ -25,7 +26,8 @@ ledger as (
         month,
         coalesce(sum(amount_converted) filter (where transaction_type = 'payment'), 0) as cash_in,
         coalesce(sum(amount_converted) filter (where transaction_type = 'refund'), 0) as refunds_paid,
-        coalesce(sum(amount_converted) filter (where transaction_type = 'chargeback'), 0)
+        -- withdrawn − reinstated (won disputes give the money back)
+        coalesce(-sum(signed_amount_converted) filter (where transaction_type = 'chargeback'), 0)
             as chargebacks_paid,
         count(*) filter (where fx_missing) as unconverted_items
     from movements

@@ -2,7 +2,8 @@
     Revenue per reporting day, tenant, revenue type and original currency (METRICS.md), from
     the money that moved (int_ledger_movements): payments are gross, refunds and chargebacks
     are counted on the day they happen, so a refund of a charge from a closed month changes
-    that later day, never the past. Amounts in the reporting currency are converted per
+    that later day, never the past. A chargeback counts when its funds are withdrawn (the
+    dispute opens); a won dispute's reinstatement is a negative chargeback on its own day. Amounts in the reporting currency are converted per
     movement at its day's rate, to the cent; the sum of net_amount reconciles to the ledger.
     A day and currency without a known rate keeps its row with the reporting-currency amounts
     null (flagged by a warning test), never silently 0.
@@ -21,7 +22,8 @@ grouped as (
         coalesce(sum(amount) filter (where transaction_type = 'payment'), 0) as gross_amount_original,
         coalesce(sum(amount_converted) filter (where transaction_type = 'payment'), 0) as gross_amount,
         coalesce(sum(amount_converted) filter (where transaction_type = 'refund'), 0) as refunded_amount,
-        coalesce(sum(amount_converted) filter (where transaction_type = 'chargeback'), 0)
+        -- withdrawn − reinstated: signed_amount_converted is − for money out.
+        coalesce(-sum(signed_amount_converted) filter (where transaction_type = 'chargeback'), 0)
             as chargeback_amount,
         count(*) as transactions
     from movements

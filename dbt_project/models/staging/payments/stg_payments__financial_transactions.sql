@@ -14,6 +14,10 @@ select
     (metadata ->> 'stripe_status')::varchar(50) as stripe_status,
     (metadata ->> 'original_charge_id')::varchar(255) as original_charge_id,
     (metadata ->> 'closed_at')::timestamptz as dispute_closed_at,
+    case
+        when transaction_type = 'chargeback'
+            then coalesce(metadata ->> 'dispute_funds', 'withdrawn')
+    end::varchar(20) as dispute_funds,
     processed_at,
     created_at,
     updated_at,
