@@ -91,7 +91,12 @@ CEO_METRICS: tuple[Metric, ...] = (
     Metric("ltv", "revenue", "currency", "ARPA / trailing 3-month customer churn rate"),
     Metric("gross_revenue", "revenue", "currency", "Completed payments"),
     Metric("refunds", "revenue", "currency", "Refunds, on the day they happened"),
-    Metric("chargebacks", "revenue", "currency", "Lost disputes, on the day they closed"),
+    Metric(
+        "chargebacks",
+        "revenue",
+        "currency",
+        "Disputed funds withdrawn, less won disputes reinstated",
+    ),
     Metric("net_revenue", "revenue", "currency", "Gross revenue - refunds - chargebacks"),
     Metric("commission_revenue", "revenue", "currency", "Net trading-commission revenue"),
     Metric("usage_revenue", "revenue", "currency", "Net usage-charge revenue"),
