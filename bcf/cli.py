@@ -798,5 +798,9 @@ def ingest(
         raise typer.Exit(1)
 
 
+from bcf.workers import app as workers_app  # noqa: E402 (it uses this module's helpers)
+
+app.add_typer(workers_app, name="workers")
+
 if __name__ == "__main__":
     app()

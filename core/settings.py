@@ -117,6 +117,16 @@ class Settings(EnvFileSettings):
         description="PostgreSQL URL of Dagster's storage; unset: the database `dagster` on "
         "the pipeline's server, created when missing.",
     )
+    ingest_files_per_step: int = Field(
+        default=1,
+        ge=1,
+        description="Landing files an ingest step loads: each step can run on another worker.",
+    )
+    executor: Literal["multiprocess", "celery"] = Field(
+        default="multiprocess",
+        description="How Dagster runs a job's steps: in subprocesses of the run (multiprocess), "
+        "or on Celery workers (`bcf workers up`), queues ingest, dbt and reports.",
+    )
     celery_broker_url: str | None = Field(
         default=None,
         description="Broker of the Celery workers (redis://... or amqp://... for RabbitMQ); "
