@@ -25,7 +25,9 @@ from orchestration.executor import QUEUES, code_version
 
 WORKER_PREFIX = "bcf-worker-"
 READY = re.compile(r"\bready\.")
-STARTUP_SECONDS = 90.0
+# A worker loads the code before it says it is ready; on a new data folder that includes
+# parsing the dbt project.
+STARTUP_SECONDS = 300.0
 STOP_SECONDS = 60.0
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,9 +114,14 @@ class LocalWorkers:
             record = {"pid": process.pid, "queues": list(queues), "code_version": code_version()}
             (self.root / f"{name}.json").write_text(json.dumps(record), encoding="utf-8")
             started.append((name, process, log))
-        for name, process, log in started:
-            self._wait_ready(name, process, log)
-            lines.append(f"{name} running (pid {process.pid}, queues {','.join(queues)})")
+        try:
+            for name, process, log in started:
+                self._wait_ready(name, process, log)
+                lines.append(f"{name} running (pid {process.pid}, queues {','.join(queues)})")
+        except ServiceError:
+            for _name, process, _log in started:  # none of this call's workers left behind
+                process.kill()
+            raise
         return lines
 
     @staticmethod
@@ -130,7 +137,7 @@ class LocalWorkers:
                 return
             if process.poll() is not None or time.monotonic() > deadline:
                 last = [line for line in seen.decode(errors="replace").splitlines() if line]
-                reason = last[-1].strip() if last else "no output"
+                reason = last[-1].strip() if last else f"not ready in {STARTUP_SECONDS:.0f} s"
                 process.kill()
                 raise ServiceError(f"worker {name} did not start: {reason} (log: {log})")
             time.sleep(0.5)
