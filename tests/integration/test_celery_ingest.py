@@ -9,6 +9,7 @@ import csv
 import itertools
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from dagster._core.events import DagsterEventType
 
 from core.settings import Settings
 from orchestration.celery_definitions import celery_asset_job
-from orchestration.executor import QUEUES, broker_url
+from orchestration.executor import QUEUES
 from orchestration.local import pipeline_environment
 from orchestration.workers import LocalWorkers, worker_environment
 from tests.conftest import temporary_database
@@ -55,6 +56,44 @@ class Pipeline:
     workers: LocalWorkers
 
 
+@contextmanager
+def celery_pipeline(
+    folder: Path,
+    database: str,
+    postgres_admin_url: str,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int = 2,
+    **settings_values: str,
+) -> Iterator[Pipeline]:
+    """`workers` workers on every queue, a data folder, and this process set to orchestrate
+    (Dagster storage in a database of its own)."""
+    seed_reference(database)
+    landing = folder / "landing"
+    with temporary_database(postgres_admin_url, "bcf_test_dagster") as storage:
+        for name, value in {
+            "BCF_ENV_FILE": "",
+            "BCF_DATA_DIR": str(folder / "data"),
+            "BCF_LANDING_DIR": str(landing),
+            "BCF_DATABASE_URL": database,
+            "BCF_REDIS_URL": redis_url,
+            "BCF_DAGSTER_DATABASE_URL": storage,
+            **{f"BCF_{name.upper()}": value for name, value in settings_values.items()},
+        }.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings()
+        environment = pipeline_environment(settings, database, redis_url)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        local = LocalWorkers(settings.data_dir)
+        if workers:
+            local.start(workers, QUEUES, worker_environment(environment, redis_url))
+        try:
+            yield Pipeline(database, landing, local)
+        finally:
+            local.stop()
+
+
 @pytest.fixture
 def pipeline(
     tmp_path: Path,
@@ -64,30 +103,10 @@ def pipeline(
     redis_client: object,  # an emptied Redis database: the broker's queues start empty
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Pipeline]:
-    """Two workers on every queue, a data folder, and this process set to orchestrate."""
-    seed_reference(migrated_database_url)
-    landing = tmp_path / "landing"
-    with temporary_database(postgres_admin_url, "bcf_test_dagster") as storage:
-        for name, value in {
-            "BCF_ENV_FILE": "",
-            "BCF_DATA_DIR": str(tmp_path / "data"),
-            "BCF_LANDING_DIR": str(landing),
-            "BCF_DATABASE_URL": migrated_database_url,
-            "BCF_REDIS_URL": redis_server_url,
-            "BCF_DAGSTER_DATABASE_URL": storage,
-        }.items():
-            monkeypatch.setenv(name, value)
-        settings = Settings()
-        environment = pipeline_environment(settings, migrated_database_url, redis_server_url)
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-        workers = LocalWorkers(settings.data_dir)
-        broker = broker_url(settings, redis_server_url)
-        workers.start(2, QUEUES, worker_environment(environment, broker))
-        try:
-            yield Pipeline(migrated_database_url, landing, workers)
-        finally:
-            workers.stop()
+    with celery_pipeline(
+        tmp_path, migrated_database_url, postgres_admin_url, redis_server_url, monkeypatch
+    ) as pipeline:
+        yield pipeline
 
 
 def ingest_keys(*sources: str) -> list[dg.AssetKey]:
