@@ -177,6 +177,6 @@ def _alive(pid: int | None) -> bool:
 
 def worker_environment(base: dict[str, str], broker: str) -> dict[str, str]:
     """The pipeline's environment for a worker process, on this broker."""
-    return {**base, "BCF_CELERY_BROKER_URL": broker, "PYTHONUNBUFFERED": "1"} | (
-        {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))}
-    )
+    # The checkout first on the path: the worker imports this code, wherever it starts.
+    path = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))
+    return {**base, "BCF_CELERY_BROKER_URL": broker, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
