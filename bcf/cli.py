@@ -278,12 +278,18 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     import sys
 
     from core.db.engine import redis_url
-    from orchestration.local import pipeline_environment
+    from orchestration.local import (
+        DAGSTER_DATABASE_VARIABLE,
+        create_dagster_tables,
+        pipeline_environment,
+    )
 
     settings = _settings()
     database = _database_url(settings)
     _start_private_redis(settings)
     environment = pipeline_environment(settings, database, redis_url(settings))
+    if storage := environment.get(DAGSTER_DATABASE_VARIABLE):
+        create_dagster_tables(storage)  # before the webserver and the daemon race to
     home = environment["DAGSTER_HOME"]
     root = Path(__file__).resolve().parents[1]
     console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")

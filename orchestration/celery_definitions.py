@@ -5,6 +5,7 @@ one `Definitions` per module (workspace.yaml names `orchestration.definitions`).
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -13,26 +14,28 @@ from dagster._core.definitions.reconstruct import ReconstructableJob, Reconstruc
 
 from core.db.engine import redis_url
 from core.settings import Settings
-from orchestration.executor import celery_executor
+from orchestration.executor import celery_executor_config, versioned_celery_executor
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @dg.definitions
 def celery_definitions() -> dg.Definitions:
-    return _on_celery()
+    settings = Settings()
+    config = celery_executor_config(settings, redis_url(settings))
+    return _on_celery(json.dumps(config, sort_keys=True))
 
 
-@functools.cache  # each step a worker runs loads the job again: resolve it once per process
-def _on_celery() -> dg.Definitions:
+# Each step a worker runs loads the job again: resolve it once per process and executor
+# configuration (a process may orchestrate on several brokers, as the tests do).
+@functools.cache
+def _on_celery(executor_config: str) -> dg.Definitions:
     from orchestration.definitions import defs
 
     if defs.executor is not None:  # BCF_EXECUTOR=celery: already on Celery
         return defs
-    settings = Settings()
-    return dg.Definitions.merge(
-        defs, dg.Definitions(executor=celery_executor(settings, redis_url(settings)))
-    )
+    executor = versioned_celery_executor.configured(json.loads(executor_config))
+    return dg.Definitions.merge(defs, dg.Definitions(executor=executor))
 
 
 def celery_asset_job() -> ReconstructableJob:

@@ -135,16 +135,19 @@ def versioned_celery_executor(init_context: dg.InitExecutorContext) -> Versioned
     )
 
 
+def celery_executor_config(settings: Settings, redis_url: str | None) -> dict[str, Any]:
+    """The executor's configuration: broker, result backend, Celery settings."""
+    broker = broker_url(settings, redis_url)
+    return {
+        "broker": broker,
+        "backend": backend_url(settings, broker),
+        "config_source": celery_config(settings),
+    }
+
+
 def celery_executor(settings: Settings, redis_url: str | None) -> dg.ExecutorDefinition:
     """The executor every job uses when `BCF_EXECUTOR=celery`."""
-    broker = broker_url(settings, redis_url)
-    return versioned_celery_executor.configured(
-        {
-            "broker": broker,
-            "backend": backend_url(settings, broker),
-            "config_source": celery_config(settings),
-        }
-    )
+    return versioned_celery_executor.configured(celery_executor_config(settings, redis_url))
 
 
 class VersionCheckedTask(Task):

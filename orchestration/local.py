@@ -76,6 +76,19 @@ def dagster_database_url(settings: Settings, database_url: str) -> str:
     )
 
 
+def create_dagster_tables(url: str) -> None:
+    """Dagster's tables, created once before processes that start together on a new database
+    (the UI's webserver and daemon, the workers) race to create them and fail."""
+    from dagster_postgres import (
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
+
+    for storage in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
+        storage(url).dispose()
+
+
 def _psycopg2_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 

@@ -22,6 +22,7 @@ import psutil
 
 from core.services import ServiceError
 from orchestration.executor import QUEUES, code_version
+from orchestration.local import DAGSTER_DATABASE_VARIABLE, create_dagster_tables
 
 WORKER_PREFIX = "bcf-worker-"
 READY = re.compile(r"\bready\.")
@@ -94,6 +95,8 @@ class LocalWorkers:
         if count < 1:
             raise ValueError(f"--count must be at least 1, not {count}")
         self.root.mkdir(parents=True, exist_ok=True)
+        if storage := environment.get(DAGSTER_DATABASE_VARIABLE):
+            create_dagster_tables(storage)
         lines = []
         started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         for number in range(1, count + 1):

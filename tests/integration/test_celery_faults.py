@@ -1,6 +1,7 @@
 """Faults on real Celery workers: a worker SIGKILLed in the middle of an ingest step (the step
-goes to the other worker, nothing lost or loaded twice), and a worker on other code (it hands
-the steps back; they run only on a worker of the run's code)."""
+goes to the other worker, nothing lost or loaded twice), a worker on other code (it hands
+the steps back; they run only on a worker of the run's code), and the broker restarted
+mid-run (the run completes, or fails and its retry from the failure loads the rest)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import redis
 
+from core.services import LocalRedis
 from orchestration.celery_definitions import celery_asset_job
 from orchestration.executor import CODE_FOLDERS
 from orchestration.workers import worker_environment
@@ -200,3 +203,79 @@ def test_a_worker_on_other_code_is_refused_the_runs_steps(
 
 def environment_of_checkout() -> dict[str, str]:
     return worker_environment(dict(os.environ), os.environ["BCF_REDIS_URL"])
+
+
+@pytest.fixture
+def own_broker(
+    tmp_path: Path,
+    migrated_database_url: str,
+    postgres_admin_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Pipeline, LocalRedis]]:
+    """Workers on a Redis of the test's own, which the test restarts."""
+    broker = LocalRedis(tmp_path / "broker")
+    broker.start()
+    try:
+        with celery_pipeline(
+            tmp_path, migrated_database_url, postgres_admin_url, broker.url(), monkeypatch,
+            celery_visibility_timeout_seconds=str(VISIBILITY_SECONDS),
+        ) as pipeline:  # fmt: skip
+            yield pipeline, broker
+    finally:
+        broker.stop()
+
+
+def restart_on_its_port(broker: LocalRedis) -> None:
+    """Stop the broker and start it again on the same port with the same append-only file
+    (`LocalRedis.start` would move to another port while the old one is in TIME_WAIT)."""
+    port = broker.port
+    binary = broker.binary()
+    assert port is not None
+    assert binary is not None
+    broker.stop()
+    time.sleep(3)
+    subprocess.run(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+         "--pidfile", str(broker.pid_file), "--dir", str(broker.root), "--appendonly", "yes",
+         "--save", "", "--logfile", str(broker.root / "redis.log")],
+        check=True,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "the broker did not come back"
+            time.sleep(0.1)
+
+
+def test_a_broker_restarted_mid_run_ends_the_run_cleanly_and_a_retry_loads_the_rest(
+    own_broker: tuple[Pipeline, LocalRedis],
+) -> None:
+    pipeline, broker = own_broker
+    usage = pipeline.landing / "usage"
+    for number in range(6):
+        write_usage(usage / f"usage_{number}.csv", range(number * 50_000, (number + 1) * 50_000))
+
+    run = BackgroundRun()
+    wait_for_load_step()
+    restart_on_its_port(broker)
+    first = run.finish()
+
+    final = first
+    if not first.success:  # a clean failure: retried from where it failed
+        with dg.DagsterInstance.get() as instance:
+            final = dg.execute_job(
+                celery_asset_job(),
+                instance,
+                reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
+            )
+    assert final.success
+    ids = usage_ids(pipeline.database)
+    assert len(ids) == len(set(ids)) == 300_000
+    completed = [batch for batch in ledger(pipeline.database) if batch[1] == "completed"]
+    assert len(completed) == 6
+    for _file, _status, rows_in, loaded, quarantined, duplicate in completed:
+        assert rows_in == loaded + quarantined + duplicate
