@@ -383,12 +383,18 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     import sys
 
     from core.db.engine import redis_url
-    from orchestration.local import pipeline_environment
+    from orchestration.local import (
+        DAGSTER_DATABASE_VARIABLE,
+        create_dagster_tables,
+        pipeline_environment,
+    )
 
     settings = _settings()
     database = _database_url(settings)
     _start_private_redis(settings)
     environment = pipeline_environment(settings, database, redis_url(settings))
+    if storage := environment.get(DAGSTER_DATABASE_VARIABLE):
+        create_dagster_tables(storage)  # before the webserver and the daemon race to
     home = environment["DAGSTER_HOME"]
     root = Path(__file__).resolve().parents[1]
     console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")
@@ -420,6 +426,10 @@ def demo(
     rebuild: Annotated[
         bool, typer.Option(help="Rebuild the marts, reports and exports even if nothing is new.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Run every step on N local Celery workers."),
+    ] = None,
 ) -> None:
     """The main job: services, migrations, demo data, every asset and check, the summary."""
     import os
@@ -459,8 +469,8 @@ def demo(
     with run_log.open("a", encoding="utf-8") as log:
         log.write(f"\n=== bcf demo, {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z} ===\n")
     console.print(f"materializing every asset and check; dbt's log (appended): {run_log}")
-    with dg.DagsterInstance.get() as instance:
-        run = _ingest_then_build(settings, instance, run_log, rebuild)
+    with _demo_workers(settings, workers, dict(os.environ)), dg.DagsterInstance.get() as instance:
+        run = _ingest_then_build(settings, instance, run_log, rebuild, on_workers=bool(workers))
     lap("pipeline run")
     _print_demo_summary(settings, database, run)
     lap("summary")
@@ -473,8 +483,39 @@ def demo(
         raise typer.Exit(1)
 
 
+@contextlib.contextmanager
+def _demo_workers(
+    settings: Settings, count: int | None, environment: dict[str, str]
+) -> Iterator[None]:
+    """N local workers for the demo's runs (none without --workers); those it started stop
+    after it, those already running are kept."""
+    if count is None:
+        yield
+        return
+    from core.db.engine import redis_url
+    from orchestration.celery_definitions import celery_asset_job
+    from orchestration.executor import QUEUES, broker_url
+    from orchestration.workers import LocalWorkers, worker_environment
+
+    celery_asset_job().get_definition()  # the dbt project parsed once, before the workers load
+    local = LocalWorkers(settings.data_dir)
+    before = local.running()
+    broker = broker_url(settings, redis_url(settings))
+    for line in local.start(count, QUEUES, worker_environment(environment, broker)):
+        console.print(line)
+    try:
+        yield
+    finally:
+        for line in local.stop(local.running() - before):
+            console.print(line)
+
+
 def _ingest_then_build(
-    settings: Settings, instance: DagsterInstance, run_log: Path, rebuild: bool
+    settings: Settings,
+    instance: DagsterInstance,
+    run_log: Path,
+    rebuild: bool,
+    on_workers: bool = False,
 ) -> PipelineRun:
     """The ingest assets, then everything built from them, unless nothing was loaded and the
     last build is of today and of the same code and settings (that build is reported)."""
@@ -492,7 +533,7 @@ def _ingest_then_build(
 
     ingest_keys, build_keys = split_for_demo()
     total = len(ingest_keys) + len(build_keys)
-    ingest = _materialize_with_progress(instance, ingest_keys, run_log, "ingestion")
+    ingest = _materialize_with_progress(instance, ingest_keys, run_log, "ingestion", on_workers)
     if not ingest.success:
         return merged([ingest], total)
     state = run_log.parent
@@ -512,17 +553,22 @@ def _ingest_then_build(
         with run_log.open("a", encoding="utf-8") as log:
             log.write(f"nothing new: {current}; their build's log is above\n")
         return merged([ingest, earlier], total)
-    build = _materialize_with_progress(instance, build_keys, run_log, "marts, reports, exports")
+    build = _materialize_with_progress(
+        instance, build_keys, run_log, "marts, reports, exports", on_workers
+    )
     if build.success:
         LastBuild(build.run_id, fingerprint, today).write(state)
     return merged([ingest, build], total)
 
 
 def _materialize_with_progress(
-    instance: DagsterInstance, keys: list[AssetKey], run_log: Path, label: str
+    instance: DagsterInstance,
+    keys: list[AssetKey],
+    run_log: Path,
+    label: str,
+    on_workers: bool = False,
 ) -> PipelineRun:
     """One run with a progress bar; what it prints (dbt's log) is appended to `run_log`."""
-    import contextlib
     import sys
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -545,7 +591,7 @@ def _materialize_with_progress(
             bar.update(assets, completed=progress.assets_done, total=progress.assets_total)
             bar.update(checks, completed=progress.checks_done, total=progress.checks_total)
 
-        return run_selection(instance, keys, show)
+        return run_selection(instance, keys, show, on_workers)
 
 
 def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> None:
@@ -594,6 +640,11 @@ def _print_demo_summary(settings: Settings, database: str, run: PipelineRun) -> 
         )
     for step in run.failed_steps:
         console.print(f"  [red]step failed[/red] {step}: see the run in the Dagster UI")
+    if run.steps_by_worker:
+        console.print(
+            "steps per worker: "
+            + ", ".join(f"{worker} {steps}" for worker, steps in run.steps_by_worker.items())
+        )
     outputs = {
         label: Path(run.asset_paths[asset])
         for label, asset in (("CEO report", "reports/ceo"), ("DuckDB export", "exports/marts"))
@@ -925,6 +976,10 @@ def ingest(
     if failed:
         raise typer.Exit(1)
 
+
+from bcf.workers import app as workers_app  # noqa: E402 (it uses this module's helpers)
+
+app.add_typer(workers_app, name="workers")
 
 if __name__ == "__main__":
     app()

@@ -106,6 +106,44 @@ class Settings(EnvFileSettings):
         default=5, gt=0, description="Deliveries before an entry moves to the dead letters."
     )
 
+    dagster_storage: Literal["postgres", "sqlite"] = Field(
+        default="postgres",
+        description="Where Dagster keeps its runs, events and schedules: postgres (the "
+        "database BCF_DAGSTER_DATABASE_URL names), or sqlite files in <data dir>/dagster "
+        "for one machine without workers.",
+    )
+    dagster_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of Dagster's storage; unset: the database `dagster` on "
+        "the pipeline's server, created when missing.",
+    )
+    ingest_files_per_step: int = Field(
+        default=1,
+        ge=1,
+        description="Landing files an ingest step loads: each step can run on another worker.",
+    )
+    executor: Literal["multiprocess", "celery"] = Field(
+        default="multiprocess",
+        description="How Dagster runs a job's steps: in subprocesses of the run (multiprocess), "
+        "or on Celery workers (`bcf workers up`), queues ingest, dbt and reports.",
+    )
+    celery_broker_url: str | None = Field(
+        default=None,
+        description="Broker of the Celery workers (redis://... or amqp://... for RabbitMQ); "
+        "unset: the pipeline's Redis.",
+    )
+    celery_backend_url: str | None = Field(
+        default=None,
+        description="Where Celery keeps step results; unset: the broker when it is Redis, "
+        "else rpc:// (RabbitMQ replies).",
+    )
+    celery_visibility_timeout_seconds: int = Field(
+        default=3600,
+        gt=0,
+        description="Redis broker: a step not acknowledged this long after a worker took it "
+        "(its worker died) goes to another worker. Above the longest step.",
+    )
+
     quality_volume_window_days: int = Field(
         default=28,
         ge=1,

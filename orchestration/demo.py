@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -32,6 +33,8 @@ from orchestration.defs.quality.summary import CheckOutcome, summarize
 # Dagster's console logger prints every event at DEBUG; the demo shows its own progress.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEMO_TAG = "bcf/demo"
+ATTEMPT_TAG = "bcf/demo_attempt"  # finds the run while it runs, before its id is known
+PARTITION_TAG = "dagster/partition"
 POLL_SECONDS = 1.0
 
 
@@ -55,6 +58,7 @@ class PipelineRun:
     failed_steps: list[str] = field(default_factory=list)
     asset_paths: dict[str, str] = field(default_factory=dict)  # asset -> file it wrote
     loaded_anything: bool = False  # a materialization changed its table (the sensor's rule)
+    steps_by_worker: dict[str, int] = field(default_factory=dict)  # Celery runs only
 
     @property
     def not_materialized(self) -> int:
@@ -80,23 +84,30 @@ def merged(runs: list[PipelineRun], assets_total: int) -> PipelineRun:
         whole.failed_steps += run.failed_steps
         whole.asset_paths |= run.asset_paths
         whole.loaded_anything |= run.loaded_anything
+        for worker, steps in run.steps_by_worker.items():
+            whole.steps_by_worker[worker] = whole.steps_by_worker.get(worker, 0) + steps
     return whole
 
 
 def _watch(
     instance: dg.DagsterInstance,
-    run_id: str,
+    attempt: str,
     totals: tuple[int, int],
     on_progress: Callable[[RunProgress], None],
     done: threading.Event,
 ) -> None:
-    """Report materializations and check evaluations as the run records them."""
+    """Report materializations and check evaluations as the run (tagged `attempt`) records
+    them."""
     materialized: set[dg.AssetKey] = set()
     evaluated = 0
     cursor: str | None = None
+    run_id: str | None = None
     while True:
         finished = done.wait(POLL_SECONDS)
-        while True:
+        if run_id is None:
+            found = instance.get_run_ids(dg.RunsFilter(tags={ATTEMPT_TAG: attempt}), limit=1)
+            run_id = found[0] if found else None
+        while run_id is not None:
             batch = instance.get_records_for_run(
                 run_id,
                 cursor=cursor,
@@ -123,6 +134,7 @@ def _watch(
 
 
 INGESTION_GROUP = "ingestion"
+CELERY_WORKER_METADATA = "Celery worker"  # dagster-celery's name for it
 STATE_FILE = "last_build.json"
 ROOT = Path(__file__).resolve().parents[1]
 # What the marts, reports and exports are built from, besides the loaded data.
@@ -134,8 +146,10 @@ def run_selection(
     instance: dg.DagsterInstance,
     keys: list[dg.AssetKey],
     on_progress: Callable[[RunProgress], None],
+    on_workers: bool = False,
 ) -> PipelineRun:
-    """These assets of the code location and their checks, in one in-process run."""
+    """These assets of the code location and their checks, in one run: in process, or on the
+    Celery workers (`bcf workers`)."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
@@ -150,28 +164,44 @@ def run_selection(
     checks = [
         key for key in job.asset_layer.asset_graph.asset_check_keys if key.asset_key in selected
     ]
-    run_id = str(uuid.uuid4())
+    attempt = str(uuid.uuid4())
+    tags = {DEMO_TAG: "true", ATTEMPT_TAG: attempt}
+    partition_key = max(partition_keys) if partition_keys else None
     done = threading.Event()
     watcher = threading.Thread(
         target=_watch,
-        args=(instance, run_id, (len(keys), len(checks)), on_progress, done),
+        args=(instance, attempt, (len(keys), len(checks)), on_progress, done),
         daemon=True,
     )
     watcher.start()
     try:
-        result = job.execute_in_process(
-            run_config=QUIET_RUN_CONFIG,
-            instance=instance,
-            run_id=run_id,
-            asset_selection=keys,
-            partition_key=max(partition_keys) if partition_keys else None,
-            raise_on_error=False,
-            tags={DEMO_TAG: "true"},
-        )
+        if on_workers:
+            from orchestration.celery_definitions import celery_asset_job
+
+            partition = {PARTITION_TAG: partition_key} if partition_key else {}
+            with warnings.catch_warnings():
+                # dagster-celery declares its step task again for every step it sends.
+                warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already")
+                result: dg.ExecuteInProcessResult | dg.ExecuteJobResult = dg.execute_job(
+                    celery_asset_job(),
+                    instance,
+                    run_config=QUIET_RUN_CONFIG,
+                    tags={**tags, **partition},
+                    asset_selection=keys,
+                )
+        else:
+            result = job.execute_in_process(
+                run_config=QUIET_RUN_CONFIG,
+                instance=instance,
+                asset_selection=keys,
+                partition_key=partition_key,
+                raise_on_error=False,
+                tags=tags,
+            )
     finally:
         done.set()
         watcher.join()
-    return _outcome(instance, run_id, result.success, len(keys))
+    return _outcome(instance, result.run_id, result.success, len(keys))
 
 
 def split_for_demo() -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
@@ -256,7 +286,23 @@ def _outcome(
             run.loaded_anything |= loaded_something(materialization.metadata)
     run.checks = summarize(records).checks  # it picks the check evaluations, in run order
     run.failed_steps = sorted(failed_steps)
+    run.steps_by_worker = steps_by_worker(instance, run_id)
     return run
+
+
+def steps_by_worker(instance: dg.DagsterInstance, run_id: str) -> dict[str, int]:
+    """How many steps each Celery worker ran (dagster-celery logs the worker of each step)."""
+    counts: dict[str, int] = {}
+    engine = instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records
+    for record in engine:
+        event = record.event_log_entry.dagster_event
+        if event is None or event.engine_event_data is None:
+            continue
+        worker = event.engine_event_data.metadata.get(CELERY_WORKER_METADATA)
+        if worker is not None:
+            name = str(worker.value).split("@")[0]
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 @dataclass(frozen=True)
@@ -381,6 +427,9 @@ def summary_markdown(
             f"- `{c.asset}` {c.check} ({c.severity}): {c.description or ''}"
             for c in run.checks_failed
         ]
+    if run.steps_by_worker:
+        lines += ["", "## Steps per worker", ""]
+        lines += [f"- {worker}: {steps}" for worker, steps in run.steps_by_worker.items()]
     lines += ["", "## Files", ""]
     lines += [f"- {label}: `{path}`" for label, path in outputs.items()]
     return "\n".join(lines) + "\n"

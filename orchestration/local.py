@@ -1,15 +1,23 @@
 """Dagster on one machine: the instance folder and the environment `bcf ui` and `bcf demo` share.
 
-Both use `<data dir>/dagster` as `DAGSTER_HOME`, so the runs `bcf demo` makes are the ones
-the UI shows. `data_dir_environment` starts from nothing but a data folder, as a new user
-does: the demo's end-to-end test and its benchmark run `bcf` with it.
+Both use `<data dir>/dagster` as `DAGSTER_HOME`, and keep runs, event logs and schedules in
+PostgreSQL (the database `dagster` on the pipeline's server, or `BCF_DAGSTER_DATABASE_URL`),
+so the runs `bcf demo` and the Celery workers make are the ones the UI shows. SQLite files in
+that folder only when `BCF_DAGSTER_STORAGE=sqlite`. `data_dir_environment` starts from
+nothing but a data folder, as a new user does: the demo's end-to-end test and its
+benchmark run `bcf` with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
+import psycopg
+from sqlalchemy.engine import make_url
+
+from core.db.engine import libpq_url
 from core.settings import ENV_FILE_VARIABLE, Settings
 
 TELEMETRY_OFF = {
@@ -20,7 +28,19 @@ TELEMETRY_OFF = {
 
 
 # Telemetry off; freshness policies (docs/quality.md) are evaluated only when enabled.
-INSTANCE_CONFIG = "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n"
+BASE_INSTANCE_CONFIG = "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n"
+# Runs, event logs and schedules in PostgreSQL; the URL stays in the environment, not the file.
+DAGSTER_DATABASE_VARIABLE = "BCF_DAGSTER_DATABASE_URL"
+POSTGRES_STORAGE = (
+    f"storage:\n  postgres:\n    postgres_url:\n      env: {DAGSTER_DATABASE_VARIABLE}\n"
+)
+DEFAULT_DAGSTER_DATABASE = "dagster"
+
+
+def instance_config(settings: Settings) -> str:
+    """dagster.yaml: PostgreSQL storage unless the user asked for SQLite."""
+    storage = POSTGRES_STORAGE if settings.dagster_storage == "postgres" else ""
+    return BASE_INSTANCE_CONFIG + storage
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -28,9 +48,49 @@ def dagster_home(settings: Settings) -> Path:
     home = settings.data_dir.resolve() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     instance_file = home / "dagster.yaml"
-    if not instance_file.exists() or instance_file.read_text() != INSTANCE_CONFIG:
-        instance_file.write_text(INSTANCE_CONFIG)
+    wanted = instance_config(settings)
+    if not instance_file.exists() or instance_file.read_text() != wanted:
+        instance_file.write_text(wanted)
     return home
+
+
+def dagster_database_url(settings: Settings, database_url: str) -> str:
+    """`BCF_DAGSTER_DATABASE_URL`, else the database `dagster` on the pipeline's server, created
+    when missing. dagster-postgres speaks psycopg2 (SQLAlchemy's default is psycopg 3 now),
+    so the URL names that driver."""
+    if settings.dagster_database_url:
+        return _psycopg2_url(settings.dagster_database_url)
+    server = make_url(libpq_url(database_url))
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DAGSTER_DATABASE,)
+        ).fetchone()
+        if exists is None:
+            # Two commands starting at once both find it missing: the second one's is a no-op.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
+                conn.execute(f'CREATE DATABASE "{DEFAULT_DAGSTER_DATABASE}"')
+    return _psycopg2_url(
+        server.set(database=DEFAULT_DAGSTER_DATABASE).render_as_string(hide_password=False)
+    )
+
+
+def create_dagster_tables(url: str) -> None:
+    """Dagster's tables, created once before processes that start together on a new database
+    (the UI's webserver and daemon, the workers) race to create them and fail."""
+    from dagster_postgres import (
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
+
+    for storage in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
+        storage(url).dispose()
+
+
+def _psycopg2_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
 def pipeline_environment(
@@ -43,6 +103,8 @@ def pipeline_environment(
         "DAGSTER_HOME": str(dagster_home(settings)),
         "BCF_DATABASE_URL": database_url,
     }
+    if settings.dagster_storage == "postgres":
+        environment[DAGSTER_DATABASE_VARIABLE] = dagster_database_url(settings, database_url)
     if redis_url:
         environment["BCF_REDIS_URL"] = redis_url
     return environment

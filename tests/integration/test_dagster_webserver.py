@@ -18,9 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.local import BASE_INSTANCE_CONFIG, DAGSTER_DATABASE_VARIABLE, POSTGRES_STORAGE
+from tests.conftest import temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 240
@@ -71,13 +74,26 @@ def _graphql(port: int, query: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def webserver(postgres_admin_url: str, migrated_template: str) -> Iterator[int]:
+def dagster_storage(postgres_admin_url: str) -> Iterator[str]:
+    """The instance's own database, as `bcf ui` keeps runs and events in PostgreSQL."""
+    with temporary_database(postgres_admin_url, "bcf_test_dagster") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def webserver(
+    postgres_admin_url: str, migrated_template: str, dagster_storage: str
+) -> Iterator[int]:
     port = _free_port()
     home = Path(tempfile.mkdtemp(prefix="bcf-test-dagster-home-"))
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(BASE_INSTANCE_CONFIG + POSTGRES_STORAGE)
     environment = {
         **os.environ,
         "DAGSTER_HOME": str(home),
+        # dagster-postgres speaks psycopg2.
+        DAGSTER_DATABASE_VARIABLE: dagster_storage.replace(
+            "postgresql://", "postgresql+psycopg2://", 1
+        ),
         "BCF_DATABASE_URL": postgres_admin_url.rsplit("/", 1)[0] + f"/{migrated_template}",
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -161,3 +177,16 @@ def test_the_schedules_and_sensors_are_served(answer: dict[str, Any]) -> None:
         s["sensorState"]["status"] for s in repository["sensors"]
     ]
     assert set(states) == {"STOPPED"}
+
+
+def test_the_instance_keeps_its_runs_and_events_in_postgresql(
+    answer: dict[str, Any], dagster_storage: str
+) -> None:
+    with psycopg.connect(dagster_storage) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
+    assert {"runs", "event_logs", "jobs", "job_ticks"} <= tables

@@ -33,7 +33,7 @@ INGEST_TABLES = {
 
 
 def _asset(name: str) -> dg.AssetsDefinition:
-    return next(a for a in ingest_assets() if a.op.name == f"ingest_{name}")
+    return next(a for a in ingest_assets() if a.node_def.name == f"ingest_{name}")
 
 
 @pytest.fixture

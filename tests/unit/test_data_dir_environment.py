@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from orchestration.local import data_dir_environment
+from orchestration.local import dagster_home, data_dir_environment, pipeline_environment
 
 
 def test_the_callers_settings_are_left_out_but_the_machines_are_kept(
@@ -53,3 +53,23 @@ def test_a_dotenv_file_in_the_working_folder_does_not_reach_the_command(
     assert settings.redis_url is None
     assert settings.data_dir == data_dir
     assert settings.landing_path == data_dir / "landing"
+
+
+def test_the_instance_keeps_its_runs_in_postgresql_unless_sqlite_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    postgres = dagster_home(Settings(data_dir=tmp_path / "pg"))
+    assert (
+        "postgres_url:\n      env: BCF_DAGSTER_DATABASE_URL"
+        in (postgres / "dagster.yaml").read_text()
+    )
+    sqlite = dagster_home(Settings(data_dir=tmp_path / "lite", dagster_storage="sqlite"))
+    assert "storage" not in (sqlite / "dagster.yaml").read_text()
+
+
+def test_the_dagster_database_is_the_named_one_when_set(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, dagster_database_url="postgresql+psycopg://ops@db:5432/runs"
+    )
+    environment = pipeline_environment(settings, "postgresql://someone@db:5432/bcf", None)
+    assert environment["BCF_DAGSTER_DATABASE_URL"] == "postgresql+psycopg2://ops@db:5432/runs"

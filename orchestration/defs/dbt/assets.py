@@ -23,6 +23,7 @@ from orchestration.defs.dbt.project import keep_parse_state, prune_run_folders
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import TEST_WINDOW_TAG
 from orchestration.defs.dbt.translator import BcfDbtTranslator
+from orchestration.executor import DBT_QUEUE, queue_tag
 from orchestration.markdown import markdown_table
 from orchestration.resources import PipelineSettings
 
@@ -41,6 +42,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         name=DBT_OP_NAME,
         dagster_dbt_translator=BcfDbtTranslator(),
         pool=DBT_POOL,
+        op_tags=queue_tag(DBT_QUEUE),
     )
     def dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtResource, bcf: PipelineSettings

@@ -5,6 +5,7 @@ file of its source not yet in the ledger. The loading itself is `ingestion.load`
 assets only choose files, report to Dagster, and turn transient database errors into retries.
 """
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from ingestion.load.discover import find_new_files
 from ingestion.load.loader import BatchResult, load_file
 from ingestion.parsing.contract import Source
 from ingestion.sources.registry import get_source, source_names
+from orchestration.executor import INGEST_QUEUE, queue_tag
 from orchestration.resources import PipelineSettings
 
 OWNERS = ["team:data-platform"]
@@ -106,7 +108,22 @@ def _batches_table(results: Sequence[BatchResult]) -> str:
     return "\n".join(lines)
 
 
+def file_groups(paths: Sequence[str], per_step: int) -> list[list[str]]:
+    """The files in load steps of `per_step` files each, in order; one empty group when there
+    are none, so the step that records the materialization (and drains the stream) runs."""
+    groups = [list(paths[i : i + per_step]) for i in range(0, len(paths), per_step)]
+    return groups or [[]]
+
+
+def mapping_key(number: int, group: Sequence[str]) -> str:
+    """A step's key within the fan-out: its number and its first file, as Dagster allows."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", Path(group[0]).name)[:60] if group else "none"
+    return f"{number:04d}_{name}"
+
+
 def _ingest_asset(source_name: str) -> dg.AssetsDefinition:
+    """A graph: list the files, load each group of files in a step of its own (so Celery
+    workers load them in parallel), then record the materialization (after the stream)."""
     source = get_source(source_name)
     tables = written_tables(source)
     specs = [
@@ -124,64 +141,121 @@ def _ingest_asset(source_name: str) -> dg.AssetsDefinition:
         )
         for table in tables
     ]
+    outputs = {_output_name(table): table for table in tables}
+    name = f"ingest_{source_name}"
+    files_op = f"{name}_files"
 
-    @dg.multi_asset(
-        name=f"ingest_{source_name}",
-        specs=specs,
-        description=f"Load new `{source_name}` landing files: validate, quarantine, COPY, merge.",
-    )
-    def ingest(
-        context: dg.AssetExecutionContext, config: IngestConfig, bcf: PipelineSettings
-    ) -> Iterator[dg.MaterializeResult]:
-        database = bcf.database_url_resolved()
+    @dg.op(name=files_op, out=dg.DynamicOut(list[str]), tags=queue_tag(INGEST_QUEUE))
+    def landing_files(
+        context: dg.OpExecutionContext, config: IngestConfig, bcf: PipelineSettings
+    ) -> Iterator[dg.DynamicOutput[list[str]]]:
         settings = bcf.settings()
         try:
-            paths = [Path(p) for p in config.paths] or [
-                f.path for f in find_new_files(database, settings.landing_path, [source])
+            paths = config.paths or [
+                str(f.path)
+                for f in find_new_files(
+                    bcf.database_url_resolved(), settings.landing_path, [source]
+                )
             ]
-            results = []
+        except TRANSIENT_ERRORS as error:
+            raise dg.RetryRequested(max_retries=3, seconds_to_wait=10) from error
+        groups = file_groups(paths, settings.ingest_files_per_step)
+        context.log.info(f"{len(paths)} file(s) in {len(groups)} load step(s)")
+        for number, group in enumerate(groups):
+            yield dg.DynamicOutput(group, mapping_key=mapping_key(number, group))
+
+    @dg.op(name=f"{name}_load", tags=queue_tag(INGEST_QUEUE))
+    def load_files(
+        context: dg.OpExecutionContext, bcf: PipelineSettings, paths: list[str]
+    ) -> list[BatchResult]:
+        database = bcf.database_url_resolved()
+        settings = bcf.settings()
+        results = []
+        try:
             for path in paths:
-                result = load_file(database, source, path, settings)
+                result = load_file(database, source, Path(path), settings)
                 context.log.info(
-                    f"{path.name}: {result.rows_in} in, {result.rows_loaded} loaded, "
+                    f"{Path(path).name}: {result.rows_in} in, {result.rows_loaded} loaded, "
                     f"{result.rows_quarantined} quarantined, {result.rows_duplicate} duplicates"
                     + (" (already loaded)" if result.already_loaded else "")
                 )
                 results.append(result)
-            if source_name in STREAMED_SOURCES:
-                results += _drain_stream(context, bcf, database)
         except TRANSIENT_ERRORS as error:
             raise dg.RetryRequested(max_retries=3, seconds_to_wait=10) from error
-        totals = _Totals()
-        for result in results:
-            totals.add(result)
-        starts = [r.min_event_at for r in results if r.min_event_at]
-        ends = [r.max_event_at for r in results if r.max_event_at]
-        metadata: dict[str, Any] = {
-            "files": totals.files,
-            "files_already_loaded": totals.already_loaded,
-            "rows_in": totals.rows_in,
-            "rows_loaded": totals.loaded,
-            "rows_quarantined": totals.quarantined,
-            "rows_duplicate": totals.duplicates,
-            "events_from": str(min(starts)) if starts else "-",
-            "events_to": str(max(ends)) if ends else "-",
-            "batches": dg.MetadataValue.md(_batches_table(results) if results else "no new files"),
-        }
-        yield dg.MaterializeResult(asset_key=asset_key(tables[0]), metadata=metadata)
-        # The counts are the primary table's (one row per input record); the other tables
-        # were merged from the same batches.
-        for table in tables[1:]:
-            yield dg.MaterializeResult(
-                asset_key=asset_key(table),
-                metadata={"files": totals.files, "merged_with": tables[0]},
-            )
+        return results
 
-    return ingest
+    @dg.op(
+        name=f"{name}_record",
+        out={output: dg.Out(dg.Nothing) for output in outputs},
+        tags=queue_tag(INGEST_QUEUE),
+    )
+    def record(
+        context: dg.OpExecutionContext, bcf: PipelineSettings, loaded: list[list[BatchResult]]
+    ) -> Iterator[dg.Output[None]]:
+        results = [result for group in loaded for result in group]
+        if source_name in STREAMED_SOURCES:
+            try:
+                results += _drain_stream(context, bcf, bcf.database_url_resolved())
+            except TRANSIENT_ERRORS as error:
+                raise dg.RetryRequested(max_retries=3, seconds_to_wait=10) from error
+        for output, metadata in zip(outputs, _metadata(results, tables), strict=True):
+            yield dg.Output(None, output_name=output, metadata=metadata)
+
+    @dg.config_mapping
+    def files_config(config: IngestConfig) -> dict[str, Any]:
+        # The run config stays `ops: {ingest_<source>: {config: {paths: [...]}}}`.
+        return {files_op: {"config": {"paths": config.paths}}}
+
+    @dg.graph_multi_asset(
+        name=name,
+        outs={
+            output: dg.AssetOut.from_spec(spec, dagster_type=dg.Nothing)
+            for output, spec in zip(outputs, specs, strict=True)
+        },
+        config=files_config,
+        group_name="ingestion",  # AssetOut.from_spec does not carry the group
+    )
+    def ingest() -> dict[str, Any]:
+        """Load new landing files, a step per file or group of files: validate, quarantine,
+        COPY, merge."""
+        loaded = landing_files().map(load_files).collect()
+        recorded = record(loaded)
+        return dict(recorded._asdict()) if len(outputs) > 1 else {next(iter(outputs)): recorded}
+
+    # AssetOut.from_spec keeps neither the group (given above) nor the freshness policy.
+    freshness = FRESHNESS_POLICIES.get(source_name)
+    return ingest.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=freshness))
+
+
+def _output_name(table: str) -> str:
+    return table.replace(".", "__")
+
+
+def _metadata(results: Sequence[BatchResult], tables: Sequence[str]) -> list[dict[str, Any]]:
+    """The primary table's account of the batches, then a pointer to it for the others."""
+    totals = _Totals()
+    for result in results:
+        totals.add(result)
+    starts = [r.min_event_at for r in results if r.min_event_at]
+    ends = [r.max_event_at for r in results if r.max_event_at]
+    primary: dict[str, Any] = {
+        "files": totals.files,
+        "files_already_loaded": totals.already_loaded,
+        "rows_in": totals.rows_in,
+        "rows_loaded": totals.loaded,
+        "rows_quarantined": totals.quarantined,
+        "rows_duplicate": totals.duplicates,
+        "events_from": str(min(starts)) if starts else "-",
+        "events_to": str(max(ends)) if ends else "-",
+        "batches": dg.MetadataValue.md(_batches_table(results) if results else "no new files"),
+    }
+    # The counts are the primary table's (one row per input record); the other tables were
+    # merged from the same batches.
+    return [primary] + [{"files": totals.files, "merged_with": tables[0]} for _ in tables[1:]]
 
 
 def _drain_stream(
-    context: dg.AssetExecutionContext, bcf: PipelineSettings, database: str
+    context: dg.OpExecutionContext, bcf: PipelineSettings, database: str
 ) -> list[BatchResult]:
     redis_url = bcf.redis_url_resolved()
     if redis_url is None:
