@@ -75,7 +75,9 @@ def test_collect_reports_the_design_queries_statements_sizes_and_dead_tuples(
         "tenant_name": "Acme", "user_count": 2, "transaction_count": 5,
         "total_revenue": "BRL 500.00",
     }  # fmt: skip
-    assert usage["Bravo"]["total_revenue"] == "USD 1220.00"
+    # Every transaction's amount, as the design sums them: 1200 + 10 + the dispute's 10
+    # withdrawn and 10 reinstated.
+    assert usage["Bravo"]["total_revenue"] == "USD 1230.00"
     assert report.column_stats, "the design's pg_stats query returns rows after ANALYZE"
     assert {row["schemaname"] for row in report.column_stats} == {"public"}
     assert report.statements_note == ""

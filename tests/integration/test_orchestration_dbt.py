@@ -349,7 +349,7 @@ def test_automations_run_by_themselves_only_in_production_or_when_asked(
         *(s.default_status.value for s in automations.schedule_defs),
         *(s.default_status.value for s in automations.sensor_defs),
     }
-    assert len(automations.schedule_defs) + len(automations.sensor_defs) == 7
+    assert len(automations.schedule_defs) + len(automations.sensor_defs) == 9  # 2 operations
     assert statuses == {"RUNNING" if running else "STOPPED"}
 
 
