@@ -25,9 +25,14 @@ import pytest
 from dagster._core.events import DagsterEventType
 
 from core.services import LocalPostgres
+from core.settings import Settings
 from orchestration.definitions import defs
 from orchestration.defs.ceo_report.build import number_format
-from orchestration.local import data_dir_environment
+from orchestration.local import (
+    DAGSTER_DATABASE_VARIABLE,
+    dagster_database_url,
+    data_dir_environment,
+)
 
 # Every tenant, so each source sees activity in its last days (freshness), over a short
 # history of 13 months (12-month NRR, every chart of the report has data), little traffic.
@@ -101,9 +106,14 @@ def report_table_rows(url: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def instance(data_dir: Path, first: DemoRun) -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as opened:
-        yield opened
+def instance(data_dir: Path, database_url: str) -> Iterator[dg.DagsterInstance]:
+    """The demo's instance: its dagster.yaml, and its runs in the database `dagster` of the
+    demo's own server."""
+    runs = dagster_database_url(Settings(dagster_database_url=None), database_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DAGSTER_DATABASE_VARIABLE, runs)
+        with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as opened:
+            yield opened
 
 
 def test_the_demo_succeeds_and_prints_the_summary(first: DemoRun) -> None:

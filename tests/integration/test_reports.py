@@ -384,7 +384,7 @@ def test_running_again_replaces_each_period_and_the_tables_do_not_grow(
     try:
         # Ingestion again (nothing new), the models downstream of the ledger (what the
         # dbt_after_ingest sensor requests when payments loaded rows) and every report.
-        dbt_models = next(a for a in assets if a.op.name == DBT_OP_NAME)
+        dbt_models = next(a for a in assets if a.node_def.name == DBT_OP_NAME)
         ledger = dg.AssetSelection.assets(dg.AssetKey(["public", "financial_transactions"]))
         again = dg.materialize(
             assets,
