@@ -11,15 +11,7 @@ from sqlalchemy.engine import make_url
 
 from core.db import backup as backups
 from core.settings import Settings
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+from core.sizes import human_size
 
 
 def run_backup(
@@ -35,8 +27,9 @@ def run_backup(
     timescale = f", TimescaleDB {manifest.timescaledb}" if manifest.timescaledb else ""
     console.print(
         f"backed up {manifest.database} (revision {manifest.revision or 'none'}{timescale}): "
-        f"{len(manifest.tables)} tables, {rows:,} rows, database {_size(manifest.database_bytes)}"
-        f", dump {_size(manifest.dump_bytes)}, {manifest.seconds:.1f} s, {jobs} jobs"
+        f"{len(manifest.tables)} tables, {rows:,} rows, "
+        f"database {human_size(manifest.database_bytes)}, dump {human_size(manifest.dump_bytes)}"
+        f", {manifest.seconds:.1f} s, {jobs} jobs"
     )
     console.print(f"folder: {target} (manifest: {target / backups.MANIFEST})")
     return target
@@ -105,14 +98,16 @@ def run_monitor(console: Console, settings: Settings, database: str, limit: int)
     sizes = Table("table", "total", "indexes", title="Largest tables", box=box.SIMPLE)
     for row in report.table_sizes[:10]:
         sizes.add_row(
-            f"{row['schema']}.{row['table']}", _size(row["total_bytes"]), _size(row["index_bytes"])
+            f"{row['schema']}.{row['table']}",
+            human_size(row["total_bytes"]),
+            human_size(row["index_bytes"]),
         )
     console.print(sizes)
     for hypertable in report.hypertables:
         console.print(
             f"hypertable {hypertable['schema']}.{hypertable['table']}: {hypertable['chunks']} "
             f"chunks, {hypertable['compressed_chunks']} compressed, "
-            f"{_size(hypertable['total_bytes'] or 0)}"
+            f"{human_size(hypertable['total_bytes'] or 0)}"
         )
     console.print(
         f"unused indexes: {len(report.unused_indexes)}; tables with dead tuples: "

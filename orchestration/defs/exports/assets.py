@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from core.db.engine import libpq_url
+from core.sizes import human_size
 from orchestration.defs.exports.catalog import mart_models
 from orchestration.defs.exports.write import ExportResult, export_marts
 from orchestration.resources import PipelineSettings
@@ -35,21 +36,12 @@ def mart_keys() -> list[dg.AssetKey]:
     return [dg.AssetKey(["marts", name]) for name in mart_models()]
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 def files_table(result: ExportResult) -> str:
     lines = ["| mart | rows | columns | parquet | size |", "|---|---:|---:|---|---:|"]
     for mart in result.marts:
         lines.append(
             f"| {mart.name} | {mart.parquet_rows} | {mart.columns} "
-            f"| `{mart.parquet_path.name}` | {_size(mart.parquet_bytes)} |"
+            f"| `{mart.parquet_path.name}` | {human_size(mart.parquet_bytes)} |"
         )
     return "\n".join(lines) if result.marts else "no marts in schema `marts` yet"
 
