@@ -518,7 +518,8 @@ def _ingest_then_build(
     on_workers: bool = False,
 ) -> PipelineRun:
     """The ingest assets, then everything built from them, unless nothing was loaded and the
-    last build is of today and of the same code and settings (that build is reported)."""
+    last build is of today, of the same code and settings, and no run has rebuilt any of it
+    since (that build is reported)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -528,6 +529,7 @@ def _ingest_then_build(
         build_fingerprint,
         earlier_run,
         merged,
+        rebuilt_since,
         split_for_demo,
     )
 
@@ -540,9 +542,13 @@ def _ingest_then_build(
     fingerprint = build_fingerprint(ROOT, settings)
     today = datetime.now(ZoneInfo(settings.reporting_tz)).date().isoformat()
     last = LastBuild.read(state)
+    later = rebuilt_since(instance, build_keys, last.run_id) if last is not None else None
+    if later is not None:
+        console.print(f"run {later} rebuilt marts after the demo's last build: building again")
     if (
         not rebuild
         and last is not None
+        and later is None
         and (last.fingerprint, last.day) == (fingerprint, today)
         and not ingest.loaded_anything
         and (earlier := earlier_run(instance, last.run_id)) is not None

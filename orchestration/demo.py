@@ -256,6 +256,19 @@ def earlier_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun | None
     )
 
 
+def rebuilt_since(instance: dg.DagsterInstance, keys: list[dg.AssetKey], run_id: str) -> str | None:
+    """The id of a later run that materialized one of `keys` after run `run_id` ended (a
+    build from the UI, a sensor's): the marts then hold that run's work, not run_id's."""
+    record = instance.get_run_record_by_id(run_id)
+    ended = record.end_time if record is not None else None
+    if ended is None:
+        return None
+    for event in instance.get_latest_materialization_events(keys).values():
+        if event is not None and event.run_id != run_id and event.timestamp > ended:
+            return event.run_id
+    return None
+
+
 # What a run's account is made of, read in one pass over its event log.
 OUTCOME_EVENTS = {
     DagsterEventType.ASSET_MATERIALIZATION,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.demo import earlier_run
+from orchestration.demo import earlier_run, rebuilt_since
 
 
 @dg.asset(
@@ -66,3 +66,24 @@ def test_a_run_loaded_anything_when_one_materialization_changed_its_table() -> N
         loaded = dg.materialize([nothing_new, new_rows], instance=instance)
         runs = [earlier_run(instance, result.run_id) for result in (empty, loaded)]
     assert [run.loaded_anything if run else None for run in runs] == [False, True]
+
+
+@dg.asset
+def revenue_mart() -> None:
+    pass
+
+
+@dg.asset
+def traffic_mart() -> None:
+    pass
+
+
+def test_a_build_stops_being_current_once_another_run_rebuilds_one_of_its_assets() -> None:
+    keys = [revenue_mart.key, traffic_mart.key]
+    with dg.DagsterInstance.ephemeral() as instance:
+        build = dg.materialize([revenue_mart, traffic_mart], instance=instance)
+        current = rebuilt_since(instance, keys, build.run_id)
+        from_the_ui = dg.materialize([traffic_mart], instance=instance)
+        superseded = rebuilt_since(instance, keys, build.run_id)
+        latest = rebuilt_since(instance, [traffic_mart.key], from_the_ui.run_id)
+    assert (current, superseded, latest) == (None, from_the_ui.run_id, None)
