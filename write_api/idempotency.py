@@ -11,12 +11,12 @@
 The record of a key is a row of `api.idempotency_keys`, written in the same transaction as
 the write itself, so a write and its record commit together or not at all: a retry after a
 crash, a lost response or a Redis outage finds it. A concurrent duplicate blocks on the row's
-primary key until the first commits, then rolls back and reads its answer; a first request
-that rolls back leaves no row. Two round trips, statements prepared: BEGIN, the claim and a
-one-statement write in the first, the answer and COMMIT in the second (`KeyedTransaction`).
-Redis (`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers replays and
-makes racing requests wait without holding a database connection. Without Redis the row
-alone does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
+primary key until the first commits, then reads its answer; a first request that rolls back
+leaves no row. Every statement is prepared, and the claim goes in the round trip that begins
+the transaction, the answer in the one that commits it. Redis
+(`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers replays and makes
+racing requests wait without holding a database connection. Without Redis the row alone
+does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,8 +36,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from write_api.errors import ApiError
-from write_api.round_trip import NotRun, in_transaction
-from write_api.round_trip import Outcome as RoundTripOutcome
+from write_api.round_trip import in_transaction
 from write_api.runtime import ACT_AS_API, Principal, Runtime, tenant_setting
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,13 @@ PURGE_EVERY_SECONDS: Final = 600
 class Outcome:
     status: int
     body: bytes  # JSON
+
+
+# The open transaction of the key's record (an Idempotency-Key was sent), else None. Named once:
+# endpoints annotate their nested `work` with it, evaluated on every request.
+RecordTransaction = psycopg.AsyncConnection[Any] | None
+# Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
+Work = Callable[[RecordTransaction], Awaitable[Outcome]]
 
 
 def _response(outcome: Outcome, replayed: bool = False) -> Response:
@@ -156,62 +162,6 @@ class _Answer:
     ttl_seconds: int  # how long the record has left
 
 
-class _KeyTaken(Exception):
-    """The key's record is another request's, committed: this transaction is rolled back."""
-
-
-class KeyedTransaction:
-    """The transaction a write runs in with its key's record. It begins, with the key's
-    claim, in the round trip of the write's first statement (a one-statement write, a create
-    or an update, is then all one round trip before the one that records the answer and
-    commits). When the claim finds the key taken, the transaction is rolled back, so what
-    ran after the claim in that round trip leaves no trace."""
-
-    def __init__(
-        self, conn: psycopg.AsyncConnection[Any], opening: list[tuple[str, dict[str, Any]]]
-    ) -> None:
-        self._conn = conn
-        self._opening = opening  # the setting and the claim, until sent
-        self.begun = False
-
-    async def fetch_one(self, statement: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """`statement`'s first row, prepared, in this transaction; its error raised."""
-        opening, self._opening = self._opening, []
-        outcomes = await in_transaction(
-            self._conn, [*opening, (statement, params)], begin=not self.begun
-        )
-        self.begun = True
-        if opening and outcomes[-2] is None:  # the claim found the key taken
-            raise _KeyTaken
-        return _row(outcomes[-1])
-
-    async def connection(self) -> psycopg.AsyncConnection[Any]:
-        """The connection, in this transaction once it has begun with the claim, for writes of
-        several statements."""
-        if not self.begun:
-            opening, self._opening = self._opening, []
-            outcomes = await in_transaction(self._conn, opening, begin=True)
-            self.begun = True
-            if _row(outcomes[-1]) is None:
-                raise _KeyTaken
-        return self._conn
-
-
-# The transaction of the key's record (an Idempotency-Key was sent), else None. Named once:
-# endpoints annotate their nested `work` with it, evaluated on every request.
-RecordTransaction = KeyedTransaction | None
-# Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
-Work = Callable[[RecordTransaction], Awaitable[Outcome]]
-
-
-def _row(outcome: RoundTripOutcome) -> dict[str, Any] | None:
-    if isinstance(outcome, psycopg.Error):
-        raise outcome
-    if isinstance(outcome, NotRun):  # rolled back with the statement before it
-        raise psycopg.OperationalError("the transaction failed before this statement")
-    return outcome
-
-
 _CLAIM: Final = """
 INSERT INTO api.idempotency_keys AS k (api_key_id, idempotency_key, request_sha256, expires_at)
 VALUES (%(key_id)s, %(key)s, %(fp)s, now() + make_interval(secs => %(ttl)s))
@@ -235,32 +185,28 @@ _ANSWER: Final = (
 async def _run_with_database_record(
     runtime: Runtime, principal: Principal, key: str, fingerprint: str, work: Work
 ) -> _Answer:
-    """`work` in one transaction with the key's record, every statement prepared: the key
-    claimed in the round trip that begins it, the answer recorded in the one that commits."""
+    """`work` in one transaction with the key's record: the key claimed in the round trip that
+    begins it, the answer recorded in the one that commits it, every statement prepared."""
     ttl = runtime.api.idempotency_ttl_seconds
     names = {"key_id": principal.key_id, "key": key}
-    setting = (ACT_AS_API, {"tenant": tenant_setting(principal)})
     async with runtime.pool.connection() as conn:
         try:
-            transaction = KeyedTransaction(
-                conn, [setting, (_CLAIM, {**names, "fp": fingerprint, "ttl": ttl})]
-            )
-            try:
-                outcome = await work(transaction)
-                await transaction.connection()  # begun and claimed, should `work` not have
-            except _KeyTaken:
-                await conn.execute("ROLLBACK")
-                outcomes = await in_transaction(
-                    conn, [setting, (_STORED, names)], begin=True, commit=True
-                )
-                stored = _row(outcomes[-1])
-                assert stored is not None  # committed by the request that holds the key
+            _, claimed = await in_transaction(
+                conn,
+                [(ACT_AS_API, {"tenant": tenant_setting(principal)}),
+                 (_CLAIM, {**names, "fp": fingerprint, "ttl": ttl})],
+                begin=True,
+            )  # fmt: skip
+            if claimed is None:  # committed by the request that holds the key
+                (stored,) = await in_transaction(conn, [(_STORED, names)], commit=True)
+                assert stored is not None
                 if stored["request_sha256"] != fingerprint:
-                    raise _reused_key() from None
+                    raise _reused_key()
                 outcome = Outcome(stored["response_status"], stored["response_body"].encode())
                 return _Answer(outcome, True, max(stored["seconds_left"], 1))
+            outcome = await work(conn)
             answer = {**names, "status": outcome.status, "body": outcome.body.decode()}
-            _row((await in_transaction(conn, [(_ANSWER, answer)], commit=True))[0])
+            await in_transaction(conn, [(_ANSWER, answer)], commit=True)
         except BaseException:
             if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                 await conn.execute("ROLLBACK")

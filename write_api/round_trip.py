@@ -178,33 +178,31 @@ async def in_transaction(
     *,
     begin: bool = False,
     commit: bool = False,
-) -> list[Outcome]:
-    """The statements prepared and sent in one round trip inside an explicit transaction:
-    opened first when `begin`, else already open on `conn`; committed last when `commit`.
-
-    Their outcomes, in order, as `run_together` gives them: a statement's first row (None
-    when it returns none), the error of the one that failed, NOT_RUN for those after it. A
-    failure leaves the transaction failed (the caller rolls it back); a round trip cut short
-    closes `conn`, as `run_together` does."""
+) -> list[dict[str, Any] | None]:
+    """Each statement's first row (None when it returns none), the statements prepared and
+    sent in one round trip inside an explicit transaction: opened first when `begin`, else
+    already open on `conn`; committed last when `commit`. A failure raises its error as
+    psycopg raises it and leaves the transaction failed (the caller rolls it back); a round
+    trip cut short closes `conn`, as `run_together` does."""
     prepared = _prepared_on.setdefault(conn, _Prepared())
     transformer = Transformer(conn)
     pgconn = conn.pgconn
     pgconn.enter_pipeline_mode()
     try:
-        syncs = deallocations = 0
+        syncs = leading = 0  # leading: commands before the statements (their results too)
         if begin and prepared.to_deallocate:  # outside any transaction, before anything new
             for name in prepared.to_deallocate:
                 pgconn.send_query_params(b"DEALLOCATE " + name, None)
-            deallocations = len(prepared.to_deallocate)
+            leading = len(prepared.to_deallocate)
             prepared.to_deallocate = []
             pgconn.pipeline_sync()
             syncs += 1
         if begin:
             pgconn.send_query_params(b"BEGIN", None)
-        sent: list[tuple[int, bytes, bool]] = []  # per command: statement, name, prepares
-        for index, (statement, params) in enumerate(statements):
-            for name, prepares in _send(pgconn, prepared, transformer, statement, params):
-                sent.append((index, name, prepares))
+            leading += 1
+        sent: list[tuple[bytes, bool]] = []  # per command: name, whether it prepares
+        for statement, params in statements:
+            sent += _send(pgconn, prepared, transformer, statement, params)
         if commit:
             pgconn.send_query_params(b"COMMIT", None)
         pgconn.pipeline_sync()
@@ -214,33 +212,25 @@ async def in_transaction(
     except BaseException:
         await conn.close()  # the pool replaces a closed connection
         raise
-    # The deallocations had a Sync of their own: what they met touches nothing here.
-    answers = iter(results[deallocations:])
-    failure: tuple[int, pq.abc.PGresult] | None = None  # the statement that failed first
-    if begin and (result := next(answers)).status == pq.ExecStatus.FATAL_ERROR:
-        failure = -1, result
-    rows: list[dict[str, Any] | None] = [None] * len(statements)
-    for (index, name, prepares), result in zip(sent, answers, strict=False):
+    rows: list[dict[str, Any] | None] = []
+    failure: pq.abc.PGresult | None = None
+    for index, result in enumerate(results):
+        command = index - leading  # the statements' own commands: 0 to len(sent) - 1
         if result.status in _SUCCEEDED:
-            if not prepares:
-                rows[index] = _first_row(transformer, result, name)
+            if 0 <= command < len(sent) and not sent[command][1]:
+                rows.append(_first_row(transformer, result, sent[command][0]))
             continue
-        state = result.error_field(pq.DiagnosticField.SQLSTATE)
-        if prepares and state != _ALREADY_PREPARED:
-            prepared.names.pop(name, None)  # not prepared after all: prepare it next time
+        if 0 <= command < len(sent):
+            name, prepares = sent[command]
+            if prepares and result.error_field(pq.DiagnosticField.SQLSTATE) != _ALREADY_PREPARED:
+                prepared.names.pop(name, None)
         if failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
-            failure = index, result
-    if commit and failure is None and (result := next(answers)).status != pq.ExecStatus.COMMAND_OK:
-        failure = -1, result  # COMMIT failed: everything rolled back, for one reason
+            failure = result
     if failure is None:
-        return list(rows)
-    failed, result = failure
-    if result.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED:
-        _prepared_on.pop(conn, None)  # deallocated behind our back: prepared again next time
-    error = errors.error_from_result(result, encoding=conn.info.encoding)
-    return [
-        error if index == failed or failed == -1 else NOT_RUN for index in range(len(statements))
-    ]
+        return rows
+    if failure.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED:
+        _prepared_on.pop(conn, None)  # deallocated behind our back: all prepared again next time
+    raise errors.error_from_result(failure, encoding=conn.info.encoding)
 
 
 def _first_row(

@@ -28,6 +28,7 @@ from write_api.errors import ERROR_RESPONSES, ApiError, missing_reference, not_f
 from write_api.idempotency import Outcome, RecordTransaction, run_write
 from write_api.models import ReadModel, WriteModel, page_model_for
 from write_api.resources import RESOURCES, Connection, Resource, WriteContext, model_name
+from write_api.round_trip import in_transaction
 from write_api.runtime import Principal, Runtime, fetch_all, fetch_one
 from write_api.statements import (
     BY_ID,
@@ -163,12 +164,12 @@ async def _check_references(conn: Connection, resource: Resource, values: dict[s
 async def _in_transaction(
     runtime: Runtime,
     principal: Principal,
-    keyed: RecordTransaction,
+    conn: Connection | None,
     steps: Callable[[Connection], Awaitable[Outcome]],
 ) -> Outcome:
-    """`steps` in the transaction of the idempotency record, else in a new one."""
-    if keyed is not None:
-        return await steps(await keyed.connection())
+    """`steps` in the transaction already open for the idempotency record, else in a new one."""
+    if conn is not None:
+        return await steps(conn)
     async with runtime.transaction(principal) as own:
         return await steps(own)
 
@@ -176,20 +177,21 @@ async def _in_transaction(
 async def _one_statement(
     runtime: Runtime,
     principal: Principal,
-    keyed: RecordTransaction,
+    conn: Connection | None,
     statement: str,
     params: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """A write that is one statement (row and audit row): one round trip, on its own or in
-    the idempotency record's transaction (with the key's claim)."""
-    if keyed is not None:
-        return await keyed.fetch_one(statement, params)
+    """A write that is one statement (row and audit row): one round trip when on its own,
+    prepared in the key's transaction."""
+    if conn is not None:
+        (row,) = await in_transaction(conn, [(statement, params)])
+        return row
     return await runtime.one_statement(principal, statement, params)
 
 
 async def _create(
     runtime: Runtime,
-    keyed: RecordTransaction,
+    conn: Connection | None,
     request: Request,
     resource: Resource,
     principal: Principal,
@@ -203,7 +205,7 @@ async def _create(
     if not checked and resource.prepare is None and resource.kind != "tenants":
         statement = insert_statement(resource, values)
         row = await _one_statement(
-            runtime, principal, keyed, statement, {**_parameters(resource, values), **params}
+            runtime, principal, conn, statement, {**_parameters(resource, values), **params}
         )
         assert row is not None
         return Outcome(201, resource.present(row))
@@ -225,12 +227,12 @@ async def _create(
             await resource.after_create(context, resource, row, None)
         return Outcome(201, resource.present(row))
 
-    return await _in_transaction(runtime, principal, keyed, steps)
+    return await _in_transaction(runtime, principal, conn, steps)
 
 
 async def _update(
     runtime: Runtime,
-    keyed: RecordTransaction,
+    conn: Connection | None,
     request: Request,
     resource: Resource,
     principal: Principal,
@@ -248,7 +250,7 @@ async def _update(
     checked = [column for column in resource.references if values.get(column) is not None]
     if not checked and resource.prepare is None:
         row = await _one_statement(
-            runtime, principal, keyed, update_statement(resource, values), params
+            runtime, principal, conn, update_statement(resource, values), params
         )
         if row is None:
             raise not_found(resource.label)
@@ -268,7 +270,7 @@ async def _update(
             raise not_found(resource.label)
         return Outcome(200, resource.present(row))
 
-    return await _in_transaction(runtime, principal, keyed, steps)
+    return await _in_transaction(runtime, principal, conn, steps)
 
 
 def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -> None:
@@ -310,8 +312,8 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
         principal = await creator(request)
         body = await _read_body(request, Create)
 
-        async def work(keyed: RecordTransaction) -> Outcome:
-            return await _create(runtime, keyed, request, resource, principal, body)
+        async def work(conn: RecordTransaction) -> Outcome:
+            return await _create(runtime, conn, request, resource, principal, body)
 
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
@@ -320,8 +322,8 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
         principal = await updater(request)
         body = await _read_body(request, Update)
 
-        async def work(keyed: RecordTransaction) -> Outcome:
-            return await _update(runtime, keyed, request, resource, principal, object_id, body)
+        async def work(conn: RecordTransaction) -> Outcome:
+            return await _update(runtime, conn, request, resource, principal, object_id, body)
 
         runtime = runtime_of(request)
         return await run_write(request, runtime, principal, work)
@@ -399,9 +401,9 @@ def _object_statement(
     async def endpoint(request: Request, object_id: uuid.UUID) -> Response:
         principal = await guard(request)
 
-        async def work(keyed: RecordTransaction) -> Outcome:
+        async def work(conn: RecordTransaction) -> Outcome:
             params = {**_audit_params(request, principal), "_id": object_id}
-            row = await _one_statement(runtime, principal, keyed, statement, params)
+            row = await _one_statement(runtime, principal, conn, statement, params)
             if row is None:
                 raise not_found(resource.label)
             return Outcome(200, answer(row))

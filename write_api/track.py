@@ -297,9 +297,7 @@ def add_routes(router: APIRouter, prefix: str, most_events: int) -> None:
                 details=refusals,
             )
 
-        async def work(keyed: RecordTransaction) -> Outcome:
-            if keyed is not None:  # the key claimed before the events leave: XADD is for good
-                await keyed.connection()
+        async def work(conn: RecordTransaction) -> Outcome:
             return await _deliver(runtime, events)
 
         return await run_write(request, runtime, principal, work)

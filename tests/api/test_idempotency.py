@@ -92,8 +92,8 @@ def test_fifty_concurrent_requests_with_one_key_create_one_row(
 def test_duplicates_racing_in_the_database_leave_one_row_and_one_audit_row(
     world: World, api_url_without_redis: str
 ) -> None:
-    """Without Redis in front, each duplicate runs its create after its claim in one round
-    trip, then finds the key taken and rolls back: no second lead, no audit row of its own."""
+    """Without Redis in front, every duplicate's claim waits on the first request's record,
+    then finds the key taken and replays: no second lead, no audit row of its own."""
     body = body_for("leads", world, world.a.client)
     headers = {"Authorization": f"Bearer {world.a.key}", "Idempotency-Key": str(uuid.uuid4())}
 
