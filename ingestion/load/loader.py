@@ -35,7 +35,6 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -49,7 +48,7 @@ from sqlalchemy import Engine
 
 from core.db.engine import libpq_url
 from core.settings import Settings
-from ingestion.load.files import DEFAULT_CHUNK_RECORDS, Chunk, content_sha256, iter_chunks
+from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
 from ingestion.parsing import validate
 from ingestion.parsing.contract import (
     ParseContext,
@@ -65,7 +64,6 @@ from ingestion.sources.registry import get_source
 Database = Engine | psycopg.Connection | str
 ERROR_TEXT_LIMIT = 4000
 _COPY_BLOCK = 1024 * 1024
-_DERIVED_WORK_MEM = "256MB"  # per sort or hash of the derived SQL (benchmarks/README.md)
 
 
 class LoadError(RuntimeError):
@@ -161,32 +159,18 @@ def load_file(
         context = context or read_parse_context(conn, settings)
 
         def file_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int]]:
+            whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
             if progress:
                 progress(LoadProgress(path, 0, total, 0))
             records = 0
-            for chunk, parsed in parsed_chunks(context):
+            for chunk in iter_chunks(path, max_records=whole_file):
+                if isinstance(source, ReferencingSource):
+                    context = source.with_references(chunk.data, context, _reader(conn))
+                parsed = source.parse(chunk.data, path.name, context)
                 yield parsed, chunk.record_offset
                 records += parsed.records_in
                 if progress:
                     progress(LoadProgress(path, chunk.bytes_done, total, records))
-
-        def parsed_chunks(context: ParseContext) -> Iterator[tuple[Chunk, Parsed]]:
-            if isinstance(source, ReferencingSource):  # one chunk, its references read first
-                for chunk in iter_chunks(path, max_records=sys.maxsize):
-                    context = source.with_references(chunk.data, context, _reader(conn))
-                    yield chunk, source.parse(chunk.data, path.name, context)
-                return
-            # Chunk k+1 is parsed in a thread while the server stores chunk k: Polars
-            # releases the GIL, the connection waits on its socket; one chunk more in memory.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as parser:
-                ahead: tuple[Chunk, Future[Parsed]] | None = None
-                for chunk in iter_chunks(path, max_records=chunk_records):
-                    parsing = parser.submit(source.parse, chunk.data, path.name, context)
-                    if ahead is not None:
-                        yield ahead[0], ahead[1].result()
-                    ahead = chunk, parsing
-                if ahead is not None:
-                    yield ahead[0], ahead[1].result()
 
         result = _load_recorded(conn, source, label, sha256, context, file_chunks)
     if progress:
@@ -353,10 +337,6 @@ def _load(
                 "UPDATE raw.ingest_batches SET min_event_at = %s, max_event_at = %s WHERE id = %s",
                 (counts.min_event_at, counts.max_event_at, batch_id),
             )
-            # A bulk batch's derived rows (the sessions of 1M events) sort and aggregate in
-            # memory instead of spilling ~200 MB to disk at the default 4 MB; for this
-            # transaction only, and only as much as a sort or hash actually needs.
-            conn.execute(f"SET LOCAL work_mem = '{_DERIVED_WORK_MEM}'")
         for statement in source.derived_sql:
             conn.execute(_with_batch_parameter(statement), {"batch_id": batch_id})
         balance = counts.loaded + counts.quarantined + counts.duplicates
