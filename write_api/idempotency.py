@@ -12,9 +12,11 @@ The record of a key is a row of `api.idempotency_keys`, written in the same tran
 the write itself, so a write and its record commit together or not at all: a retry after a
 crash, a lost response or a Redis outage finds it. A concurrent duplicate blocks on the row's
 primary key until the first commits, then reads its answer; a first request that rolls back
-leaves no row. Redis (`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers
-replays and makes racing requests wait without holding a database connection. Without Redis
-the row alone does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
+leaves no row. Every statement is prepared, and the claim goes in the round trip that begins
+the transaction, the answer in the one that commits it. Redis
+(`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers replays and makes
+racing requests wait without holding a database connection. Without Redis the row alone
+does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from typing import Any, Final
 import orjson
 import psycopg
 from fastapi import Request, Response
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from write_api.errors import ApiError
-from write_api.runtime import Principal, Runtime, fetch_one
+from write_api.round_trip import in_transaction
+from write_api.runtime import ACT_AS_API, Principal, Runtime, tenant_setting
 
 log = logging.getLogger(__name__)
 
@@ -158,52 +162,55 @@ class _Answer:
     ttl_seconds: int  # how long the record has left
 
 
-class _Replay(Exception):
-    def __init__(self, answer: _Answer) -> None:
-        self.answer = answer
+_CLAIM: Final = """
+INSERT INTO api.idempotency_keys AS k (api_key_id, idempotency_key, request_sha256, expires_at)
+VALUES (%(key_id)s, %(key)s, %(fp)s, now() + make_interval(secs => %(ttl)s))
+ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
+    SET request_sha256 = excluded.request_sha256, response_status = NULL,
+        response_body = NULL, created_at = now(), expires_at = excluded.expires_at
+    WHERE k.expires_at < now()
+RETURNING 1 AS claimed
+"""
+_STORED: Final = (
+    "SELECT request_sha256, response_status, response_body, "
+    "ceil(extract(epoch FROM expires_at - now()))::int AS seconds_left "
+    "FROM api.idempotency_keys WHERE api_key_id = %(key_id)s AND idempotency_key = %(key)s"
+)
+_ANSWER: Final = (
+    "UPDATE api.idempotency_keys SET response_status = %(status)s, response_body = %(body)s "
+    "WHERE api_key_id = %(key_id)s AND idempotency_key = %(key)s"
+)
 
 
 async def _run_with_database_record(
     runtime: Runtime, principal: Principal, key: str, fingerprint: str, work: Work
 ) -> _Answer:
+    """`work` in one transaction with the key's record: the key claimed in the round trip that
+    begins it, the answer recorded in the one that commits it, every statement prepared."""
     ttl = runtime.api.idempotency_ttl_seconds
-    try:
-        async with runtime.transaction(principal) as conn:
-            claimed = await fetch_one(
+    names = {"key_id": principal.key_id, "key": key}
+    async with runtime.pool.connection() as conn:
+        try:
+            _, claimed = await in_transaction(
                 conn,
-                """
-                INSERT INTO api.idempotency_keys AS k
-                    (api_key_id, idempotency_key, request_sha256, expires_at)
-                VALUES (%(key_id)s, %(key)s, %(fp)s, now() + make_interval(secs => %(ttl)s))
-                ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
-                    SET request_sha256 = excluded.request_sha256, response_status = NULL,
-                        response_body = NULL, created_at = now(), expires_at = excluded.expires_at
-                    WHERE k.expires_at < now()
-                RETURNING 1 AS claimed
-                """,
-                {"key_id": principal.key_id, "key": key, "fp": fingerprint, "ttl": ttl},
-            )
-            if claimed is None:
-                stored = await fetch_one(
-                    conn,
-                    "SELECT request_sha256, response_status, response_body, "
-                    "ceil(extract(epoch FROM expires_at - now()))::int AS seconds_left "
-                    "FROM api.idempotency_keys WHERE api_key_id = %s AND idempotency_key = %s",
-                    (principal.key_id, key),
-                )
-                assert stored is not None  # committed by the request that holds the key
+                [(ACT_AS_API, {"tenant": tenant_setting(principal)}),
+                 (_CLAIM, {**names, "fp": fingerprint, "ttl": ttl})],
+                begin=True,
+            )  # fmt: skip
+            if claimed is None:  # committed by the request that holds the key
+                (stored,) = await in_transaction(conn, [(_STORED, names)], commit=True)
+                assert stored is not None
                 if stored["request_sha256"] != fingerprint:
                     raise _reused_key()
                 outcome = Outcome(stored["response_status"], stored["response_body"].encode())
-                raise _Replay(_Answer(outcome, True, max(stored["seconds_left"], 1)))
+                return _Answer(outcome, True, max(stored["seconds_left"], 1))
             outcome = await work(conn)
-            await conn.execute(
-                "UPDATE api.idempotency_keys SET response_status = %s, response_body = %s "
-                "WHERE api_key_id = %s AND idempotency_key = %s",
-                (outcome.status, outcome.body.decode(), principal.key_id, key),
-            )
-    except _Replay as replay:
-        return replay.answer
+            answer = {**names, "status": outcome.status, "body": outcome.body.decode()}
+            await in_transaction(conn, [(_ANSWER, answer)], commit=True)
+        except BaseException:
+            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.execute("ROLLBACK")
+            raise
     return _Answer(outcome, False, ttl)
 
 

@@ -172,6 +172,67 @@ async def run_together(
     return [error if index == failed else NOT_RUN for index in range(len(works))]
 
 
+async def in_transaction(
+    conn: psycopg.AsyncConnection[Any],
+    statements: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    begin: bool = False,
+    commit: bool = False,
+) -> list[dict[str, Any] | None]:
+    """Each statement's first row (None when it returns none), the statements prepared and
+    sent in one round trip inside an explicit transaction: opened first when `begin`, else
+    already open on `conn`; committed last when `commit`. A failure raises its error as
+    psycopg raises it and leaves the transaction failed (the caller rolls it back); a round
+    trip cut short closes `conn`, as `run_together` does."""
+    prepared = _prepared_on.setdefault(conn, _Prepared())
+    transformer = Transformer(conn)
+    pgconn = conn.pgconn
+    pgconn.enter_pipeline_mode()
+    try:
+        syncs = leading = 0  # leading: commands before the statements (their results too)
+        if begin and prepared.to_deallocate:  # outside any transaction, before anything new
+            for name in prepared.to_deallocate:
+                pgconn.send_query_params(b"DEALLOCATE " + name, None)
+            leading = len(prepared.to_deallocate)
+            prepared.to_deallocate = []
+            pgconn.pipeline_sync()
+            syncs += 1
+        if begin:
+            pgconn.send_query_params(b"BEGIN", None)
+            leading += 1
+        sent: list[tuple[bytes, bool]] = []  # per command: name, whether it prepares
+        for statement, params in statements:
+            sent += _send(pgconn, prepared, transformer, statement, params)
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+        pgconn.pipeline_sync()
+        syncs += 1
+        results = await _exchange(pgconn, syncs)
+        pgconn.exit_pipeline_mode()
+    except BaseException:
+        await conn.close()  # the pool replaces a closed connection
+        raise
+    rows: list[dict[str, Any] | None] = []
+    failure: pq.abc.PGresult | None = None
+    for index, result in enumerate(results):
+        command = index - leading  # the statements' own commands: 0 to len(sent) - 1
+        if result.status in _SUCCEEDED:
+            if 0 <= command < len(sent) and not sent[command][1]:
+                rows.append(_first_row(transformer, result, sent[command][0]))
+            continue
+        if 0 <= command < len(sent):
+            name, prepares = sent[command]
+            if prepares and result.error_field(pq.DiagnosticField.SQLSTATE) != _ALREADY_PREPARED:
+                prepared.names.pop(name, None)
+        if failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
+            failure = result
+    if failure is None:
+        return rows
+    if failure.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED:
+        _prepared_on.pop(conn, None)  # deallocated behind our back: all prepared again next time
+    raise errors.error_from_result(failure, encoding=conn.info.encoding)
+
+
 def _first_row(
     transformer: abc.Transformer, result: pq.abc.PGresult, statement: bytes
 ) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ from write_api.errors import ERROR_RESPONSES, ApiError, missing_reference, not_f
 from write_api.idempotency import Outcome, RecordTransaction, run_write
 from write_api.models import ReadModel, WriteModel, page_model_for
 from write_api.resources import RESOURCES, Connection, Resource, WriteContext, model_name
+from write_api.round_trip import in_transaction
 from write_api.runtime import Principal, Runtime, fetch_all, fetch_one
 from write_api.statements import (
     BY_ID,
@@ -180,9 +181,11 @@ async def _one_statement(
     statement: str,
     params: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """A write that is one statement (row and audit row): one round trip when on its own."""
+    """A write that is one statement (row and audit row): one round trip when on its own,
+    prepared in the key's transaction."""
     if conn is not None:
-        return await fetch_one(conn, statement, params)
+        (row,) = await in_transaction(conn, [(statement, params)])
+        return row
     return await runtime.one_statement(principal, statement, params)
 
 

@@ -57,7 +57,7 @@ class Principal:
         return self.tenant_id is None
 
 
-def _tenant_setting(principal: Principal | None) -> str:
+def tenant_setting(principal: Principal | None) -> str:
     """`app.tenant_id` for the principal: its tenant, or empty (no tenant's rows)."""
     return str(principal.tenant_id) if principal and principal.tenant_id else ""
 
@@ -135,7 +135,7 @@ class Runtime:
         """`statement`'s first row, committed, as `bcf_api` for the principal's tenant: in
         one round trip, with the other one-statement writes that wait with it
         (`group_commit`)."""
-        return await self.writes.run({"tenant": _tenant_setting(principal)}, statement, params)
+        return await self.writes.run({"tenant": tenant_setting(principal)}, statement, params)
 
     @asynccontextmanager
     async def transaction(
@@ -143,7 +143,7 @@ class Runtime:
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """One transaction as `bcf_api`, confined to the principal's tenant (none: no rows
         of any tenant-scoped table are visible)."""
-        tenant = _tenant_setting(principal)
+        tenant = tenant_setting(principal)
         async with self.pool.connection() as conn:
             # One round trip: the tenant is a UUID we read from our own table, never input.
             await conn.execute(

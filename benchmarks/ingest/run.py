@@ -496,7 +496,10 @@ def run_load(
     *,
     enrich: bool,
     profile: Path | None = None,
+    root: Path = PROJECT_ROOT,
 ) -> dict[str, Any]:
+    """`load_file` of `path` in a fresh process of the checkout at `root` (its code first on
+    the path, this venv)."""
     spec = {"url": server.url(database), "path": str(path), "enrich": enrich}
     if profile is not None:
         spec["profile"] = str(profile)
@@ -507,7 +510,8 @@ def run_load(
         began = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.ingest.run", "--child-load", json.dumps(spec)],
-            cwd=PROJECT_ROOT,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
             stdout=captured,
         )
         code, rss, _ = _wait(process)
@@ -583,6 +587,13 @@ def _table(results: dict[str, Any]) -> str:
             f"{item['client_cpu_median_s']:.1f} + "
             f"{item.get('server_cpu_median_s', float('nan')):.1f} |"
         )
+    compared = [m for m in results["measurements"] if "speedup_of_current_by_round" in m]
+    if compared:
+        lines += ["", "| this checkout's speed-up over | by round (variant's s / this one's s) |"]
+        lines.append("|---|---|")
+        for item in compared:
+            rounds = ", ".join(f"{x:.2f}" for x in item["speedup_of_current_by_round"])
+            lines.append(f"| {item['short']} | {rounds} |")
     phased = [m for m in results["measurements"] if "phases_median_s" in m]
     if phased:
         lines += ["", "| phase (median s) | " + " | ".join(m["short"] for m in phased) + " |"]
@@ -634,6 +645,58 @@ def _profile_top(path: Path, count: int = 25) -> list[str]:
     return [line for line in buffer.getvalue().splitlines() if line.strip()]
 
 
+def _variant(text: str) -> tuple[str, Path]:
+    label, _, folder = text.partition("=")
+    root = Path(folder).resolve()
+    if not label or not (root / "ingestion" / "load").is_dir():
+        raise SystemExit(f"--variant {text}: expected LABEL=DIR, DIR a checkout with ingestion/")
+    return label, root
+
+
+def _load_round(
+    server: Server,
+    label: str,
+    root: Path,
+    jsonl: Path,
+    again: Path,
+    rows: int,
+    runs: dict[str, list[dict[str, Any]]],
+    fingerprints: dict[str, dict[str, Any]],
+) -> None:
+    """One round of the loads of one checkout: enrichment off, on, then all duplicates."""
+    suffix = f"@{label}" if label else ""
+    database = server.fresh("off")
+    try:
+        result = run_load(server, database, jsonl, enrich=False, root=root)
+        _check_load(result, rows, duplicates=False)
+        if "off" + suffix not in fingerprints:
+            fingerprints["off" + suffix] = server.fingerprint(database)
+    finally:
+        server.drop(database)
+    runs["off" + suffix].append(result)
+    print(f"  load{suffix}, enrichment off  {result['seconds']:7.1f} s", flush=True)
+
+    database = server.fresh("on")
+    try:
+        result = run_load(server, database, jsonl, enrich=True, root=root)
+        _check_load(result, rows, duplicates=False)
+        if "on" + suffix not in fingerprints:
+            fingerprints["on" + suffix] = server.fingerprint(database)
+            fingerprints["on" + suffix]["visitor_sessions"] = server.count(
+                database, "public.visitor_sessions"
+            )
+        runs["on" + suffix].append(result)
+        print(f"  load{suffix}, enrichment on   {result['seconds']:7.1f} s", flush=True)
+        result = run_load(server, database, again, enrich=True, root=root)
+        _check_load(result, rows, duplicates=True)
+        if server.count(database) != rows:
+            raise RuntimeError("the all-duplicates load changed the row count")
+        runs["again" + suffix].append(result)
+        print(f"  load{suffix}, all duplicates  {result['seconds']:7.1f} s", flush=True)
+    finally:
+        server.drop(database)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -647,6 +710,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-files", action="store_true", help="keep the generated files")
     parser.add_argument("--profile", action="store_true", help="also one cProfile'd load per mode")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="another checkout (a git worktree of a baseline commit) whose loader is measured "
+        "beside this one's, in every round, the two taking turns",
+    )
     parser.add_argument("--child-load", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_load:
@@ -692,7 +763,12 @@ def main(argv: list[str] | None = None) -> None:
             work / "visitor_tracking.csv",
         )
 
-        runs: dict[str, list[dict[str, Any]]] = {"copy": [], "off": [], "on": [], "again": []}
+        loaders = [("", PROJECT_ROOT), *map(_variant, args.variant)]
+        runs: dict[str, list[dict[str, Any]]] = {
+            f"{mode}{label and '@' + label}": []
+            for mode in ("copy", "off", "on", "again")
+            for label, _ in (loaders if mode != "copy" else loaders[:1])
+        }
         fingerprints: dict[str, dict[str, Any]] = {}
         for round_number in range(1, args.repeat + 1):
             print(f"round {round_number}/{args.repeat}", flush=True)
@@ -703,43 +779,21 @@ def main(argv: list[str] | None = None) -> None:
             runs["copy"].append(copied)
             print(f"  \\copy                {copied['seconds']:7.1f} s", flush=True)
 
-            database = server.fresh("off")
-            try:
-                result = run_load(server, database, jsonl, enrich=False)
-                _check_load(result, rows, duplicates=False)
-                if "off" not in fingerprints:
-                    fingerprints["off"] = server.fingerprint(database)
-            finally:
-                server.drop(database)
-            runs["off"].append(result)
-            print(f"  load, enrichment off  {result['seconds']:7.1f} s", flush=True)
+            # The checkouts take turns, in the opposite order every other round.
+            order = loaders if round_number % 2 else loaders[::-1]
+            for label, root in order:
+                _load_round(server, label, root, jsonl, again, rows, runs, fingerprints)
 
-            database = server.fresh("on")
-            try:
-                result = run_load(server, database, jsonl, enrich=True)
-                _check_load(result, rows, duplicates=False)
-                if "on" not in fingerprints:
-                    fingerprints["on"] = server.fingerprint(database)
-                    fingerprints["on"]["visitor_sessions"] = server.count(
-                        database, "public.visitor_sessions"
-                    )
-                runs["on"].append(result)
-                print(f"  load, enrichment on   {result['seconds']:7.1f} s", flush=True)
-                result = run_load(server, database, again, enrich=True)
-                _check_load(result, rows, duplicates=True)
-                if server.count(database) != rows:
-                    raise RuntimeError("the all-duplicates load changed the row count")
-                runs["again"].append(result)
-                print(f"  load, all duplicates  {result['seconds']:7.1f} s", flush=True)
-            finally:
-                server.drop(database)
-
-        same = {k: v for k, v in fingerprints["on"].items() if k != "visitor_sessions"}
-        if same != fingerprints["copy"]:
-            raise RuntimeError(
-                f"the loader and \\copy stored different rows: {fingerprints['on']} "
-                f"vs {fingerprints['copy']}"
-            )
+        for label, _ in loaders:
+            stored = fingerprints[f"on{label and '@' + label}"]
+            same = {k: v for k, v in stored.items() if k != "visitor_sessions"}
+            if same != fingerprints["copy"]:
+                raise RuntimeError(
+                    f"the loader{label and ' ' + label} and \\copy stored different rows: "
+                    f"{stored} vs {fingerprints['copy']}"
+                )
+            if stored["visitor_sessions"] != fingerprints["on"]["visitor_sessions"]:
+                raise RuntimeError(f"the loader {label} made other sessions: {stored}")
 
         copy_summary = _summary("`psql \\copy` CSV (reference)", runs["copy"], rows, None)
         copy_rate = copy_summary["rows_per_s"]
@@ -763,6 +817,27 @@ def main(argv: list[str] | None = None) -> None:
                 "short": "all duplicates",
             },
         ]
+        for label, _ in loaders[1:]:
+            for mode, name in (("off", "enrichment off"), ("on", "enrichment on"),
+                               ("again", "all duplicates")):  # fmt: skip
+                measurements.append(
+                    {
+                        **_summary(
+                            f"`load_file` of {label}, {name}",
+                            runs[f"{mode}@{label}"],
+                            rows,
+                            copy_rate,
+                        ),
+                        "short": f"{mode}@{label}",
+                        # Wall time of the variant over this checkout's, round by round.
+                        "speedup_of_current_by_round": [
+                            round(theirs["seconds"] / ours["seconds"], 3)
+                            for ours, theirs in zip(
+                                runs[mode], runs[f"{mode}@{label}"], strict=True
+                            )
+                        ],
+                    }
+                )
         profiles: dict[str, list[str]] = {}
         if args.profile:
             for mode, enrich in (("off", False), ("on", True)):

@@ -89,6 +89,32 @@ def test_fifty_concurrent_requests_with_one_key_create_one_row(
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
 
 
+def test_duplicates_racing_in_the_database_leave_one_row_and_one_audit_row(
+    world: World, api_url_without_redis: str
+) -> None:
+    """Without Redis in front, every duplicate's claim waits on the first request's record,
+    then finds the key taken and replays: no second lead, no audit row of its own."""
+    body = body_for("leads", world, world.a.client)
+    headers = {"Authorization": f"Bearer {world.a.key}", "Idempotency-Key": str(uuid.uuid4())}
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=api_url_without_redis, timeout=60) as pool:
+            return await asyncio.gather(
+                *(pool.post("/v1/leads", json=body, headers=headers) for _ in range(20))
+            )
+
+    responses = asyncio.run(fire())
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert _leads_named(world, body["email"]) == 1
+    audited = world.count(
+        "SELECT count(*) FROM public.audit_logs WHERE resource = 'leads' "
+        "AND new_values->>'email' = %s",
+        body["email"],
+    )
+    assert audited == 1
+
+
 def _slot(key: str) -> str:
     return f"bcf:api:idem:*:{hashlib.sha256(key.encode()).hexdigest()}"
 
