@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -476,23 +477,15 @@ def restore(
     # Closed before pg_restore connects: a server serving one connection at a time (PGlite)
     # would make it wait for this one. timescaledb_pre_restore's setting is the database's,
     # so pg_restore's own sessions see it.
-    done = subprocess.run(
-        [
-            str(pg_restore),
-            "--format=directory",
-            f"--jobs={jobs}",
-            "--exit-on-error",
-            "--no-password",
-            f"--dbname={libpq_url(url)}",
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    with connect(url) as conn:
+    with tempfile.TemporaryDirectory(prefix="bcf-restore-") as lists:
+        restoring, after_restoring = _restore_lists(pg_restore, source, manifest, Path(lists))
+        done = _pg_restore(pg_restore, source, url, jobs, restoring)
         if manifest.timescaledb:
-            conn.execute("SELECT timescaledb_post_restore()")
+            with connect(url) as conn:
+                conn.execute("SELECT timescaledb_post_restore()")
+        if done.returncode == 0 and after_restoring:
+            done = _pg_restore(pg_restore, source, url, jobs, after_restoring)
+    with connect(url) as conn:
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {_last_line(done.stderr)}")
         conn.execute("ANALYZE")  # pg_restore brings no planner statistics
@@ -508,6 +501,51 @@ def restore(
         seconds=round(time.perf_counter() - started, 3),
         logins_created=logins_created,
     )
+
+
+def _pg_restore(
+    pg_restore: Path, source: Path, url: str, jobs: int, use_list: Path | None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(pg_restore),
+            "--format=directory",
+            f"--jobs={jobs}",
+            "--exit-on-error",
+            "--no-password",
+            *([f"--use-list={use_list}"] if use_list else []),
+            f"--dbname={libpq_url(url)}",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _restore_lists(
+    pg_restore: Path, source: Path, manifest: Manifest, folder: Path
+) -> tuple[Path | None, Path | None]:
+    """(what to restore while TimescaleDB restores, what after `timescaledb_post_restore`);
+    (None, None) without TimescaleDB: everything in one pass.
+
+    The foreign keys of chunks wait: validating one on a compressed chunk reads it through
+    its hypertable, which TimescaleDB does not resolve while restoring ("table ... is not a
+    hypertable"). Added afterwards, they validate as on the live database.
+    """
+    if not manifest.timescaledb:
+        return None, None
+    listed = subprocess.run(
+        [str(pg_restore), "--list", str(source)], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise BackupError(f"pg_restore --list failed: {_last_line(listed.stderr)}")
+    entries = listed.stdout.splitlines()
+    chunk_keys = [line for line in entries if " FK CONSTRAINT _timescaledb_internal " in line]
+    restoring, after = folder / "restoring.list", folder / "after-restoring.list"
+    restoring.write_text("\n".join(line for line in entries if line not in chunk_keys) + "\n")
+    after.write_text("\n".join(chunk_keys) + "\n")
+    return restoring, after if chunk_keys else None
 
 
 def _prepare_timescaledb(conn: psycopg.Connection, version: str) -> None:

@@ -125,6 +125,24 @@ def test_bad_input_ends_in_one_line(migrated_database_url: str, tmp_path: Path) 
         client_binary("pg_dump_missing", 15, [tmp_path])
 
 
+def test_the_client_of_the_servers_major_is_chosen_else_the_closest_newer(tmp_path: Path) -> None:
+    """Majors no real installation has, so the machine's own binaries never fit."""
+    folders = []
+    for major in (92, 90, 91):
+        folder = tmp_path / str(major)
+        folder.mkdir()
+        script = folder / "pg_dump"
+        script.write_text(f"#!/bin/sh\necho 'pg_dump (PostgreSQL) {major}.1'\n")
+        script.chmod(0o755)
+        folders.append(folder)
+
+    assert client_binary("pg_dump", 91, folders) == tmp_path / "91" / "pg_dump"
+    assert client_binary("pg_dump", 89, folders) == tmp_path / "90" / "pg_dump"
+    with pytest.raises(BackupError, match=r"no pg_dump for PostgreSQL 93 or newer \(.*92") as error:
+        client_binary("pg_dump", 93, folders)
+    assert "BCF_PG_CLIENT_BIN" in str(error.value)
+
+
 def test_compare_names_every_kind_of_difference() -> None:
     expected = {
         "public.a": TableState(2, "1:2"),
