@@ -263,13 +263,17 @@ def db_backup(
         Path | None, typer.Option(help="A new folder (default: <data dir>/backups/<db>-<time>).")
     ] = None,
     jobs: Annotated[int, typer.Option(min=1, max=32, help="Parallel pg_dump jobs.")] = 2,
+    one_connection: Annotated[
+        bool,
+        typer.Option(help="For a server serving one connection at a time (PGlite); 1 job."),
+    ] = False,
 ) -> None:
     """Back the database up: pg_dump directory format, with a manifest of row counts and
     checksums, the revision, sizes and the duration (docs/operations.md)."""
     from bcf.operations import run_backup
 
     settings = _settings()
-    run_backup(console, settings, _database_url(settings), to, jobs)
+    run_backup(console, settings, _database_url(settings), to, jobs, one_connection=one_connection)
 
 
 @db_app.command("restore")

@@ -15,13 +15,24 @@ from core.sizes import human_size
 
 
 def run_backup(
-    console: Console, settings: Settings, database: str, to: Path | None, jobs: int
+    console: Console,
+    settings: Settings,
+    database: str,
+    to: Path | None,
+    jobs: int,
+    *,
+    one_connection: bool = False,
 ) -> Path:
     target = to or backups.default_backup_dir(
         settings.data_dir, make_url(backups.check_url(database)).database or ""
     )
+    jobs = 1 if one_connection else jobs
     manifest = backups.backup(
-        database, target, jobs=jobs, binaries=backups.client_bin_dirs(settings)
+        database,
+        target,
+        jobs=jobs,
+        binaries=backups.client_bin_dirs(settings),
+        one_connection=one_connection,
     )
     rows = sum(state.rows for state in manifest.tables.values())
     timescale = f", TimescaleDB {manifest.timescaledb}" if manifest.timescaledb else ""
@@ -31,6 +42,8 @@ def run_backup(
         f"database {human_size(manifest.database_bytes)}, dump {human_size(manifest.dump_bytes)}"
         f", {manifest.seconds:.1f} s, {jobs} jobs"
     )
+    if manifest.roles:
+        console.print(f"logins carried: {', '.join(role.name for role in manifest.roles)}")
     console.print(f"folder: {target} (manifest: {target / backups.MANIFEST})")
     return target
 
@@ -62,6 +75,8 @@ def run_restore(
         f"{result.rows:,} rows, counts and checksums equal to the manifest, "
         f"{result.seconds:.1f} s"
     )
+    if result.logins_created:
+        console.print(f"logins created: {', '.join(result.logins_created)}")
     return result
 
 

