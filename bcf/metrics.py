@@ -1,0 +1,300 @@
+"""`bcf metrics list|query`: the metrics of dbt_project/models/semantic/, queried with MetricFlow.
+
+MetricFlow reads the semantic manifest dbt writes when it parses the project (the pipeline's
+own parse, `<data dir>/dbt/target`, refreshed when the project changed) and its SQL runs on
+the pipeline's database through psycopg, the connection `bcf dbt` uses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from bcf.cli import _database_url, _settings, console, one_line_errors
+
+if TYPE_CHECKING:
+    from metricflow.data_table.mf_table import MetricFlowDataTable
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+    from metricflow.sql.render.sql_plan_renderer import SqlPlanRenderer
+    from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
+
+    from core.settings import Settings
+    from orchestration.defs.ceo_report.build import NumberFormat
+
+app = typer.Typer(
+    help="The metrics defined once in dbt (MRR, churn, NRR, revenue, ...): list and query them.",
+    no_args_is_help=True,
+)
+
+TIME_GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+class PsycopgSqlClient:
+    """MetricFlow's SqlClient on a PostgreSQL connection (psycopg 3), read-only."""
+
+    def __init__(self, conninfo: str) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(conninfo, autocommit=True)
+        self._conn.read_only = True
+
+    @property
+    def sql_engine_type(self) -> Any:
+        from metricflow.protocols.sql_client import SqlEngine
+
+        return SqlEngine.POSTGRES
+
+    @property
+    def sql_plan_renderer(self) -> SqlPlanRenderer:
+        from metricflow.sql.render.postgres import PostgresSQLSqlPlanRenderer
+
+        return PostgresSQLSqlPlanRenderer()
+
+    def query(
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet | None = None
+    ) -> MetricFlowDataTable:
+        from metricflow.data_table.mf_table import MetricFlowDataTable
+
+        cursor = self._conn.execute(stmt, self._parameters(sql_bind_parameter_set))
+        names = [column.name for column in cursor.description or ()]
+        return MetricFlowDataTable.create_from_rows(column_names=names, rows=cursor.fetchall())
+
+    def execute(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet | None = None) -> None:
+        self._conn.execute(stmt, self._parameters(sql_bind_parameter_set))
+
+    def dry_run(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet | None = None) -> None:
+        self._conn.execute(f"EXPLAIN {stmt}", self._parameters(sql_bind_parameter_set))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
+        return f"%({bind_parameter_key})s"
+
+    @staticmethod
+    def _parameters(parameters: SqlBindParameterSet | None) -> dict[str, Any] | None:
+        if parameters is None or not parameters.param_dict:
+            return None
+        return dict(parameters.param_dict)
+
+
+def semantic_manifest(settings: Settings, database: str) -> str:
+    """The project's semantic manifest (JSON) for `database`: `dbt parse` writes it into
+    `<data dir>/dbt/metrics`, again only when a project file or the database changed (it names
+    the database in every table it reads)."""
+    import hashlib
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    from orchestration.local import TELEMETRY_OFF
+
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    folder = settings.data_dir.resolve() / "dbt" / "metrics"
+    manifest = folder / "semantic_manifest.json"
+    stamp = folder / "bcf_semantic_manifest_stamp"
+    digest = hashlib.sha256(make_url(database).render_as_string(hide_password=True).encode())
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and path.relative_to(project).parts[0] not in ("target", "logs"):
+            state = path.stat()
+            digest.update(f"{path}:{state.st_mtime_ns}:{state.st_size}\n".encode())
+    fingerprint = digest.hexdigest()
+    if manifest.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
+        return manifest.read_text(encoding="utf-8")
+    from orchestration.defs.dbt.project import dbt_env, dbt_executable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(project),
+               "--profiles-dir", str(project), "--target-path", str(folder),
+               "--log-path", str(folder)]  # fmt: skip
+    environment = {**os.environ, **TELEMETRY_OFF, **dbt_env(settings, database)}
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stdout.strip() or done.stderr.strip() or "no output").splitlines()[-1]
+        raise ValueError(f"dbt parse failed (see {folder / 'dbt.log'}): {last}")
+    stamp.write_text(fingerprint, encoding="utf-8")
+    return manifest.read_text(encoding="utf-8")
+
+
+def metric_engine(settings: Settings, database: str) -> MetricFlowEngine:
+    """MetricFlow on the project's semantic manifest and the pipeline's database."""
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+    from metricflow_semantics.model.dbt_manifest_parser import (
+        parse_manifest_from_dbt_generated_manifest,
+    )
+    from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+    from core.db.engine import libpq_url
+
+    manifest = parse_manifest_from_dbt_generated_manifest(semantic_manifest(settings, database))
+    return MetricFlowEngine(
+        semantic_manifest_lookup=SemanticManifestLookup(manifest),
+        sql_client=PsycopgSqlClient(libpq_url(database)),
+    )
+
+
+def metric_units(engine: MetricFlowEngine) -> dict[str, str]:
+    """Each metric's unit (meta.unit in _metrics.yml): money, rate or count."""
+    return {
+        metric.name: str((metric.config.meta if metric.config else {}).get("unit", "money"))
+        for metric in engine.list_metrics(include_dimensions=False)
+    }
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    label: str  # as the user wrote it, the column header
+    qualified: str  # MetricFlow's name: metric_time__month, tenant__tenant_type
+
+
+def resolve_group_by(
+    engine: MetricFlowEngine, metrics: Sequence[str], names: Sequence[str]
+) -> list[GroupBy]:
+    """`month` (or another time grain) and dimension names as MetricFlow names them."""
+    from metricflow_semantic_interfaces.type_enums.dimension_type import DimensionType
+
+    available = {
+        dimension.name: dimension.dunder_name
+        for dimension in engine.simple_dimensions_for_metrics(list(metrics))
+        if dimension.type is not DimensionType.TIME  # time goes by metric_time's grains
+    }
+    resolved = []
+    for name in names:
+        if name in TIME_GRAINS:
+            resolved.append(GroupBy(name, f"metric_time__{name}"))
+        elif name in available:
+            resolved.append(GroupBy(name, available[name]))
+        else:
+            choices = ", ".join([*TIME_GRAINS, *sorted(available)])
+            raise ValueError(
+                f"{name!r} is not a dimension of {', '.join(metrics)}; choose from {choices}"
+            )
+    return resolved
+
+
+def month_end(text: str | None, time_zone: str) -> datetime:
+    """The last day of a month `YYYY-MM`, or of the as-of month (BCF_DBT_AS_OF, as dbt's "now")."""
+    if text:
+        try:
+            first = datetime.strptime(text, "%Y-%m")
+        except ValueError:
+            raise ValueError(f"{text!r} is not a month like 2025-04") from None
+    else:
+        as_of = os.environ.get("BCF_DBT_AS_OF")
+        now = datetime.fromisoformat(as_of) if as_of else datetime.now(ZoneInfo("UTC"))
+        first = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None, day=1)
+    following = (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return datetime.combine(following.date() - timedelta(days=1), datetime.min.time())
+
+
+def month_start(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise ValueError(f"{text!r} is not a month like 2025-04") from None
+
+
+def format_value(value: Any, unit: str, fmt: NumberFormat) -> str:
+    if unit == "rate":
+        return fmt.percent(value, 2)
+    if unit == "count":
+        return fmt.count(value)
+    return fmt.money(value)
+
+
+def format_key(value: Any, grain: str | None) -> str:
+    if isinstance(value, datetime | date) and grain in ("month", "quarter", "year"):
+        return f"{value:%Y-%m}"
+    if isinstance(value, datetime | date):
+        return f"{value:%Y-%m-%d}"
+    return "—" if value is None else str(value)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@app.command("list")
+@one_line_errors
+def list_metrics() -> None:
+    """Every metric: its unit and definition, and the dimensions it can be grouped by."""
+    from metricflow_semantic_interfaces.type_enums.dimension_type import DimensionType
+
+    settings = _settings()
+    engine = metric_engine(settings, _database_url(settings))
+    table = Table("metric", "unit", "definition", title="Metrics (models/semantic/_metrics.yml)")
+    units = metric_units(engine)
+    for metric in engine.list_metrics(include_dimensions=False):
+        table.add_row(metric.name, units[metric.name], metric.description or "")
+    console.print(table)
+    dimensions = sorted(
+        {d.name for d in engine.list_dimensions() if d.type is not DimensionType.TIME}
+    )
+    console.print(f"group by: {', '.join(TIME_GRAINS)}; and where a metric has it: "
+                  f"{', '.join(dimensions)}")  # fmt: skip
+    console.print("e.g. bcf metrics query --metrics mrr,nrr_12m --group-by month,tenant_type")
+
+
+Metrics = Annotated[str, typer.Option(help="Comma-separated metric names (bcf metrics list).")]
+GroupByOption = Annotated[
+    str, typer.Option(help="Comma-separated: a time grain (month, ...) and dimensions.")
+]
+Since = Annotated[str | None, typer.Option(help="First month, YYYY-MM.")]
+Until = Annotated[str | None, typer.Option(help="Last month, YYYY-MM (default: this month).")]
+
+
+@app.command("query")
+@one_line_errors
+def query(
+    metrics: Metrics, group_by: GroupByOption = "month", since: Since = None, until: Until = None
+) -> None:
+    """The metrics' values, one row per group (e.g. per month and tenant type)."""
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    from orchestration.defs.ceo_report.build import number_format
+
+    settings = _settings()
+    names = _split(metrics)
+    if not names:
+        raise ValueError("--metrics names no metric; `bcf metrics list` shows them")
+    engine = metric_engine(settings, _database_url(settings))
+    units = metric_units(engine)
+    unknown = [name for name in names if name not in units]
+    if unknown:
+        raise ValueError(
+            f"unknown metric {', '.join(unknown)}; `bcf metrics list` shows the metrics"
+        )
+    groups = resolve_group_by(engine, names, _split(group_by))
+    result = engine.query(
+        MetricFlowQueryRequest.create(
+            metric_names=names,
+            group_by_names=[group.qualified for group in groups],
+            time_constraint_start=month_start(since),
+            time_constraint_end=month_end(until, settings.reporting_tz),
+            order_by_names=[group.qualified for group in groups],
+        )
+    )
+    data = result.result_df
+    assert data is not None  # no output table was asked for
+    fmt = number_format(settings.reporting_currency)
+    grain = next((g.label for g in groups if g.label in TIME_GRAINS), None)
+    table = Table(*(group.label for group in groups), *names)
+    for column in table.columns[len(groups) :]:
+        column.justify = "right"
+    index = {name: position for position, name in enumerate(data.column_names)}
+    for row in data.rows:
+        table.add_row(
+            *(format_key(row[index[group.qualified]], grain) for group in groups),
+            *(format_value(row[index[name]], units[name], fmt) for name in names),
+        )
+    console.print(table)
