@@ -93,10 +93,13 @@ def format_value(value: Any, unit: str, fmt: NumberFormat) -> str:
 
 
 def format_key(value: Any, grain: str | None) -> str:
-    if isinstance(value, datetime | date) and grain in ("month", "quarter", "year"):
-        return f"{value:%Y-%m}"
+    """A group's value: a period as its grain names it (2025-04, 2025-Q2, 2025), else as is."""
     if isinstance(value, datetime | date):
-        return f"{value:%Y-%m-%d}"
+        if grain == "year":
+            return f"{value:%Y}"
+        if grain == "quarter":
+            return f"{value:%Y}-Q{(value.month - 1) // 3 + 1}"
+        return f"{value:%Y-%m}" if grain == "month" else f"{value:%Y-%m-%d}"
     return "—" if value is None else str(value)
 
 
