@@ -1023,9 +1023,11 @@ def ingest(
         raise typer.Exit(1)
 
 
+from bcf.metrics import app as metrics_app  # noqa: E402 (it uses this module's helpers)
 from bcf.workers import app as workers_app  # noqa: E402 (it uses this module's helpers)
 
 app.add_typer(workers_app, name="workers")
+app.add_typer(metrics_app, name="metrics")
 
 if __name__ == "__main__":
     app()

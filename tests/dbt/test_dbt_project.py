@@ -134,7 +134,7 @@ def test_metrics_formulas_have_unit_tests(manifest: dict[str, Any]) -> None:
         "int_sessions",
         "mrr_by_tenant_monthly",
         "mrr_movements_monthly",
-        "ceo_kpis_monthly",
+        "int_metric_tenant_months",
         "revenue_daily",
         "web_traffic_daily",
     ):
