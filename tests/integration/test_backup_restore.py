@@ -50,7 +50,7 @@ def _rows(url: str, table: str) -> int:
     return int(row[0])
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_backup_restores_into_a_new_database_with_equal_counts_and_checksums(
     migrated_database_url: str, postgres_admin_url: str, tmp_path: Path
 ) -> None:
@@ -177,7 +177,7 @@ def new_server(tmp_path: Path) -> Iterator[LocalPostgres]:
         server.stop()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_a_restore_on_a_new_server_brings_the_bi_logins_that_read_the_marts_and_nothing_else(
     migrated_database_url: str, new_server: LocalPostgres, tmp_path: Path
 ) -> None:

@@ -222,7 +222,7 @@ def _one(conn: psycopg.Connection, sql: str, *params: object) -> tuple[object, .
     return row
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_dbt_build_marts_match_the_hand_computed_numbers(
     migrated_database_url: str, tmp_path: Path
 ) -> None:

@@ -42,6 +42,9 @@ from orchestration.local import (
 )
 from orchestration.resources import PipelineSettings
 
+# The first test's setup runs the whole demo (its command may take up to 1200 s).
+pytestmark = pytest.mark.timeout(1500)
+
 # Every tenant, so each source sees activity in its last days (freshness), over a short
 # history of 13 months (12-month NRR, every chart of the report has data), little traffic.
 # Not less: at 40 tracking events a day, the last day's count swings by a third either way,
