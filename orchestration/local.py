@@ -117,8 +117,11 @@ def pipeline_environment(
 
 # As root, the folder's PostgreSQL can only be stopped by the system user that started it,
 # and its cluster only runs under the PostgreSQL version that created it: every command on
-# the folder must use the same user and the same server binaries.
-MACHINE_SETTINGS = frozenset({"BCF_SERVICES_OS_USER", "BCF_SERVICES_POSTGRES_BIN"})
+# the folder must use the same user and the same server binaries. Where the client binaries
+# for backups live is the machine's too.
+MACHINE_SETTINGS = frozenset(
+    {"BCF_SERVICES_OS_USER", "BCF_SERVICES_POSTGRES_BIN", "BCF_PG_CLIENT_BIN"}
+)
 
 
 def data_dir_environment(data_dir: Path) -> dict[str, str]:

@@ -55,6 +55,17 @@ def temporary_database(admin_url: str, prefix: str, template: str | None = None)
         _drop_database(admin_url, name)
 
 
+@contextmanager
+def private_postgres(folder: Path) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of its own with its cluster in `folder`, stopped on the way out."""
+    server = LocalPostgres(folder, os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def services_dir() -> Iterator[Path]:
     """Outside pytest's basetemp: a second pytest run prunes old basetemps, and a server
@@ -72,12 +83,8 @@ def postgres_admin_url(services_dir: Path) -> Iterator[str]:
     if url := os.environ.get("BCF_TEST_POSTGRES_URL"):
         yield url
         return
-    server = LocalPostgres(services_dir, os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf"))
-    server.start()
-    try:
+    with private_postgres(services_dir) as server:
         yield server.url("postgres")
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from core.db.backup import BackupError, TableState, backup, client_binary, compare, restore
 from core.db.bi_login import create_or_rotate, revoke
 from core.services import LocalPostgres
-from tests.conftest import temporary_database
+from tests.conftest import private_postgres, temporary_database
 from tests.integration.test_dbt_build import DATASET
 
 BCF = str(Path(sys.executable).parent / "bcf")
@@ -167,14 +167,8 @@ def test_compare_names_every_kind_of_difference() -> None:
 @pytest.fixture
 def new_server(tmp_path: Path) -> Iterator[LocalPostgres]:
     """A cluster of its own, as a new server to restore onto: it has none of the roles."""
-    server = LocalPostgres(
-        tmp_path / "new-server", os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf")
-    )
-    server.start()
-    try:
+    with private_postgres(tmp_path / "new-server") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(600)

@@ -3,7 +3,6 @@ when missing, and an instance on it records runs there."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,27 +12,20 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from core.db.engine import libpq_url
-from core.services import LocalPostgres
 from core.settings import Settings
 from orchestration.local import (
     DEFAULT_DAGSTER_DATABASE,
     dagster_database_url,
     pipeline_environment,
 )
-from tests.conftest import temporary_database
+from tests.conftest import private_postgres, temporary_database
 
 
 @pytest.fixture
 def private_server(tmp_path: Path) -> Iterator[str]:
     """A server of its own: the test creates and drops the database named `dagster` on it."""
-    server = LocalPostgres(
-        tmp_path / "services", os_user=os.environ.get("BCF_SERVICES_OS_USER", "bcf")
-    )
-    server.start()
-    try:
+    with private_postgres(tmp_path / "services") as server:
         yield server.url("postgres")
-    finally:
-        server.stop()
 
 
 def test_the_dagster_database_is_created_on_the_pipelines_server(
