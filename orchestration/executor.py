@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from celery import Task
-from celery.exceptions import Reject
+from celery.exceptions import DuplicateTaskNameWarning, Reject
 from dagster._core.execution.retries import RetryMode
 from dagster._grpc.types import ExecuteStepArgs
 from dagster._serdes import unpack_value
@@ -37,6 +38,14 @@ QUEUES = (INGEST_QUEUE, DBT_QUEUE, REPORTS_QUEUE)
 CODE_VERSION_TAG = "bcf/code_version"
 REFUSAL_PAUSE_SECONDS = 2.0
 logger = logging.getLogger(__name__)
+
+# dagster-celery declares its one task anew for every step it submits, only to send it by
+# name: each declaration after the first is refused with this warning, and changes nothing.
+warnings.filterwarnings(
+    "ignore",
+    message="Task name 'execute_plan' is already registered",
+    category=DuplicateTaskNameWarning,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a step runs: the packages of the pipeline, the dbt project and the locked dependencies.
