@@ -2,6 +2,8 @@
 
     uv run python -m benchmarks.dbt.run [--scales 300000,1000000] [--tenants 20] [--days 180]
         [--database-url URL] [--seed 7] [--output benchmarks/dbt/results.json]
+        [--prepare-only NAME | --from-database NAME [--in-place]] [--skip-full-refresh]
+        [--variant NAME=ARGUMENTS ... [--rounds 2]]
 
 For each scale (total tracking events over `days`; events per day = scale / days) in a fresh
 database migrated with `core.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
