@@ -2,6 +2,8 @@
 
     uv run python -m benchmarks.dbt.run [--scales 300000,1000000] [--tenants 20] [--days 180]
         [--database-url URL] [--seed 7] [--output benchmarks/dbt/results.json]
+        [--prepare-only NAME | --from-database NAME [--in-place]] [--skip-full-refresh]
+        [--variant NAME=ARGUMENTS ... [--rounds 2]]
 
 For each scale (total tracking events over `days`; events per day = scale / days) in a fresh
 database migrated with `core.db.migrate.upgrade` on a private PostgreSQL (`LocalPostgres`
@@ -36,7 +38,10 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,11 +162,15 @@ def dbt_build(
         "--target-path", str(target),
         "--log-path", str(logs),
     ]  # fmt: skip
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run(
         command, env={**dbt_env(url), **(env or {})}, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - began
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     run_results = json.loads((target / "run_results.json").read_text())
     results = run_results["results"]
     statuses: dict[str, int] = {}
@@ -185,6 +194,11 @@ def dbt_build(
         "seconds": round(seconds, 1),
         "executing_s": round(executing, 1),
         "startup_and_parse_s": round(seconds - executing, 1),
+        # dbt's own CPU (user + system; not the server's): steadier than wall time when
+        # the cores are shared
+        "dbt_cpu_s": round(cpu_s, 1),
+        # the machine's 1-minute load average before and after: how shared the cores were
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "arguments": list(extra),
         "env": env or {},
         "nodes": len(results),
@@ -296,8 +310,54 @@ def prepared(url: str) -> dict[str, Any] | None:
     return rows[0][0] if rows else None
 
 
+def compare_after_ingest(
+    url: str, work: Path, events: int, variants: dict[str, list[str]], rounds: int
+) -> dict[str, Any]:
+    """The sensor's after-ingest build as it is and with each variant's extra dbt arguments.
+
+    Interleaved, the order reversed every other round, so a change in the machine's load
+    falls on all of them alike; medians of `rounds` builds each, after one build not counted
+    (the first after the full build rewrites the window the others rewrite again).
+    """
+    window = {TEST_WINDOW_ENV: str(TEST_WINDOW_DAYS)}
+    names = ["baseline", *variants]
+    arguments = {"baseline": [], **variants}
+    warm_up = dbt_build(
+        url, work, f"{events}-warm-up", "--select", *AFTER_INGEST_SELECTION, env=window
+    )
+    print(f"[{events:,}] after ingest, not counted: {warm_up['seconds']:.1f} s", flush=True)
+    builds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for number in range(rounds):
+        for name in names if number % 2 == 0 else reversed(names):
+            build = dbt_build(
+                url, work, f"{events}-{name}-{number}", "--select", *AFTER_INGEST_SELECTION,
+                *arguments[name], env=window,
+            )  # fmt: skip
+            builds[name].append(build)
+            print(f"[{events:,}] after ingest, {name}: {build['seconds']:.1f} s", flush=True)
+    return {
+        name: {
+            "arguments": arguments[name],
+            "seconds": [build["seconds"] for build in runs],
+            "median_s": round(statistics.median(build["seconds"] for build in runs), 1),
+            "median_executing_s": round(
+                statistics.median(build["executing_s"] for build in runs), 1
+            ),
+            "median_dbt_cpu_s": round(statistics.median(build["dbt_cpu_s"] for build in runs), 1),
+            "nodes": runs[0]["nodes"],
+            "builds": runs,
+        }
+        for name, runs in builds.items()
+    }
+
+
 def benchmark(
-    url: str, record: dict[str, Any], work: Path, full_refresh: bool = True
+    url: str,
+    record: dict[str, Any],
+    work: Path,
+    full_refresh: bool = True,
+    variants: dict[str, list[str]] | None = None,
+    rounds: int = 2,
 ) -> dict[str, Any]:
     """Hold back the new day, full build; the day arrives; the incremental builds.
 
@@ -307,6 +367,9 @@ def benchmark(
     (every model, tests of the event models on their last TEST_WINDOW_DAYS), `after_ingest`
     (what the Dagster sensor runs: the models downstream of the four event tables, tests on
     the window). Then `dbt build --full-refresh` for comparison, unless skipped.
+
+    With `variants`, after the full build only the after-ingest build runs: as it is and with
+    each variant's extra arguments, interleaved, `rounds` times each (`compare_after_ingest`).
     """
     events = record["events_target"]
     new_day = END + timedelta(days=1)
@@ -322,6 +385,19 @@ def benchmark(
     arrive_s = arrive(url)
     if _counts(url) != total:
         raise RuntimeError("the new day did not restore the row counts")
+    full_s = builds["full"]["seconds"]
+    if variants:
+        compared = compare_after_ingest(url, work, events, variants, rounds)
+        for variant in compared.values():
+            variant["ratio_to_full"] = round(variant["median_s"] / full_s, 3)
+        return {
+            **record,
+            "rows": counts,
+            "new_day_rows": held,
+            "test_window_days": TEST_WINDOW_DAYS,
+            "full": builds["full"],
+            "after_ingest_variants": compared,
+        }
     window = {TEST_WINDOW_ENV: str(TEST_WINDOW_DAYS)}
     incremental_runs: dict[str, tuple[tuple[str, ...], dict[str, str] | None]] = {
         "incremental_everything": ((), None),
@@ -334,7 +410,6 @@ def benchmark(
     if full_refresh:
         builds["full_refresh"] = dbt_build(url, work, f"{events}-refresh", "--full-refresh")
         print(f"[{events:,}] full refresh {builds['full_refresh']['seconds']:.1f} s", flush=True)
-    full_s = builds["full"]["seconds"]
     return {
         **record,
         "rows": counts,
@@ -371,7 +446,14 @@ def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path)
                 raise RuntimeError(f"{name} was not prepared by this benchmark (--prepare-only)")
             scale_work = work / str(events)  # its own target folder: parse state per database
             scale_work.mkdir()
-            return benchmark(url, record, scale_work, full_refresh=not args.skip_full_refresh)
+            return benchmark(
+                url,
+                record,
+                scale_work,
+                full_refresh=not args.skip_full_refresh,
+                variants=dict(args.variant),
+                rounds=args.rounds,
+            )
     finally:
         shutil.rmtree(landing, ignore_errors=True)
 
@@ -420,6 +502,32 @@ def _table(scales: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _variants_table(scales: list[dict[str, Any]]) -> str:
+    lines = [
+        "| events | variant | after ingest, median s (runs) | executing s | dbt CPU s | / full |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for scale in scales:
+        full = scale["full"]["seconds"]
+        lines.append(f"| {scale['events_target']:,} | full build | {full:.1f} | | |")
+        for name, variant in scale["after_ingest_variants"].items():
+            runs = ", ".join(f"{s:.1f}" for s in variant["seconds"])
+            lines.append(
+                f"| | {name} | {variant['median_s']:.1f} ({runs}) | "
+                f"{variant['median_executing_s']:.1f} | {variant['median_dbt_cpu_s']:.1f} | "
+                f"{variant['ratio_to_full']:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def _variant(text: str) -> tuple[str, list[str]]:
+    """`NAME=ARGUMENTS` of --variant: a name and the dbt arguments it adds."""
+    name, separator, arguments = text.partition("=")
+    if not separator or not name or name == "baseline":
+        raise argparse.ArgumentTypeError(f"expected NAME=ARGUMENTS (NAME not baseline): {text}")
+    return name, shlex.split(arguments)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="300000,1000000", help="total tracking events")
@@ -446,6 +554,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--skip-full-refresh", action="store_true", help="no --full-refresh build at the end"
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        type=_variant,
+        default=[],
+        metavar="NAME=ARGUMENTS",
+        help="compare the after-ingest build with these extra dbt arguments (repeatable); "
+        "then only the full and the after-ingest builds run",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="after-ingest builds of each --variant (2)"
     )
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
@@ -491,6 +611,13 @@ def main(argv: list[str] | None = None) -> None:
             ),
             "scales": [],
         }
+        if args.variant:
+            results["method"] = (
+                "per scale: as below up to the full build; the day arrives; the sensor's "
+                "after-ingest build as it is (baseline) and with each variant's extra dbt "
+                "arguments, interleaved (order reversed every other round), medians; "
+                "wall time of the dbt subprocess"
+            )
         # Scales measured by earlier runs (another --scales) stay in the file.
         earlier = json.loads(args.output.read_text()) if args.output.exists() else {}
         kept = [s for s in earlier.get("scales", []) if s["events_target"] not in scales]
@@ -501,6 +628,10 @@ def main(argv: list[str] | None = None) -> None:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
         print()
+        if args.variant:
+            print(_variants_table(measured))
+            print(f"results: {args.output}")
+            return
         print(_table(results["scales"]))
         for scale in results["scales"]:
             print(f"\nincremental models (s), {scale['events_target']:,} events:")

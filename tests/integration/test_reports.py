@@ -17,6 +17,7 @@ America/Sao_Paulo, currency BRL, "now" fixed at 2026-11-26 12:00 UTC):
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ import pytest
 
 from core.db.schema import SYSTEM_USER_ID
 from orchestration.defs.dbt.assets import DBT_OP_NAME, build_dbt_assets
-from orchestration.defs.dbt.project import prepare_manifest
+from orchestration.defs.dbt.project import prepare_manifest, target_dir
 from orchestration.defs.dbt.resources import DbtResource
 from orchestration.defs.dbt.sensors import TEST_WINDOW_DAYS, TEST_WINDOW_TAG
 from orchestration.defs.ingest.assets import ingest_assets
@@ -49,6 +50,13 @@ KEY = "test-reports-pseudonymisation-key"
 AS_OF = "2026-11-26T12:00:00Z"
 TZ = "America/Sao_Paulo"
 REPORT_TABLES = ("ceo_dashboard_metrics", "financial_reports", "compliance_reports")
+
+
+def _latest_dbt_nodes(resources: dict[str, Any]) -> set[str]:
+    """The nodes of the newest dbt build, from its run_results.json."""
+    folders = target_dir(resources["bcf"].settings()).glob(f"{DBT_OP_NAME}-*/run_results.json")
+    latest = max(folders, key=lambda path: path.stat().st_mtime)
+    return {node["unique_id"] for node in json.loads(latest.read_text())["results"]}
 
 
 def _seed(url: str) -> None:
@@ -394,6 +402,10 @@ def test_running_again_replaces_each_period_and_the_tables_do_not_grow(
             tags={TEST_WINDOW_TAG: str(TEST_WINDOW_DAYS)},  # as the sensor's runs
         )
         assert again.success
+        # As the sensor's runs: without the unit tests (revenue_daily has some).
+        built = _latest_dbt_nodes(resources)
+        assert "model.bcf_analytics.revenue_daily" in built
+        assert not {node for node in built if node.startswith("unit_test.")}
         rebuilt = {
             e.asset_key.to_user_string()
             for e in again.get_asset_materialization_events()

@@ -1,7 +1,8 @@
 """After ingestion, build only what changed: the models (and reports) downstream of the tables
 an ingest run actually changed, with the data tests of the large event models on their
-recent days only (what an incremental run rewrote), so a run costs in proportion to the new
-data; the daily schedule tests every row. Each run first runs the job's blocking quality
+recent days only (what an incremental run rewrote) and without dbt's unit tests (they test
+the SQL, not the data), so a run costs in proportion to the new data; the daily schedule
+tests every row and runs the unit tests. Each run first runs the job's blocking quality
 checks of every source its models read (on the event tables' recent days), so data a check
 rejected does not reach the marts.
 
