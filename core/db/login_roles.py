@@ -12,6 +12,7 @@ A restore creates each carried login the target lacks and leaves an existing one
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 
 import psycopg
@@ -19,8 +20,8 @@ from psycopg import sql
 
 from core.db.access import ROLES
 
-# Settings whose value is a list: written unquoted, as pg_dumpall does, or `search_path`
-# would become one schema named "a, b".
+# Settings whose value is a list: given item by item, or `search_path` would become one
+# schema named "a, b".
 _LIST_SETTINGS = frozenset(
     ("search_path", "temp_tablespaces", "local_preload_libraries", "session_preload_libraries")
 )
@@ -85,9 +86,19 @@ def recreate(conn: psycopg.Connection, roles: list[LoginRole]) -> list[str]:
         )
         for setting in role.settings:
             key, _, value = setting.partition("=")
-            shown = sql.SQL(value) if key in _LIST_SETTINGS else sql.Literal(value)
+            shown = (
+                sql.SQL(", ").join(map(sql.Literal, list_setting_items(value)))
+                if key in _LIST_SETTINGS
+                else sql.Literal(value)
+            )
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET {} = {}").format(name, sql.Identifier(key), shown)
             )
         created.append(role.name)
     return created
+
+
+def list_setting_items(value: str) -> list[str]:
+    """The items of a list setting as the server stores it (`"$user", marts`), unquoted: each
+    goes back as a literal of its own, so a backup's manifest cannot smuggle SQL in."""
+    return next(csv.reader([value], skipinitialspace=True), [])
