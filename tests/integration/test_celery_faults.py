@@ -65,18 +65,19 @@ def events_of(run_id: str) -> list[dg.EventLogEntry]:
         return [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
 
 
-def wait_for_load_step(seconds: float = 600) -> tuple[str, str]:
-    """(step, worker) of the first load step a worker started, once it started it."""
+def wait_for_load_step(file_stem: str = "", seconds: float = 600) -> tuple[str, str]:
+    """(step, worker) of the first load step of a file named like `file_stem` (any file by
+    default) that a worker started, once it started it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with dg.DagsterInstance.get() as instance:
             runs = instance.get_run_ids(limit=1)
         if runs:
             for step, worker in workers_by_step(events_of(runs[0])).items():
-                if "ingest_usage_load[" in step:
+                if "ingest_usage_load[" in step and file_stem in step:
                     return step, worker
         time.sleep(0.2)
-    pytest.fail("no load step started")
+    pytest.fail(f"no load step of {file_stem or 'a file'} started")
 
 
 @pytest.fixture
@@ -107,7 +108,8 @@ def test_a_worker_killed_mid_step_leaves_the_step_to_another_and_nothing_is_lost
     write_usage(usage / "usage_small.csv", range(300_000, 310_000))
 
     run = BackgroundRun()
-    step, worker = wait_for_load_step()
+    # The big file's step: the small one may be over before the kill lands.
+    step, worker = wait_for_load_step("usage_big")
     time.sleep(1.0)  # inside the step: parsing and COPY
     name = worker.split("@")[0]
     (killed,) = [s for s in slow_failover.workers.status() if s.name == name]
