@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -383,7 +386,6 @@ def _generate_with_progress(settings: Settings, url: str | None, **arguments: An
 @one_line_errors
 def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000) -> None:
     """Start the Dagster UI (dagster dev) on the configured or private services."""
-    import subprocess
     import sys
 
     from core.db.engine import redis_url
@@ -414,7 +416,44 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
         )
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1"]
-    subprocess.run([*command, "-p", str(port)], env=environment, cwd=root, check=False)
+    # In a session of its own, Ctrl-C reaches only this process, which first cancels the runs
+    # in progress while the UI's code servers can still stop them: stopped with the UI, they
+    # would end failed with an interrupt.
+    process = subprocess.Popen(
+        [*command, "-p", str(port)], env=environment, cwd=root, start_new_session=True
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop below must finish
+        _stop_ui(process, environment)
+        return
+    if code:
+        raise typer.Exit(code)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_ui(process: subprocess.Popen[bytes], environment: dict[str, str]) -> None:
+    import dagster as dg
+
+    from orchestration.local import cancel_running_runs, mark_canceled
+
+    console.print("stopping: the runs in progress are cancelled first (up to 2 minutes)")
+    os.environ.update(environment)
+    with dg.DagsterInstance.get() as instance:
+        still_running = cancel_running_runs(instance)
+        process.send_signal(signal.SIGINT)  # dagster dev stops its webserver, daemon and servers
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        mark_canceled(instance, still_running, "stopped with `bcf ui`")
+    console.print("the UI has stopped")
 
 
 @app.command("demo")
@@ -436,7 +475,6 @@ def demo(
     ] = None,
 ) -> None:
     """The main job: services, migrations, demo data, every asset and check, the summary."""
-    import os
     import time
 
     import dagster as dg
@@ -751,8 +789,6 @@ def bi_catalogue(
 def dbt(context: typer.Context) -> None:
     """Run dbt (any arguments, e.g. `bcf dbt build -s revenue_daily`) on the pipeline's
     database and settings; its artifacts and log go to <data dir>/dbt/cli."""
-    import os
-    import subprocess
     import sys
 
     from orchestration.defs.dbt.project import PROJECT_DIR, dbt_env, target_dir

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from sqlalchemy.engine import make_url
 
 from core.db.engine import libpq_url
 from core.settings import ENV_FILE_VARIABLE, Settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -136,3 +141,35 @@ def data_dir_environment(data_dir: Path) -> dict[str, str]:
     environment[ENV_FILE_VARIABLE] = ""
     environment["BCF_DATA_DIR"] = str(data_dir)
     return environment
+
+
+# Runs that a stopping UI would otherwise interrupt, leaving them failed.
+RUNNING_STATUSES = ("STARTING", "STARTED", "CANCELING")
+
+
+def cancel_running_runs(instance: DagsterInstance, wait_seconds: float = 120) -> list[str]:
+    """Cancels the runs in progress as the UI's Terminate button does (their steps stop, the
+    run ends CANCELED), then waits for them to end; returns the ids of those still running."""
+    import dagster as dg
+
+    statuses = [dg.DagsterRunStatus(status) for status in RUNNING_STATUSES]
+    running = [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=statuses))]
+    for run_id in running:
+        instance.run_coordinator.cancel_run(run_id)
+    deadline = time.monotonic() + wait_seconds
+    while running and time.monotonic() < deadline:
+        time.sleep(1)
+        running = [run_id for run_id in running if not _ended(instance, run_id)]
+    return running
+
+
+def mark_canceled(instance: DagsterInstance, run_ids: list[str], why: str) -> None:
+    """Records runs whose processes stopped with the UI as canceled, not left in progress."""
+    for run_id in run_ids:
+        if (run := instance.get_run_by_id(run_id)) is not None and not run.is_finished:
+            instance.report_run_canceled(run, message=why)
+
+
+def _ended(instance: DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is None or run.is_finished

@@ -1,20 +1,21 @@
-"""The Dagster webserver, as `bcf ui` starts it, loads the code location without errors and its
-GraphQL API lists every asset of the definitions, with the schedules and sensors.
+"""The Dagster UI, as `bcf ui` starts it, loads the code location without errors and its
+GraphQL API lists every asset of the definitions, with the schedules and sensors; Ctrl-C
+stops it without leaving a failed run behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ import psycopg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.local import BASE_INSTANCE_CONFIG, DAGSTER_DATABASE_VARIABLE, POSTGRES_STORAGE
+from orchestration.defs.dbt import JOB_NAME as DBT_BUILD_JOB
+from orchestration.local import data_dir_environment
 from tests.conftest import temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,10 +63,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _graphql(port: int, query: str) -> dict[str, Any]:
+def _graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http on loopback)
@@ -80,62 +82,69 @@ def dagster_storage(postgres_admin_url: str) -> Iterator[str]:
         yield url
 
 
+@dataclass
+class RunningUI:
+    port: int
+    process: subprocess.Popen[str]
+
+
 @pytest.fixture(scope="module")
-def webserver(
-    postgres_admin_url: str, migrated_template: str, dagster_storage: str
-) -> Iterator[int]:
+def pipeline_database(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
+    with temporary_database(postgres_admin_url, "bcf_test_ui", template=migrated_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ui(
+    pipeline_database: str, dagster_storage: str, redis_server_url: str, tmp_path_factory: Any
+) -> Iterator[RunningUI]:
+    """`bcf ui` as a user starts it, in a process group of its own as a terminal's foreground
+    job is: Ctrl-C there is SIGINT to that group."""
     port = _free_port()
-    home = Path(tempfile.mkdtemp(prefix="bcf-test-dagster-home-"))
-    (home / "dagster.yaml").write_text(BASE_INSTANCE_CONFIG + POSTGRES_STORAGE)
     environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        # dagster-postgres speaks psycopg2.
-        DAGSTER_DATABASE_VARIABLE: dagster_storage.replace(
-            "postgresql://", "postgresql+psycopg2://", 1
-        ),
-        "BCF_DATABASE_URL": postgres_admin_url.rsplit("/", 1)[0] + f"/{migrated_template}",
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        **data_dir_environment(tmp_path_factory.mktemp("ui-data")),
+        "BCF_DATABASE_URL": pipeline_database,
+        "BCF_DAGSTER_DATABASE_URL": dagster_storage,
+        "BCF_REDIS_URL": redis_server_url,
     }
-    webserver_bin = Path(sys.executable).parent / "dagster-webserver"
-    command = [str(webserver_bin), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1"]
-    server = subprocess.Popen(
-        [*command, "-p", str(port)],
+    command = [str(Path(sys.executable).parent / "bcf"), "ui", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
-            if server.poll() is not None:
-                pytest.fail(f"dagster-webserver exited: {server.stderr.read()[-3000:]}")  # type: ignore[union-attr]
+            if process.poll() is not None:
+                pytest.fail(f"bcf ui exited: {process.stdout.read()[-3000:]}")  # type: ignore[union-attr]
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
                 break
             except (urllib.error.URLError, ConnectionError):
                 if time.monotonic() > deadline:
-                    pytest.fail("dagster-webserver did not answer in time")
+                    pytest.fail("the Dagster UI did not answer in time")
                 time.sleep(1)
-        yield port
+        yield RunningUI(port, process)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(home, ignore_errors=True)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=240)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
-def answer(webserver: int) -> dict[str, Any]:
+def answer(ui: RunningUI) -> dict[str, Any]:
     # The code location loads in a subprocess after the server answers: wait for it.
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
-        data = _graphql(webserver, QUERY)
+        data = _graphql(ui.port, QUERY)
         entries = data["workspaceOrError"]["locationEntries"]
         if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
             return data
@@ -190,3 +199,53 @@ def test_the_instance_keeps_its_runs_and_events_in_postgresql(
             )
         }
     assert {"runs", "event_logs", "jobs", "job_ticks"} <= tables
+
+
+LAUNCH = """
+mutation Launch($selector: JobOrPipelineSelector!) {
+  launchRun(executionParams: {selector: $selector}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+STEPS = """
+query Steps($runId: ID!) {
+  runOrError(runId: $runId) { ... on Run { status stepStats { stepKey status } } }
+}
+"""
+
+
+# Last in the module: it stops the UI the tests above use.
+def test_ctrl_c_cancels_the_run_in_progress_instead_of_failing_it(
+    ui: RunningUI, answer: dict[str, Any], dagster_storage: str
+) -> None:
+    (entry,) = answer["workspaceOrError"]["locationEntries"]
+    selector = {
+        "repositoryLocationName": entry["name"],
+        "repositoryName": "__repository__",
+        "jobName": DBT_BUILD_JOB,
+    }
+    launched = _graphql(ui.port, LAUNCH, {"selector": selector})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not any(
+        step["status"] == "IN_PROGRESS"
+        for step in _graphql(ui.port, STEPS, {"runId": run_id})["runOrError"]["stepStats"]
+    ):
+        assert time.monotonic() < deadline, "the dbt build never started a step"
+        time.sleep(1)
+
+    os.killpg(ui.process.pid, signal.SIGINT)
+    output, _ = ui.process.communicate(timeout=240)
+
+    assert ui.process.returncode == 0, output[-3000:]
+    assert "the UI has stopped" in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    with psycopg.connect(dagster_storage) as conn:
+        statuses = dict(conn.execute("SELECT run_id, status FROM runs").fetchall())
+    assert statuses == {run_id: "CANCELED"}
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", ui.port), timeout=2)
