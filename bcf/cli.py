@@ -445,13 +445,16 @@ def _stop_ui(process: subprocess.Popen[bytes], environment: dict[str, str]) -> N
     console.print("stopping: the runs in progress are cancelled first (up to 2 minutes)")
     os.environ.update(environment)
     with dg.DagsterInstance.get() as instance:
-        still_running = cancel_running_runs(instance)
-        process.send_signal(signal.SIGINT)  # dagster dev stops its webserver, daemon and servers
+        still_running: list[str] = []
         try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            still_running = cancel_running_runs(instance)
+        finally:  # whatever happened above, dagster dev is not left running
+            process.send_signal(signal.SIGINT)  # it stops its webserver, daemon and servers
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         mark_canceled(instance, still_running, "stopped with `bcf ui`")
     console.print("the UI has stopped")
 

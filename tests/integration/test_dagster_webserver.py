@@ -5,6 +5,7 @@ stops it without leaving a failed run behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import pytest
 
@@ -85,7 +87,11 @@ def dagster_storage(postgres_admin_url: str) -> Iterator[str]:
 @dataclass
 class RunningUI:
     port: int
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    output: Path  # what it printed, as a terminal would show it
+
+    def printed(self) -> str:
+        return self.output.read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -101,27 +107,28 @@ def ui(
     """`bcf ui` as a user starts it, in a process group of its own as a terminal's foreground
     job is: Ctrl-C there is SIGINT to that group."""
     port = _free_port()
+    folder = tmp_path_factory.mktemp("ui")
     environment = {
-        **data_dir_environment(tmp_path_factory.mktemp("ui-data")),
+        **data_dir_environment(folder / "data"),
         "BCF_DATABASE_URL": pipeline_database,
         "BCF_DAGSTER_DATABASE_URL": dagster_storage,
         "BCF_REDIS_URL": redis_server_url,
     }
     command = [str(Path(sys.executable).parent / "bcf"), "ui", "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # Into a file, as a terminal never stops reading: a pipe nobody reads fills up and
+    # blocks every process of the UI that writes to it.
+    output = folder / "output.txt"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    ui = RunningUI(port, process, output)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
-                pytest.fail(f"bcf ui exited: {process.stdout.read()[-3000:]}")  # type: ignore[union-attr]
+                pytest.fail(f"bcf ui exited: {ui.printed()[-3000:]}")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
                 break
@@ -129,14 +136,24 @@ def ui(
                 if time.monotonic() > deadline:
                     pytest.fail("the Dagster UI did not answer in time")
                 time.sleep(1)
-        yield RunningUI(port, process)
+        yield ui
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=240)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        _stop_everything_started_by(process)
+
+
+def _stop_everything_started_by(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, then SIGKILL for whatever is left: `dagster dev` runs in a session of its own,
+    out of reach of a signal to the group of `bcf ui`."""
+    started = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for child in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +256,9 @@ def test_ctrl_c_cancels_the_run_in_progress_instead_of_failing_it(
         time.sleep(1)
 
     os.killpg(ui.process.pid, signal.SIGINT)
-    output, _ = ui.process.communicate(timeout=240)
+    ui.process.wait(timeout=240)
 
+    output = ui.printed()
     assert ui.process.returncode == 0, output[-3000:]
     assert "the UI has stopped" in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
