@@ -422,6 +422,9 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     process = subprocess.Popen(
         [*command, "-p", str(port)], env=environment, cwd=root, start_new_session=True
     )
+    # Explicitly: a command started in the background by a shell without job control
+    # inherits SIGINT ignored, and Ctrl-C (or `kill -INT`) would then do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = process.wait()
