@@ -452,14 +452,30 @@ def _stop_ui(process: subprocess.Popen[bytes], environment: dict[str, str]) -> N
         try:
             still_running = cancel_running_runs(instance)
         finally:  # whatever happened above, dagster dev is not left running
-            process.send_signal(signal.SIGINT)  # it stops its webserver, daemon and servers
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop_process_group(process)
         mark_canceled(instance, still_running, "stopped with `bcf ui`")
     console.print("the UI has stopped")
+
+
+def _stop_process_group(process: subprocess.Popen[bytes], wait_seconds: float = 60) -> None:
+    """Ctrl-C to the whole group `process` leads (dagster dev with its webserver, daemon and
+    code servers), as a terminal sends it; what is left after `wait_seconds` is killed."""
+    import time
+
+    group = process.pid  # a session of its own: its group's id is its pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGINT)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        process.poll()  # reaped once it exits, or it would count as a member
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    process.wait()
 
 
 @app.command("demo")
