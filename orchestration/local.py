@@ -143,17 +143,18 @@ def data_dir_environment(data_dir: Path) -> dict[str, str]:
     return environment
 
 
-# Runs that a stopping UI would otherwise interrupt, leaving them failed.
-RUNNING_STATUSES = ("STARTING", "STARTED", "CANCELING")
-
-
 def cancel_running_runs(instance: DagsterInstance, wait_seconds: float = 120) -> list[str]:
     """Cancels the runs in progress as the UI's Terminate button does (their steps stop, the
     run ends CANCELED), then waits for them to end; returns the ids of those still running."""
     import dagster as dg
 
-    statuses = [dg.DagsterRunStatus(status) for status in RUNNING_STATUSES]
-    running = [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=statuses))]
+    # The runs that a stopping UI would otherwise interrupt, leaving them failed.
+    in_progress = [
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.CANCELING,
+    ]
+    running = [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=in_progress))]
     for run_id in running:
         instance.run_coordinator.cancel_run(run_id)
     deadline = time.monotonic() + wait_seconds

@@ -111,7 +111,12 @@ class Manifest:
         if raw.get("format") != MANIFEST_FORMAT:
             raise BackupError(f"{path}: manifest format {raw.get('format')!r} is not supported")
         raw["tables"] = {name: TableState(**state) for name, state in raw["tables"].items()}
-        raw["roles"] = [login_roles.LoginRole(**role) for role in raw.get("roles", [])]
+        try:
+            raw["roles"] = [
+                login_roles.carried(login_roles.LoginRole(**role)) for role in raw.get("roles", [])
+            ]
+        except ValueError as error:
+            raise BackupError(f"{path}: {error}") from None
         return cls(**raw)
 
 

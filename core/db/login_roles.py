@@ -66,6 +66,17 @@ def login_roles(conn: psycopg.Connection) -> list[LoginRole]:
     ]
 
 
+def carried(role: LoginRole) -> LoginRole:
+    """`role` as a manifest gives it, refused unless a backup could have carried it: a member
+    of the migrations' roles only, so an edited manifest cannot grant a login more."""
+    if not role.member_of or not set(role.member_of) <= set(ROLES):
+        raise ValueError(
+            f"login {role.name!r} is a member of {', '.join(role.member_of) or 'no role'}; "
+            f"a backup carries only members of {', '.join(ROLES)}"
+        )
+    return role
+
+
 def recreate(conn: psycopg.Connection, roles: list[LoginRole]) -> list[str]:
     """Create each role of `roles` that the server lacks; the names of those created."""
     created = []
