@@ -9,6 +9,7 @@ Every failure a person can fix is a `ServiceError` whose message is one line.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
@@ -465,12 +466,14 @@ class LocalRedis:
         if not _pid_alive(pid, "redis"):
             return "Redis not running"
         assert pid is not None
-        process = psutil.Process(pid)
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except psutil.TimeoutExpired:
-            process.kill()
+        # The server may exit on its own between the check and the signal: stopped all the same.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except psutil.TimeoutExpired:
+                process.kill()
         self.pid_file.unlink(missing_ok=True)
         return "Redis stopped"
 
