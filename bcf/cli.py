@@ -811,9 +811,7 @@ def bi_catalogue(
 def dbt(context: typer.Context) -> None:
     """Run dbt (any arguments, e.g. `bcf dbt build -s revenue_daily`) on the pipeline's
     database and settings; its artifacts and log go to <data dir>/dbt/cli."""
-    import sys
-
-    from orchestration.defs.dbt.project import PROJECT_DIR, dbt_env, target_dir
+    from orchestration.defs.dbt.project import PROJECT_DIR, dbt_env, dbt_executable, target_dir
     from orchestration.local import TELEMETRY_OFF
 
     settings = _settings()
@@ -828,8 +826,7 @@ def dbt(context: typer.Context) -> None:
         "DBT_TARGET_PATH": str(artifacts),
         "DBT_LOG_PATH": str(artifacts),
     }
-    dbt_command = Path(sys.executable).parent / "dbt"
-    done = subprocess.run([str(dbt_command), *context.args], env=environment, check=False)
+    done = subprocess.run([dbt_executable(), *context.args], env=environment, check=False)
     raise typer.Exit(done.returncode)
 
 

@@ -120,7 +120,13 @@ def pipeline_environment(
 # the folder must use the same user and the same server binaries. Where the client binaries
 # for backups live is the machine's too.
 MACHINE_SETTINGS = frozenset(
-    {"BCF_SERVICES_OS_USER", "BCF_SERVICES_POSTGRES_BIN", "BCF_PG_CLIENT_BIN"}
+    {
+        "BCF_SERVICES_OS_USER",
+        "BCF_SERVICES_POSTGRES_BIN",
+        "BCF_PG_CLIENT_BIN",
+        "BCF_DBT_WARM",
+        "BCF_DBT_SERVER_IDLE_SECONDS",
+    }
 )
 
 

@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shlex
 import shutil
@@ -57,6 +58,7 @@ from benchmarks.databases import create_database, database_url, scratch_database
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT = str(Path(sys.executable).parent / "dbt")
+WARM_DBT = str(Path(sys.executable).parent / "bcf-dbt")  # through the warm server
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 KEY = "benchmark-pseudonymisation-key-not-a-secret"
 END = date(2026, 11, 23)  # the history ends here; the new day is END + 1
@@ -147,7 +149,12 @@ def dbt_env(url: str) -> dict[str, str]:
 
 
 def dbt_build(
-    url: str, work: Path, label: str, *extra: str, env: dict[str, str] | None = None
+    url: str,
+    work: Path,
+    label: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    executable: str = DBT,
 ) -> dict[str, Any]:
     """`dbt build` as a subprocess; its wall time, dbt's own split and the per-node timings.
 
@@ -156,7 +163,7 @@ def dbt_build(
     """
     target, logs = work / "target", work / f"logs-{label}"
     command = [
-        DBT, "build", *extra,
+        executable, "build", *extra,
         "--project-dir", str(DBT_PROJECT),
         "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(target),
@@ -171,6 +178,8 @@ def dbt_build(
     seconds = time.perf_counter() - began
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    if executable == WARM_DBT:  # the command ran as the server's child: its log has the CPU
+        cpu_s += _last_warm_command_cpu_s()
     run_results = json.loads((target / "run_results.json").read_text())
     results = run_results["results"]
     statuses: dict[str, int] = {}
@@ -310,18 +319,44 @@ def prepared(url: str) -> dict[str, Any] | None:
     return rows[0][0] if rows else None
 
 
+def _last_warm_command_cpu_s() -> float:
+    from orchestration.warm_dbt import socket_path
+
+    log = socket_path().with_suffix(".log").read_text()
+    return float(re.findall(r"command \d+: exit code -?\d+, cpu ([\d.]+) s", log)[-1])
+
+
+def start_warm_server(url: str) -> None:
+    """The warm dbt server up and serving: its first command starts it, a second waits for
+    its import of dbt."""
+    for _ in range(2):
+        subprocess.run(
+            [WARM_DBT, "debug", "--config-dir"], env=dbt_env(url), capture_output=True, check=True
+        )
+        time.sleep(1)
+
+
 def compare_after_ingest(
-    url: str, work: Path, events: int, variants: dict[str, list[str]], rounds: int
+    url: str,
+    work: Path,
+    events: int,
+    variants: dict[str, list[str]],
+    rounds: int,
+    warm: bool = False,
 ) -> dict[str, Any]:
-    """The sensor's after-ingest build as it is and with each variant's extra dbt arguments.
+    """The sensor's after-ingest build as it is, with each variant's extra dbt arguments and,
+    with `warm`, through the warm dbt server (`bcf-dbt`) as the Dagster runs call it.
 
     Interleaved, the order reversed every other round, so a change in the machine's load
     falls on all of them alike; medians of `rounds` builds each, after one build not counted
     (the first after the full build rewrites the window the others rewrite again).
     """
     window = {TEST_WINDOW_ENV: str(TEST_WINDOW_DAYS)}
-    names = ["baseline", *variants]
-    arguments = {"baseline": [], **variants}
+    names = ["baseline", *variants, *(["warm"] if warm else [])]
+    arguments = {"baseline": [], **variants, "warm": []}
+    executables = {"warm": WARM_DBT}
+    if warm:
+        start_warm_server(url)
     warm_up = dbt_build(
         url, work, f"{events}-warm-up", "--select", *AFTER_INGEST_SELECTION, env=window
     )
@@ -331,13 +366,14 @@ def compare_after_ingest(
         for name in names if number % 2 == 0 else reversed(names):
             build = dbt_build(
                 url, work, f"{events}-{name}-{number}", "--select", *AFTER_INGEST_SELECTION,
-                *arguments[name], env=window,
+                *arguments[name], env=window, executable=executables.get(name, DBT),
             )  # fmt: skip
             builds[name].append(build)
             print(f"[{events:,}] after ingest, {name}: {build['seconds']:.1f} s", flush=True)
     return {
         name: {
             "arguments": arguments[name],
+            "executable": Path(executables.get(name, DBT)).name,
             "seconds": [build["seconds"] for build in runs],
             "median_s": round(statistics.median(build["seconds"] for build in runs), 1),
             "median_executing_s": round(
@@ -358,6 +394,7 @@ def benchmark(
     full_refresh: bool = True,
     variants: dict[str, list[str]] | None = None,
     rounds: int = 2,
+    warm: bool = False,
 ) -> dict[str, Any]:
     """Hold back the new day, full build; the day arrives; the incremental builds.
 
@@ -386,8 +423,8 @@ def benchmark(
     if _counts(url) != total:
         raise RuntimeError("the new day did not restore the row counts")
     full_s = builds["full"]["seconds"]
-    if variants:
-        compared = compare_after_ingest(url, work, events, variants, rounds)
+    if variants or warm:
+        compared = compare_after_ingest(url, work, events, variants or {}, rounds, warm)
         for variant in compared.values():
             variant["ratio_to_full"] = round(variant["median_s"] / full_s, 3)
         return {
@@ -453,6 +490,7 @@ def run_scale(admin_url: str, events: int, args: argparse.Namespace, work: Path)
                 full_refresh=not args.skip_full_refresh,
                 variants=dict(args.variant),
                 rounds=args.rounds,
+                warm=args.warm,
             )
     finally:
         shutil.rmtree(landing, ignore_errors=True)
@@ -565,6 +603,11 @@ def main(argv: list[str] | None = None) -> None:
         "then only the full and the after-ingest builds run",
     )
     parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="a variant `warm`: the after-ingest build through the warm dbt server (bcf-dbt)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="after-ingest builds of each --variant (2)"
     )
     args = parser.parse_args(argv)
@@ -611,7 +654,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
             "scales": [],
         }
-        if args.variant:
+        if args.variant or args.warm:
             results["method"] = (
                 "per scale: as below up to the full build; the day arrives; the sensor's "
                 "after-ingest build as it is (baseline) and with each variant's extra dbt "
@@ -628,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
         print()
-        if args.variant:
+        if args.variant or args.warm:
             print(_variants_table(measured))
             print(f"results: {args.output}")
             return

@@ -202,9 +202,22 @@ def _parse(project: DbtProject) -> None:
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (the virtualenv's), else `dbt` from PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    """The dbt installed beside this Python (the virtualenv's), through its warm server
+    (`bcf-dbt`, orchestration/warm_dbt.py) unless BCF_DBT_WARM=0 or the system lacks what it
+    needs; else `dbt` from PATH."""
+    beside = Path(sys.executable).parent
+    if not (beside / "dbt").exists():
+        return "dbt"
+    warm = beside / "bcf-dbt"
+    if warm_dbt_enabled() and warm.exists():
+        return str(warm)
+    return str(beside / "dbt")
+
+
+def warm_dbt_enabled() -> bool:
+    # Descriptor passing and pidfd are Linux's (pidfd_open since 5.3).
+    wanted = os.environ.get("BCF_DBT_WARM", "1").strip().lower() not in ("0", "false", "no")
+    return wanted and sys.platform == "linux" and hasattr(os, "pidfd_open")
 
 
 def prune_run_folders(settings: Settings, op_name: str, keep: int = KEEP_RUN_FOLDERS) -> None:
