@@ -13,13 +13,18 @@ gets its error and the others, which were rolled back with it, go again without 
 every write commits or fails on its own, as if it had run alone; what a batch changes is
 only when its writes commit and that they share the batch's `now()`. A write that waits on
 a lock holds up its batch and its lane while it waits.
+
+A write may bring statements to run before it in its place (an idempotency key's claim,
+`idempotency`), and a name no other write of its batch may share (the key): two claims of one
+key in one transaction would fail one another's neighbours, so the second waits for the next
+batch, where it finds the first's claim committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,7 @@ MAX_TRIES = 8  # a write rolled back this often with others' failures is failed 
 class _Pending:
     work: Work
     answer: asyncio.Future[dict[str, Any] | None]
+    exclusive: Hashable | None  # at most one write of a batch under each such name
     tries: int = 0
 
 
@@ -54,11 +60,20 @@ class GroupCommit:
         self._tasks: set[asyncio.Task[None]] = set()  # theirs, referenced until done
 
     async def run(
-        self, setting_params: Mapping[str, Any], statement: str, params: Mapping[str, Any]
+        self,
+        setting_params: Mapping[str, Any],
+        statement: str,
+        params: Mapping[str, Any],
+        *,
+        leading: tuple[tuple[str, Mapping[str, Any]], ...] = (),
+        exclusive: Hashable | None = None,
     ) -> dict[str, Any] | None:
-        """`statement`'s first row (None when it returns none), committed; or its error."""
+        """`statement`'s first row (None when it returns none), committed with the `leading`
+        statements run before it; or the error of the first of them that failed. No other
+        write named `exclusive` shares its batch."""
         answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Pending(Work(setting_params, statement, params), answer))
+        work = Work(setting_params, statement, params, leading)
+        self._waiting.append(_Pending(work, answer, exclusive))
         if self._busy < self.lanes:
             self._busy += 1
             lane = asyncio.create_task(self._drain())
@@ -96,10 +111,19 @@ class GroupCommit:
 
     def _next_batch(self) -> list[_Pending]:
         batch: list[_Pending] = []
+        names: set[Hashable] = set()
+        later: list[_Pending] = []  # a name's second write: first in line for the next batch
         while self._waiting and len(batch) < self.max_batch:
             pending = self._waiting.popleft()
-            if not pending.answer.done():  # not cancelled meanwhile
-                batch.append(pending)
+            if pending.answer.done():  # cancelled meanwhile
+                continue
+            if pending.exclusive is not None:
+                if pending.exclusive in names:
+                    later.append(pending)
+                    continue
+                names.add(pending.exclusive)
+            batch.append(pending)
+        self._waiting.extendleft(reversed(later))
         return batch
 
     def _settle_batch(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:

@@ -12,11 +12,19 @@ The record of a key is a row of `api.idempotency_keys`, written in the same tran
 the write itself, so a write and its record commit together or not at all: a retry after a
 crash, a lost response or a Redis outage finds it. A concurrent duplicate blocks on the row's
 primary key until the first commits, then reads its answer; a first request that rolls back
-leaves no row. Every statement is prepared, and the claim goes in the round trip that begins
-the transaction, the answer in the one that commits it. Redis
-(`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers replays and makes
-racing requests wait without holding a database connection. Without Redis the row alone
-does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
+leaves no row. Redis (`bcf:api:idem:<key id>:<sha256 of the key>`) sits in front: it answers
+replays and makes racing requests wait without holding a database connection. Without Redis
+the row alone does both. Expired rows are purged every `PURGE_EVERY_SECONDS`.
+
+A create that is one statement (`KeyedCreate`) joins the group commit like a create without
+a key: in the batch's transaction, under its own settings, a statement claims the key (it
+fails when the key has a record) and the create records its row in the key's record in the
+statement that writes it. The answer is rendered from that row as the statement reads it back
+from the record, by the function that renders a replay from the same record: the first
+answer and every replay are the same bytes. When the claim fails (a replay, an expired record,
+a duplicate racing) the request goes the way of other writes: its own transaction, the key
+claimed in the round trip that begins it (or its answer read), the answer (the rendered
+body) recorded in the one that commits it, every statement prepared.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -38,6 +46,7 @@ from psycopg_pool import PoolTimeout
 from write_api.errors import ApiError
 from write_api.round_trip import in_transaction
 from write_api.runtime import ACT_AS_API, Principal, Runtime, tenant_setting
+from write_api.statements import KEYED_CLAIM
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,19 @@ class Outcome:
 RecordTransaction = psycopg.AsyncConnection[Any] | None
 # Work returns a 2xx outcome or raises (ApiError, a database error): only successes are kept.
 Work = Callable[[RecordTransaction], Awaitable[Outcome]]
+_RECORD_KEY: Final = "pk_idempotency_keys"  # the constraint a claim of a recorded key fails
+
+
+@dataclass(frozen=True)
+class KeyedCreate:
+    """A create that is one statement, as it runs with a key: `statement`
+    (`statements.keyed_insert_statement`) with `params`, answering 201 with `render` of its
+    row; `replay` (`statements.replay_statement`) reads that row back from a key's record."""
+
+    statement: str
+    params: Mapping[str, Any]
+    replay: str
+    render: Callable[[dict[str, Any]], bytes]
 
 
 def _response(outcome: Outcome, replayed: bool = False) -> Response:
@@ -96,9 +118,14 @@ def _presented(request: Request) -> str | None:
 
 
 async def run_write(
-    request: Request, runtime: Runtime, principal: Principal, work: Work
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    work: Work,
+    create: KeyedCreate | None = None,
 ) -> Response:
-    """Run `work` once per Idempotency-Key.
+    """Run `work` once per Idempotency-Key; with a key, `create` in its place when given
+    (the same write, as one statement that joins the group commit).
 
     `work` gets the open `bcf_api` transaction the key's record is written in, or None (no
     key) and opens its own.
@@ -116,7 +143,7 @@ async def run_write(
             )
         )
         if not answered:
-            answer = await _run_with_database_record(runtime, principal, key, fingerprint, work)
+            answer = await _run_keyed(runtime, principal, key, fingerprint, work, create)
             return _response(answer.outcome, answer.replayed)
         if claimed:
             break
@@ -134,7 +161,7 @@ async def run_write(
             raise ApiError(409, "conflict", f"a request with this {HEADER} is still in progress")
         await asyncio.sleep(_POLL_SECONDS)
     try:
-        answer = await _run_with_database_record(runtime, principal, key, fingerprint, work)
+        answer = await _run_keyed(runtime, principal, key, fingerprint, work, create)
     except BaseException:
         await runtime.with_redis(lambda client: client.delete(slot))
         raise
@@ -182,8 +209,44 @@ _ANSWER: Final = (
 )
 
 
+async def _run_keyed(
+    runtime: Runtime,
+    principal: Principal,
+    key: str,
+    fingerprint: str,
+    work: Work,
+    create: KeyedCreate | None,
+) -> _Answer:
+    """The write and the key's record in one transaction: `create` in the group commit's,
+    else (or when the key has a record already) `work` in one of its own."""
+    if create is not None:
+        ttl = runtime.api.idempotency_ttl_seconds
+        claim = {"key_id": principal.key_id, "key": key, "fp": fingerprint, "ttl": ttl}
+        try:
+            row = await runtime.one_statement(
+                principal,
+                create.statement,
+                {**create.params, "_key_id": principal.key_id, "_key": key},
+                leading=((KEYED_CLAIM, claim),),
+                exclusive=(principal.key_id, key),
+            )
+        except psycopg.errors.UniqueViolation as error:
+            if error.diag.constraint_name != _RECORD_KEY:
+                raise
+            # Recorded already: replayed, refused, or claimed again if expired, below.
+        else:
+            assert row is not None
+            return _Answer(Outcome(201, create.render(row)), False, ttl)
+    return await _run_with_database_record(runtime, principal, key, fingerprint, work, create)
+
+
 async def _run_with_database_record(
-    runtime: Runtime, principal: Principal, key: str, fingerprint: str, work: Work
+    runtime: Runtime,
+    principal: Principal,
+    key: str,
+    fingerprint: str,
+    work: Work,
+    create: KeyedCreate | None,
 ) -> _Answer:
     """`work` in one transaction with the key's record: the key claimed in the round trip that
     begins it, the answer recorded in the one that commits it, every statement prepared."""
@@ -198,11 +261,20 @@ async def _run_with_database_record(
                 begin=True,
             )  # fmt: skip
             if claimed is None:  # committed by the request that holds the key
-                (stored,) = await in_transaction(conn, [(_STORED, names)], commit=True)
+                reads = [(_STORED, names)]
+                if create is not None:  # a row recorded by a create in the group commit
+                    reads.append((create.replay, {"_key_id": principal.key_id, "_key": key}))
+                stored, *recorded = await in_transaction(conn, reads, commit=True)
                 assert stored is not None
                 if stored["request_sha256"] != fingerprint:
                     raise _reused_key()
-                outcome = Outcome(stored["response_status"], stored["response_body"].encode())
+                if stored["response_body"] is not None:
+                    body = stored["response_body"].encode()
+                else:  # the same route and body: a one-statement create, which kept its row
+                    assert create is not None
+                    assert recorded[0] is not None
+                    body = create.render(recorded[0])
+                outcome = Outcome(stored["response_status"], body)
                 return _Answer(outcome, True, max(stored["seconds_left"], 1))
             outcome = await work(conn)
             answer = {**names, "status": outcome.status, "body": outcome.body.decode()}

@@ -88,11 +88,14 @@ _prepared_on: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], _Prepared]
 
 @dataclass(frozen=True)
 class Work:
-    """One statement and the parameters of the setting it runs under."""
+    """One statement and the parameters of the setting it runs under; `leading`, statements
+    run before it under the same setting (an idempotency key's claim), whose rows are not
+    the outcome but whose failure is the work's."""
 
     setting_params: Mapping[str, Any]
     statement: str
     params: Mapping[str, Any]
+    leading: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
 
 class NotRun:
@@ -133,6 +136,9 @@ async def run_together(
                 ):
                     sent.append((index, False, name, prepares))
                 in_force = work.setting_params
+            for statement, params in work.leading:
+                for name, prepares in _send(pgconn, prepared, transformer, statement, params):
+                    sent.append((index, False, name, prepares))
             for name, prepares in _send(pgconn, prepared, transformer, work.statement, work.params):
                 sent.append((index, not prepares, name, prepares))
         pgconn.pipeline_sync()

@@ -25,7 +25,7 @@ from ingestion.parsing import storable
 from write_api.auth import authenticate, runtime_of
 from write_api.dispatch import RequestOnlyRoute, body_schema
 from write_api.errors import ERROR_RESPONSES, ApiError, missing_reference, not_found
-from write_api.idempotency import Outcome, RecordTransaction, run_write
+from write_api.idempotency import HEADER, KeyedCreate, Outcome, RecordTransaction, run_write
 from write_api.models import ReadModel, WriteModel, page_model_for
 from write_api.resources import RESOURCES, Connection, Resource, WriteContext, model_name
 from write_api.round_trip import in_transaction
@@ -37,6 +37,8 @@ from write_api.statements import (
     delete_statement,
     increment_statement,
     insert_statement,
+    keyed_insert_statement,
+    replay_statement,
     select_statement,
     update_statement,
 )
@@ -189,20 +191,37 @@ async def _one_statement(
     return await runtime.one_statement(principal, statement, params)
 
 
+def _is_one_statement_create(resource: Resource, values: dict[str, Any]) -> bool:
+    """Whether creating `values` is the insert alone: no reference to check, no hook."""
+    checked = [column for column in resource.references if values.get(column) is not None]
+    return not checked and resource.prepare is None and resource.kind != "tenants"
+
+
+def _keyed_create(
+    resource: Resource, values: dict[str, Any], params: dict[str, Any]
+) -> KeyedCreate | None:
+    """The create as one statement that records its row in the key's record, when it is one
+    statement (`idempotency.KeyedCreate`)."""
+    if not _is_one_statement_create(resource, values):
+        return None
+    return KeyedCreate(
+        keyed_insert_statement(resource, values),
+        {**_parameters(resource, values), **params},
+        replay_statement(resource),
+        resource.present,
+    )
+
+
 async def _create(
     runtime: Runtime,
     conn: Connection | None,
-    request: Request,
     resource: Resource,
     principal: Principal,
-    body: WriteModel,
+    values: dict[str, Any],
+    params: dict[str, Any],
 ) -> Outcome:
-    values = body.model_dump(exclude_unset=True)
-    if resource.kind == "tenant":
-        values["tenant_id"] = principal.tenant_id
-    params = _audit_params(request, principal)
-    checked = [column for column in resource.references if values.get(column) is not None]
-    if not checked and resource.prepare is None and resource.kind != "tenants":
+    """Create `values` (the body's, the tenant stamped), audited with `params`."""
+    if _is_one_statement_create(resource, values):
         statement = insert_statement(resource, values)
         row = await _one_statement(
             runtime, principal, conn, statement, {**_parameters(resource, values), **params}
@@ -311,12 +330,17 @@ def _routes(router: APIRouter, prefix: str, resource: Resource, page_max: int) -
     async def create_object(request: Request) -> Response:
         principal = await creator(request)
         body = await _read_body(request, Create)
+        values = body.model_dump(exclude_unset=True)
+        if resource.kind == "tenant":
+            values["tenant_id"] = principal.tenant_id
+        params = _audit_params(request, principal)
 
         async def work(conn: RecordTransaction) -> Outcome:
-            return await _create(runtime, conn, request, resource, principal, body)
+            return await _create(runtime, conn, resource, principal, values, params)
 
         runtime = runtime_of(request)
-        return await run_write(request, runtime, principal, work)
+        keyed = _keyed_create(resource, values, params) if HEADER in request.headers else None
+        return await run_write(request, runtime, principal, work, keyed)
 
     async def update_object(request: Request, object_id: uuid.UUID) -> Response:
         principal = await updater(request)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
@@ -130,12 +130,24 @@ class Runtime:
             return False, None
 
     async def one_statement(
-        self, principal: Principal, statement: str, params: dict[str, Any]
+        self,
+        principal: Principal,
+        statement: str,
+        params: Mapping[str, Any],
+        *,
+        leading: tuple[tuple[str, Mapping[str, Any]], ...] = (),
+        exclusive: Hashable | None = None,
     ) -> dict[str, Any] | None:
         """`statement`'s first row, committed, as `bcf_api` for the principal's tenant: in
         one round trip, with the other one-statement writes that wait with it
-        (`group_commit`)."""
-        return await self.writes.run({"tenant": tenant_setting(principal)}, statement, params)
+        (`group_commit`; `leading` and `exclusive` as there)."""
+        return await self.writes.run(
+            {"tenant": tenant_setting(principal)},
+            statement,
+            params,
+            leading=leading,
+            exclusive=exclusive,
+        )
 
     @asynccontextmanager
     async def transaction(

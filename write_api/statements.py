@@ -87,6 +87,71 @@ def _insert_text(path: str, names: tuple[str, ...]) -> str:
     )
 
 
+# The key's record of a create that joins the group commit: claimed by the statement before
+# the create (it fails when the key has a record), answered by the create itself.
+KEYED_CLAIM: Final = (
+    "INSERT INTO api.idempotency_keys (api_key_id, idempotency_key, request_sha256, expires_at) "
+    "VALUES (%(key_id)s, %(key)s, %(fp)s, now() + make_interval(secs => %(ttl)s))"
+)
+_KEY_RECORD: Final = "api_key_id = %(_key_id)s AND idempotency_key = %(_key)s"
+
+
+def keyed_insert_statement(resource: Resource, columns: Iterable[str]) -> str:
+    """`insert_statement`, and the row recorded as the answer of the key `%(_key_id)s`,
+    `%(_key)s` (claimed before it, `KEYED_CLAIM`): it answers with the row as read back from
+    that record, exactly as `replay_statement` reads it later."""
+    return _keyed_insert_text(resource.path, tuple(columns))
+
+
+@functools.cache
+def _keyed_insert_text(path: str, names: tuple[str, ...]) -> str:
+    resource = BY_PATH[path]
+    return (
+        sql.SQL(
+            "WITH new AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING *), "
+            "audit AS ({audit}), "
+            "answer AS (UPDATE api.idempotency_keys "
+            "SET response_status = 201, response_row = (SELECT to_jsonb(new) FROM new) "
+            "WHERE {record} RETURNING response_row) "
+            "SELECT {shown} FROM answer, "
+            "jsonb_populate_record(NULL::{table}, answer.response_row) AS stored"
+        )
+        .format(
+            table=_table(resource),
+            shown=_stored_columns(resource),
+            columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+            values=sql.SQL(", ").join(map(sql.Placeholder, names)),
+            audit=_audit(resource, "create", "new", None, resource.audited("new")),
+            record=sql.SQL(_KEY_RECORD),
+        )
+        .as_string()
+    )
+
+
+def _stored_columns(resource: Resource) -> sql.Composable:
+    """`_shown_columns` of the row read back from a key's record, aliased `stored`."""
+    return sql.SQL(", ").join(
+        sql.SQL("stored.{0} AS {0}").format(sql.Identifier(column.name))
+        for column in resource.table.c
+    )
+
+
+@functools.cache
+def replay_statement(resource: Resource) -> str:
+    """The row recorded by `keyed_insert_statement` for the key `%(_key_id)s`, `%(_key)s`, as
+    that statement answered with it; no row when the key's record holds none."""
+    return (
+        sql.SQL(
+            "SELECT {shown} FROM api.idempotency_keys AS k, "
+            "jsonb_populate_record(NULL::{table}, k.response_row) AS stored "
+            "WHERE k.api_key_id = %(_key_id)s AND k.idempotency_key = %(_key)s "
+            "AND k.response_row IS NOT NULL"
+        )
+        .format(table=_table(resource), shown=_stored_columns(resource))
+        .as_string()
+    )
+
+
 def update_statement(resource: Resource, columns: Iterable[str]) -> str:
     return _update_text(resource.path, tuple(columns))
 

@@ -1164,6 +1164,8 @@ idempotency_keys = Table(
     Column("response_body", Text),
     Column("created_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
     Column("expires_at", TIMESTAMPTZ, nullable=False),
+    # A one-statement create's row as JSON, rendered into the answer (else response_body).
+    _jsonb("response_row"),
     Index(None, "expires_at"),
     schema=API_SCHEMA,
 )

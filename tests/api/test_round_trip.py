@@ -13,11 +13,15 @@ from typing import Any
 import psycopg
 import psycopg_pool
 import pytest
+from psycopg.types.json import Jsonb
 
 from core.db.engine import libpq_url
 from write_api import round_trip
 from write_api.group_commit import GroupCommit
+from write_api.keys import create_key
+from write_api.resources import BY_PATH
 from write_api.round_trip import NOT_RUN, Work, positional, run_together
+from write_api.statements import KEYED_CLAIM, keyed_insert_statement, replay_statement
 
 AS_API = "SELECT set_config('role', 'bcf_api', true), set_config('app.tenant_id', %(tenant)s, true)"
 INSERT_LEAD = (
@@ -297,6 +301,83 @@ def test_a_lane_whose_connection_is_lost_goes_on_with_another(migrated_database_
                 await asyncio.wait_for(doomed, timeout=10)
             rows = await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
         assert all(row is not None for row in rows)
+        assert await _count(conn, "SELECT count(*) FROM public.leads") == 3
+
+    _on(migrated_database_url, steps)
+
+
+def test_a_keyed_create_commits_with_its_key_record_in_a_shared_batch_or_not_at_all(
+    migrated_database_url: str,
+) -> None:
+    """Keyed creates in one batch with a failing neighbour: each create and its key's record
+    (claim and answer) stand together, or roll back together when the create or the claim
+    fails; a second claim of one key waits for the next batch and fails there alone."""
+    leads = BY_PATH["leads"]
+
+    async def steps(conn: Connection, tenant: uuid.UUID) -> None:
+        key_row, _ = create_key(migrated_database_url, "k", tenant_id=tenant, scopes=("write",))
+        setting = {"tenant": str(tenant)}
+        audit = {"_tenant": tenant, "_ip": None, "_ua": None, "_meta": Jsonb({})}
+
+        def keyed(key: str, **values: Any) -> Awaitable[dict[str, Any] | None]:
+            lead = _lead(tenant, **{"source": "organic", **values})
+            claim = {"key_id": key_row.id, "key": key, "fp": "0" * 64, "ttl": 60}
+            return writes.run(
+                setting,
+                keyed_insert_statement(leads, lead),
+                {**lead, **audit, "_key_id": key_row.id, "_key": key},
+                leading=((KEYED_CLAIM, claim),),
+                exclusive=key,
+            )
+
+        async with _one_lane(migrated_database_url, connections=2) as writes:
+            assert await keyed("recorded") is not None
+            busy = asyncio.create_task(writes.run(setting, "SELECT pg_sleep(0.3) AS s", {}))
+            await asyncio.sleep(0.05)  # the lane is busy: all of these share its next batch
+            names = ["a", "neighbour", "b", "own-failure", "recorded", "a-again"]
+            tasks = [
+                keyed("a"),
+                writes.run(setting, INSERT_LEAD.replace("'organic'", "'tv'"), _lead(tenant)),
+                keyed("b"),
+                keyed("own-failure", source="tv"),
+                keyed("recorded"),
+                keyed("a", email="again@x.io"),
+            ]
+            outcomes = dict(
+                zip(names, await asyncio.gather(*tasks, return_exceptions=True), strict=True)
+            )
+            await busy
+
+        assert isinstance(outcomes["neighbour"], psycopg.errors.CheckViolation)
+        assert isinstance(outcomes["own-failure"], psycopg.errors.CheckViolation)
+        for name in ("recorded", "a-again"):  # the key has a record: the create did not run
+            error = outcomes[name]
+            assert isinstance(error, psycopg.errors.UniqueViolation)
+            assert error.diag.constraint_name == "pk_idempotency_keys"
+        assert (
+            await _count(conn, "SELECT count(*) FROM public.leads WHERE email = 'again@x.io'") == 0
+        )
+        for name in ("a", "b"):
+            row = outcomes[name]
+            assert isinstance(row, dict)
+            cursor = conn.cursor(row_factory=psycopg.rows.dict_row)
+            await cursor.execute(replay_statement(leads), {"_key_id": key_row.id, "_key": name})
+            assert await cursor.fetchall() == [row]  # the record answers as the create did
+            assert (
+                await _count(conn, f"SELECT count(*) FROM public.leads WHERE id = '{row['id']}'")
+                == 1
+            )
+            assert (
+                await _count(
+                    conn,
+                    f"SELECT count(*) FROM public.audit_logs WHERE resource_id = '{row['id']}'",
+                )
+                == 1
+            )
+        recorded = await _count(
+            conn, "SELECT count(*) FROM api.idempotency_keys WHERE response_status = 201"
+        )
+        assert recorded == 3  # "recorded", "a", "b"; nothing of "own-failure"
         assert await _count(conn, "SELECT count(*) FROM public.leads") == 3
 
     _on(migrated_database_url, steps)
