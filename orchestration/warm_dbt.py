@@ -361,9 +361,11 @@ def serve(path: Path) -> None:
     listener.bind(str(path))
     os.chmod(path, 0o600)
     listener.listen(64)
-    # Imported once here, for every command.
+    # Imported once here, for every command: dbt, its adapter, and what a build imports late.
     import dbt.adapters.postgres
-    import dbt.cli.main  # noqa: F401
+    import dbt.cli.main
+    import dbt.task.build  # noqa: F401
+    import dbt_common.clients.agate_helper  # noqa: F401
 
     gc.freeze()  # the imported objects stay shared with the forked commands, not copied
     idle_seconds = float(os.environ.get(IDLE_SECONDS_VARIABLE) or DEFAULT_IDLE_SECONDS)
