@@ -45,6 +45,7 @@ DBT = str(Path(sys.executable).parent / "dbt")
 IDLE_SECONDS_VARIABLE = "BCF_DBT_SERVER_IDLE_SECONDS"
 DEFAULT_IDLE_SECONDS = 600.0
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+LOG_LIMIT_BYTES = 1 << 20  # a server starting finds its log longer: it starts it anew
 _LENGTH = struct.Struct("!I")
 _EXIT = b"X"
 
@@ -354,6 +355,9 @@ def serve(path: Path) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return  # a server for this installation is already running
+    log = path.with_suffix(".log")
+    if log.exists() and log.stat().st_size > LOG_LIMIT_BYTES:
+        os.truncate(log, 0)  # its lines are appended: the server writes from the start again
     # Listening before the import: a client arriving meanwhile waits for it, no longer than
     # its own import would take.
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
