@@ -152,48 +152,48 @@ def _sleeping_backends(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _slow_query(environment: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`bcf-dbt show` of a two-minute query, started as dagster-dbt starts dbt."""
-    return subprocess.Popen(
+@pytest.fixture
+def slow_query(
+    migrated_database_url: str, tmp_path: Path, temp_folder: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`bcf-dbt show` of a two-minute query through a warm server, started as dagster-dbt
+    starts dbt, once the query runs."""
+    environment = _client_environment(migrated_database_url, tmp_path, temp_folder)
+    _warm_server_ready(environment, temp_folder)
+    client = subprocess.Popen(
         [BCF_DBT, "show", "--inline", SLOW_QUERY],
         env=environment,
         cwd=PROJECT_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
+    _wait_for(lambda: _sleeping_backends(migrated_database_url) == 1, "the query to run")
+    yield client
+    client.kill()
+    client.wait(timeout=60)
 
 
 def test_ctrl_c_reaches_the_command_and_its_exit_code_comes_back(
-    migrated_database_url: str, tmp_path: Path, temp_folder: Path
+    slow_query: subprocess.Popen[bytes], migrated_database_url: str, temp_folder: Path
 ) -> None:
-    environment = _client_environment(migrated_database_url, tmp_path, temp_folder)
-    _warm_server_ready(environment, temp_folder)
-    client = _slow_query(environment)
-    _wait_for(lambda: _sleeping_backends(migrated_database_url) == 1, "the query to run")
+    slow_query.send_signal(signal.SIGINT)  # as dagster-dbt stops dbt when a run is terminated
 
-    client.send_signal(signal.SIGINT)  # as dagster-dbt stops dbt when a run is terminated
-
-    assert client.wait(timeout=120) != 0
+    assert slow_query.wait(timeout=120) != 0
     # dbt cancels its query on Ctrl-C, as the plain dbt does.
     _wait_for(lambda: _sleeping_backends(migrated_database_url) == 0, "the query to be cancelled")
     ended = re.findall(r"command \d+: exit code (-?\d+)", _server_log(temp_folder))
-    assert int(ended[-1]) == client.returncode
+    assert int(ended[-1]) == slow_query.returncode
 
 
 def test_a_killed_client_takes_its_command_with_it(
-    migrated_database_url: str, tmp_path: Path, temp_folder: Path
+    slow_query: subprocess.Popen[bytes], temp_folder: Path
 ) -> None:
-    environment = _client_environment(migrated_database_url, tmp_path, temp_folder)
-    _warm_server_ready(environment, temp_folder)
-    client = _slow_query(environment)
-    _wait_for(lambda: _sleeping_backends(migrated_database_url) == 1, "the query to run")
     command_pid = int(re.findall(r"command (\d+): dbt show", _server_log(temp_folder))[-1])
 
-    client.kill()
+    slow_query.kill()
 
     _wait_for(lambda: not psutil.pid_exists(command_pid), "the command to end")
     assert f"command {command_pid}: exit code -9" in _server_log(temp_folder)
-    client.wait(timeout=60)
 
 
 def test_an_idle_server_goes_away(
