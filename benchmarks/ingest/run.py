@@ -242,7 +242,8 @@ def _instrument(source: Any) -> _Phases:
     merger = loader._Merger
     merger.merge = phases.wrap("merge (dedupe, stage, COPY, INSERT)", merger.merge)  # type: ignore[method-assign]
     merger._stage = phases.wrap("  of which create/truncate stage", merger._stage)  # type: ignore[method-assign]
-    merger._copy = phases.wrap("  of which COPY to stage", merger._copy)  # type: ignore[method-assign]
+    merger._stored_rows = phases.wrap("  of which key probe", merger._stored_rows)  # type: ignore[method-assign]
+    merger._copy = phases.wrap("  of which COPY (to the table or the stage)", merger._copy)  # type: ignore[method-assign]
     pl.DataFrame.write_csv = phases.wrap("    of which write_csv", pl.DataFrame.write_csv)  # type: ignore[method-assign]
     merger._insert = phases.wrap("  of which INSERT ON CONFLICT", merger._insert)  # type: ignore[method-assign]
 
@@ -598,8 +599,12 @@ def _table(results: dict[str, Any]) -> str:
     if phased:
         lines += ["", "| phase (median s) | " + " | ".join(m["short"] for m in phased) + " |"]
         lines.append("|---" * (len(phased) + 1) + "|")
-        for phase in phased[0]["phases_median_s"]:
-            cells = " | ".join(f"{m['phases_median_s'][phase]:.1f}" for m in phased)
+        for phase in dict.fromkeys(p for m in phased for p in m["phases_median_s"]):
+            # A variant's loader may have other phases: "-" where it lacks this one.
+            cells = " | ".join(
+                f"{m['phases_median_s'][phase]:.1f}" if phase in m["phases_median_s"] else "-"
+                for m in phased
+            )
             depth = (len(phase) - len(phase.lstrip())) // 2
             lines.append(f"| {'· ' * depth}{phase.strip()} | {cells} |")
     return "\n".join(lines)
