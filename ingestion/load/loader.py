@@ -7,8 +7,8 @@
 2. Read the reference data (tenant and user ids, plans) the source validates against.
 3. In ONE transaction, under an advisory lock on (source, sha256): insert the ledger row
    (`running`, `started_at` = the transaction's start), then chunk by chunk (bounded memory,
-   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, psycopg
-   sends it in 1 MiB blocks) into its target, straight or through a TEMP staging table of
+   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, a few
+   thousand rows at a time) into its target, straight or through a TEMP staging table of
    the frame's columns (see Merging; `ingest_batch_id` stamped where the table has the
    column), and COPY the rejects into `raw.quarantine`; then run the source's
    `derived_sql`; finally complete the ledger row with the counts, after checking
@@ -70,7 +70,7 @@ from ingestion.sources.registry import get_source
 
 Database = Engine | psycopg.Connection | str
 ERROR_TEXT_LIMIT = 4000
-_COPY_BLOCK = 1024 * 1024
+_COPY_ROWS = 5_000  # rows of a frame written as CSV and sent to COPY at a time
 
 
 class LoadError(RuntimeError):
@@ -174,10 +174,15 @@ def load_file(
                 if isinstance(source, ReferencingSource):
                     context = source.with_references(chunk.data, context, _reader(conn))
                 parsed = source.parse(chunk.data, path.name, context)
-                yield parsed, chunk.record_offset
+                offset, bytes_done = chunk.record_offset, chunk.bytes_done
                 records += parsed.records_in
+                # Neither the chunk's bytes nor its rows stay alive while the next chunk is
+                # read and parsed: peak memory is one chunk's, not two.
+                del chunk
+                yield parsed, offset
+                del parsed
                 if progress:
-                    progress(LoadProgress(path, chunk.bytes_done, total, records))
+                    progress(LoadProgress(path, bytes_done, total, records))
 
         result = _load_recorded(conn, source, label, sha256, context, file_chunks)
     if progress:
@@ -338,6 +343,7 @@ def _load(
                     counts.loaded += written
             _quarantine(conn, batch_id, source.name, label, rejects, record_offset)
             counts.quarantined += len(rejects)
+            del parsed, frame, rejects  # before the next chunk is parsed
         if source.derived_sql:
             # Derived SQL may narrow its scans to the batch's time range.
             conn.execute(
@@ -579,15 +585,14 @@ class _Merger:
 
     def _copy(self, table: sql.Composable, frame: pl.DataFrame) -> None:
         # Polars writes the CSV (nulls as unquoted empty fields, empty strings as ""), which
-        # is COPY's csv format; psycopg sends it in 1 MiB blocks.
-        data = frame.write_csv(include_header=False).encode("utf-8")
+        # is COPY's csv format, a slice of rows at a time, so the text of the whole frame is
+        # never in memory at once.
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))
         )
-        view = memoryview(data)
         with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
-            for start in range(0, len(data), _COPY_BLOCK):
-                copy.write(view[start : start + _COPY_BLOCK])
+            for rows in frame.iter_slices(_COPY_ROWS):
+                copy.write(rows.write_csv(include_header=False))
 
     def _insert(
         self, target: Target, stage: sql.Identifier, columns: list[str], stamp: bool
