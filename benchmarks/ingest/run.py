@@ -273,7 +273,8 @@ def child_load(spec: dict[str, Any]) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     began, cpu_began = time.perf_counter(), time.process_time()
-    result = load_file(spec["url"], source, spec["path"])
+    chunking = {"chunk_records": spec["chunk_records"]} if spec.get("chunk_records") else {}
+    result = load_file(spec["url"], source, spec["path"], **chunking)
     seconds, client_cpu = time.perf_counter() - began, time.process_time() - cpu_began
     if profiler is not None:
         profiler.disable()
@@ -498,10 +499,13 @@ def run_load(
     enrich: bool,
     profile: Path | None = None,
     root: Path = PROJECT_ROOT,
+    chunk_records: int | None = None,
 ) -> dict[str, Any]:
     """`load_file` of `path` in a fresh process of the checkout at `root` (its code first on
     the path, this venv)."""
-    spec = {"url": server.url(database), "path": str(path), "enrich": enrich}
+    spec: dict[str, Any] = {"url": server.url(database), "path": str(path), "enrich": enrich}
+    if chunk_records:
+        spec["chunk_records"] = chunk_records
     if profile is not None:
         spec["profile"] = str(profile)
     server.checkpoint()
@@ -667,12 +671,15 @@ def _load_round(
     rows: int,
     runs: dict[str, list[dict[str, Any]]],
     fingerprints: dict[str, dict[str, Any]],
+    chunk_records: int | None = None,
 ) -> None:
     """One round of the loads of one checkout: enrichment off, on, then all duplicates."""
     suffix = f"@{label}" if label else ""
     database = server.fresh("off")
     try:
-        result = run_load(server, database, jsonl, enrich=False, root=root)
+        result = run_load(
+            server, database, jsonl, enrich=False, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=False)
         if "off" + suffix not in fingerprints:
             fingerprints["off" + suffix] = server.fingerprint(database)
@@ -683,7 +690,9 @@ def _load_round(
 
     database = server.fresh("on")
     try:
-        result = run_load(server, database, jsonl, enrich=True, root=root)
+        result = run_load(
+            server, database, jsonl, enrich=True, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=False)
         if "on" + suffix not in fingerprints:
             fingerprints["on" + suffix] = server.fingerprint(database)
@@ -692,7 +701,9 @@ def _load_round(
             )
         runs["on" + suffix].append(result)
         print(f"  load{suffix}, enrichment on   {result['seconds']:7.1f} s", flush=True)
-        result = run_load(server, database, again, enrich=True, root=root)
+        result = run_load(
+            server, database, again, enrich=True, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=True)
         if server.count(database) != rows:
             raise RuntimeError("the all-duplicates load changed the row count")
@@ -722,6 +733,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="LABEL=DIR",
         help="another checkout (a git worktree of a baseline commit) whose loader is measured "
         "beside this one's, in every round, the two taking turns",
+    )
+    parser.add_argument(
+        "--chunk-records",
+        type=int,
+        help="load_file's chunk_records (default: the loader's); variants whose benchmark "
+        "predates this option use their default",
     )
     parser.add_argument("--child-load", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -787,7 +804,9 @@ def main(argv: list[str] | None = None) -> None:
             # The checkouts take turns, in the opposite order every other round.
             order = loaders if round_number % 2 else loaders[::-1]
             for label, root in order:
-                _load_round(server, label, root, jsonl, again, rows, runs, fingerprints)
+                _load_round(
+                    server, label, root, jsonl, again, rows, runs, fingerprints, args.chunk_records
+                )
 
         for label, _ in loaders:
             stored = fingerprints[f"on{label and '@' + label}"]
