@@ -479,7 +479,10 @@ class _Merger:
             )
         if frame.select(pl.any_horizontal(pl.col(list(target.key)).is_null()).any()).item():
             raise SourceContractError(f"rows for {target.table} have a null key {target.key}")
-        unique = frame.unique(subset=list(target.key), keep="first", maintain_order=True)
+        key = list(target.key)
+        unique = frame
+        if frame.select(pl.struct(key).n_unique()).item() < frame.height:  # else no copy
+            unique = frame.unique(subset=key, keep="first", maintain_order=True)
         stamp = "ingest_batch_id" in table.c
         written = None
         if target.disposition == "insert_new" and self._copyable(target).direct:
