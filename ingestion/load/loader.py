@@ -538,28 +538,43 @@ class _Merger:
 
     def _stored_rows(self, target: Target, frame: pl.DataFrame) -> list[int]:
         """1-based row numbers of `frame` whose key is in the target: one query, the keys
-        sent as one array literal per key column and joined on the target's unique index."""
+        sent as one array literal per key column and joined on the target's unique index.
+
+        Key columns of time or number types are also bounded by the chunk's own range, so the
+        target's rows the join reads are those of that range (a file's chunks are mostly
+        disjoint in time), not the whole table once per chunk. Text is not bounded: Polars
+        and the column's collation may order it differently.
+        """
         types = self._copyable(target).key_types
         names = [sql.Identifier(f"k{i}") for i in range(len(target.key))]
         arrays = sql.SQL(", ").join(
             sql.SQL("CAST({} AS {}[])").format(sql.Placeholder(), sql.SQL(type_name))
             for type_name in types
         )
-        matches = sql.SQL(" AND ").join(
+        conditions = [
             sql.SQL("t.{} = k.{}").format(sql.Identifier(column), name)
             for column, name in zip(target.key, names, strict=True)
-        )
+        ]
+        parameters: list[Any] = [_array_literal(frame.get_column(c)) for c in target.key]
+        for column, type_name in zip(target.key, types, strict=True):
+            values = frame.get_column(column)
+            if values.dtype.is_temporal() or values.dtype.is_numeric():
+                conditions.append(
+                    sql.SQL("t.{0} BETWEEN CAST({1} AS {2}) AND CAST({1} AS {2})").format(
+                        sql.Identifier(column), sql.Placeholder(), sql.SQL(type_name)
+                    )
+                )
+                parameters += [values.min(), values.max()]
         statement = sql.SQL(
             "SELECT k.n FROM unnest({arrays}) WITH ORDINALITY AS k({names}, n) "
-            "JOIN {target} AS t ON {matches}"
+            "JOIN {target} AS t ON {conditions}"
         ).format(
             arrays=arrays,
             names=sql.SQL(", ").join(names),
             target=_qualified(target.table),
-            matches=matches,
+            conditions=sql.SQL(" AND ").join(conditions),
         )
-        literals = [_array_literal(frame.get_column(column)) for column in target.key]
-        return [row[0] for row in self.conn.execute(statement, literals)]
+        return [row[0] for row in self.conn.execute(statement, parameters)]
 
     def _stage(self, target: Target, columns: list[str]) -> sql.Identifier:
         """An empty TEMP table with exactly the frame's columns, typed like the target's.
