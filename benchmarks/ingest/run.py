@@ -61,8 +61,9 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 TABLE = "public.visitor_tracking"
 RESULT_MARK = "@@BENCH_RESULT@@ "
 GENERATE_BATCH = 100_000
-TARGET_OFF = 0.50  # of the \copy rate, enrichment off (issue 3)
-TARGET_ON = 0.25  # with enrichment on
+TARGET_OFF = 0.9  # of the \copy rate, enrichment off (issue 18)
+TARGET_ON = 0.6  # with enrichment on
+TARGET_AGAIN = 1.2  # all duplicates, enrichment on
 
 
 def generate(
@@ -242,7 +243,8 @@ def _instrument(source: Any) -> _Phases:
     merger = loader._Merger
     merger.merge = phases.wrap("merge (dedupe, stage, COPY, INSERT)", merger.merge)  # type: ignore[method-assign]
     merger._stage = phases.wrap("  of which create/truncate stage", merger._stage)  # type: ignore[method-assign]
-    merger._copy = phases.wrap("  of which COPY to stage", merger._copy)  # type: ignore[method-assign]
+    merger._stored_rows = phases.wrap("  of which key probe", merger._stored_rows)  # type: ignore[method-assign]
+    merger._copy = phases.wrap("  of which COPY (to the table or the stage)", merger._copy)  # type: ignore[method-assign]
     pl.DataFrame.write_csv = phases.wrap("    of which write_csv", pl.DataFrame.write_csv)  # type: ignore[method-assign]
     merger._insert = phases.wrap("  of which INSERT ON CONFLICT", merger._insert)  # type: ignore[method-assign]
 
@@ -272,7 +274,8 @@ def child_load(spec: dict[str, Any]) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     began, cpu_began = time.perf_counter(), time.process_time()
-    result = load_file(spec["url"], source, spec["path"])
+    chunking = {"chunk_records": spec["chunk_records"]} if spec.get("chunk_records") else {}
+    result = load_file(spec["url"], source, spec["path"], **chunking)
     seconds, client_cpu = time.perf_counter() - began, time.process_time() - cpu_began
     if profiler is not None:
         profiler.disable()
@@ -497,10 +500,13 @@ def run_load(
     enrich: bool,
     profile: Path | None = None,
     root: Path = PROJECT_ROOT,
+    chunk_records: int | None = None,
 ) -> dict[str, Any]:
     """`load_file` of `path` in a fresh process of the checkout at `root` (its code first on
     the path, this venv)."""
-    spec = {"url": server.url(database), "path": str(path), "enrich": enrich}
+    spec: dict[str, Any] = {"url": server.url(database), "path": str(path), "enrich": enrich}
+    if chunk_records:
+        spec["chunk_records"] = chunk_records
     if profile is not None:
         spec["profile"] = str(profile)
     server.checkpoint()
@@ -598,8 +604,12 @@ def _table(results: dict[str, Any]) -> str:
     if phased:
         lines += ["", "| phase (median s) | " + " | ".join(m["short"] for m in phased) + " |"]
         lines.append("|---" * (len(phased) + 1) + "|")
-        for phase in phased[0]["phases_median_s"]:
-            cells = " | ".join(f"{m['phases_median_s'][phase]:.1f}" for m in phased)
+        for phase in dict.fromkeys(p for m in phased for p in m["phases_median_s"]):
+            # A variant's loader may have other phases: "-" where it lacks this one.
+            cells = " | ".join(
+                f"{m['phases_median_s'][phase]:.1f}" if phase in m["phases_median_s"] else "-"
+                for m in phased
+            )
             depth = (len(phase) - len(phase.lstrip())) // 2
             lines.append(f"| {'· ' * depth}{phase.strip()} | {cells} |")
     return "\n".join(lines)
@@ -662,12 +672,15 @@ def _load_round(
     rows: int,
     runs: dict[str, list[dict[str, Any]]],
     fingerprints: dict[str, dict[str, Any]],
+    chunk_records: int | None = None,
 ) -> None:
     """One round of the loads of one checkout: enrichment off, on, then all duplicates."""
     suffix = f"@{label}" if label else ""
     database = server.fresh("off")
     try:
-        result = run_load(server, database, jsonl, enrich=False, root=root)
+        result = run_load(
+            server, database, jsonl, enrich=False, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=False)
         if "off" + suffix not in fingerprints:
             fingerprints["off" + suffix] = server.fingerprint(database)
@@ -678,7 +691,9 @@ def _load_round(
 
     database = server.fresh("on")
     try:
-        result = run_load(server, database, jsonl, enrich=True, root=root)
+        result = run_load(
+            server, database, jsonl, enrich=True, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=False)
         if "on" + suffix not in fingerprints:
             fingerprints["on" + suffix] = server.fingerprint(database)
@@ -687,7 +702,9 @@ def _load_round(
             )
         runs["on" + suffix].append(result)
         print(f"  load{suffix}, enrichment on   {result['seconds']:7.1f} s", flush=True)
-        result = run_load(server, database, again, enrich=True, root=root)
+        result = run_load(
+            server, database, again, enrich=True, root=root, chunk_records=chunk_records
+        )
         _check_load(result, rows, duplicates=True)
         if server.count(database) != rows:
             raise RuntimeError("the all-duplicates load changed the row count")
@@ -717,6 +734,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="LABEL=DIR",
         help="another checkout (a git worktree of a baseline commit) whose loader is measured "
         "beside this one's, in every round, the two taking turns",
+    )
+    parser.add_argument(
+        "--chunk-records",
+        type=int,
+        help="load_file's chunk_records (default: the loader's); variants whose benchmark "
+        "predates this option use their default",
     )
     parser.add_argument("--child-load", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -782,7 +805,9 @@ def main(argv: list[str] | None = None) -> None:
             # The checkouts take turns, in the opposite order every other round.
             order = loaders if round_number % 2 else loaders[::-1]
             for label, root in order:
-                _load_round(server, label, root, jsonl, again, rows, runs, fingerprints)
+                _load_round(
+                    server, label, root, jsonl, again, rows, runs, fingerprints, args.chunk_records
+                )
 
         for label, _ in loaders:
             stored = fingerprints[f"on{label and '@' + label}"]
@@ -851,7 +876,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"cProfile, enrichment {mode}: {target}")
                 print("\n".join(profiles[mode]))
 
-        off, on = measurements[1]["ratio_to_copy"], measurements[2]["ratio_to_copy"]
+        off, on, again = (measurements[i]["ratio_to_copy"] for i in (1, 2, 3))
         results = {
             "benchmark": "benchmarks/ingest",
             "events": rows,
@@ -870,6 +895,11 @@ def main(argv: list[str] | None = None) -> None:
             "targets": {
                 "enrichment_off": {"target": TARGET_OFF, "ratio": off, "met": off >= TARGET_OFF},
                 "enrichment_on": {"target": TARGET_ON, "ratio": on, "met": on >= TARGET_ON},
+                "all_duplicates": {
+                    "target": TARGET_AGAIN,
+                    "ratio": again,
+                    "met": again >= TARGET_AGAIN,
+                },
             },
             "fingerprints": fingerprints,
             "raw_runs": runs,

@@ -7,17 +7,24 @@
 2. Read the reference data (tenant and user ids, plans) the source validates against.
 3. In ONE transaction, under an advisory lock on (source, sha256): insert the ledger row
    (`running`, `started_at` = the transaction's start), then chunk by chunk (bounded memory,
-   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, psycopg
-   sends it in 1 MiB blocks) into a TEMP staging table of the frame's columns, merge
-   it into its target (stamping `ingest_batch_id` where the table has the column), and COPY
-   the rejects into `raw.quarantine`; then run the source's `derived_sql`; finally complete
-   the ledger row with the counts, after checking `in = loaded + quarantined + duplicates`.
+   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, a few
+   thousand rows at a time) into its target, straight or through a TEMP staging table of
+   the frame's columns (see Merging; `ingest_batch_id` stamped where the table has the
+   column), and COPY the rejects into `raw.quarantine`; then run the source's
+   `derived_sql`; finally complete the ledger row with the counts, after checking
+   `in = loaded + quarantined + duplicates`.
    A crash anywhere leaves nothing behind: the transaction never commits.
 4. On an error the transaction rolls back, a `failed` ledger row with the error text is
    written in a transaction of its own, and the error is raised again.
 
 Merging (`Target.disposition`):
-- `insert_new`: `INSERT ... SELECT ... ON CONFLICT (key) DO NOTHING`.
+- `insert_new`: the chunk's keys are probed against the target's unique index (one query,
+  the keys as arrays), the stored ones dropped, and the rest COPYed straight into the target
+  inside a savepoint. Should a key be stored between the probe and the COPY (a concurrent
+  loader of an overlapping file), the COPY fails on the unique index, is rolled back to the
+  savepoint, and the chunk goes the staged way: `INSERT ... SELECT ... ON CONFLICT (key) DO
+  NOTHING`. Tables under row-level security always go the staged way (COPY FROM refuses
+  them).
 - `upsert_newer`: `... ON CONFLICT (key) DO UPDATE SET <frame columns> WHERE` the stored
   `version_column` is older (or null) `AND` the stored values differ from the new ones. A
   version column the frame does not carry (e.g. `ingested_at`) takes its default, so the
@@ -63,7 +70,7 @@ from ingestion.sources.registry import get_source
 
 Database = Engine | psycopg.Connection | str
 ERROR_TEXT_LIMIT = 4000
-_COPY_BLOCK = 1024 * 1024
+_COPY_ROWS = 5_000  # rows of a frame written as CSV and sent to COPY at a time
 
 
 class LoadError(RuntimeError):
@@ -167,10 +174,15 @@ def load_file(
                 if isinstance(source, ReferencingSource):
                     context = source.with_references(chunk.data, context, _reader(conn))
                 parsed = source.parse(chunk.data, path.name, context)
-                yield parsed, chunk.record_offset
+                offset, bytes_done = chunk.record_offset, chunk.bytes_done
                 records += parsed.records_in
+                # Neither the chunk's bytes nor its rows stay alive while the next chunk is
+                # read and parsed: peak memory is one chunk's, not two.
+                del chunk
+                yield parsed, offset
+                del parsed
                 if progress:
-                    progress(LoadProgress(path, chunk.bytes_done, total, records))
+                    progress(LoadProgress(path, bytes_done, total, records))
 
         result = _load_recorded(conn, source, label, sha256, context, file_chunks)
     if progress:
@@ -331,6 +343,7 @@ def _load(
                     counts.loaded += written
             _quarantine(conn, batch_id, source.name, label, rejects, record_offset)
             counts.quarantined += len(rejects)
+            del parsed, frame, rejects  # before the next chunk is parsed
         if source.derived_sql:
             # Derived SQL may narrow its scans to the batch's time range.
             conn.execute(
@@ -414,13 +427,42 @@ def _with_batch_parameter(statement: str) -> sql.SQL:
     return sql.SQL(_BATCH_PARAMETER.sub("%(batch_id)s", escaped))
 
 
+_ROW = "_loader_row"
+
+
+@dataclass(frozen=True)
+class _TargetFacts:
+    direct: bool  # insert_new rows may be COPYed straight into the table
+    key_types: tuple[str, ...]  # SQL type of each key column, for the probe's arrays
+
+
+def _array_literal(column: pl.Series) -> str:
+    """A column as the text of a PostgreSQL array literal, every element quoted."""
+    dtype = column.dtype
+    if isinstance(dtype, pl.Datetime):
+        zone = "%:z" if dtype.time_zone is not None else ""
+        text = column.dt.to_string(f"%Y-%m-%dT%H:%M:%S%.f{zone}")
+    else:
+        text = column.cast(pl.String)
+    quoted = (
+        text.str.replace_all("\\", "\\\\", literal=True)
+        .str.replace_all('"', '\\"', literal=True)
+        .to_frame()
+        .select(pl.concat_str(pl.lit('"'), pl.first(), pl.lit('"')).str.join(","))
+        .item()
+    )
+    return "{" + (quoted or "") + "}"
+
+
 @dataclass
 class _Merger:
-    """COPY into a TEMP staging table per target, then merge into the target."""
+    """Per target: rows with new keys COPYed straight into it where it can (`insert_new`
+    without row-level security), else COPY into a TEMP staging table and merge from there."""
 
     conn: psycopg.Connection
     batch_id: uuid.UUID
     staged: dict[tuple[str, tuple[str, ...]], sql.Identifier] = field(default_factory=dict)
+    facts: dict[str, _TargetFacts] = field(default_factory=dict)
 
     def merge(self, target: Target, frame: pl.DataFrame | None) -> tuple[int, int, int]:
         """(duplicates within the frame, keys already stored, rows written)."""
@@ -437,11 +479,102 @@ class _Merger:
             )
         if frame.select(pl.any_horizontal(pl.col(list(target.key)).is_null()).any()).item():
             raise SourceContractError(f"rows for {target.table} have a null key {target.key}")
-        unique = frame.unique(subset=list(target.key), keep="first", maintain_order=True)
-        stage = self._stage(target, columns)
-        self._copy(stage, unique)
-        written = self._insert(target, stage, columns, "ingest_batch_id" in table.c)
+        key = list(target.key)
+        unique = frame
+        if frame.select(pl.struct(key).n_unique()).item() < frame.height:  # else no copy
+            unique = frame.unique(subset=key, keep="first", maintain_order=True)
+        stamp = "ingest_batch_id" in table.c
+        written = None
+        if target.disposition == "insert_new" and self._copyable(target).direct:
+            written = self._copy_new(target, unique, stamp)
+        if written is None:
+            stage = self._stage(target, columns)
+            self._copy(stage, unique)
+            written = self._insert(target, stage, columns, stamp)
         return frame.height - unique.height, unique.height - written, written
+
+    def _copyable(self, target: Target) -> _TargetFacts:
+        """What the direct path needs to know of the target, read from the catalog once."""
+        facts = self.facts.get(target.table)
+        if facts is None:
+            rows = self.conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, NULL), c.relrowsecurity "
+                "FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
+                "WHERE a.attrelid = CAST(%s AS regclass) AND a.attname = ANY(%s)",
+                (_qualified(target.table).as_string(self.conn), list(target.key)),
+            ).fetchall()
+            types = {name: type_name for name, type_name, _ in rows}
+            # COPY FROM refuses tables under row-level security: those keep the stage.
+            direct = bool(rows) and not any(secured for _, _, secured in rows)
+            facts = _TargetFacts(direct, tuple(types[name] for name in target.key))
+            self.facts[target.table] = facts
+        return facts
+
+    def _copy_new(self, target: Target, frame: pl.DataFrame, stamp: bool) -> int | None:
+        """The rows whose key is not stored yet, COPYed straight into the target.
+
+        Rows written; None when a key was stored between the probe and the COPY (a concurrent
+        loader of an overlapping file committed it): the COPY is rolled back to its savepoint
+        and the caller merges the frame through the stage, whose ON CONFLICT settles it.
+        """
+        stored = self._stored_rows(target, frame)
+        new = frame
+        if stored:
+            new = (
+                frame.with_row_index(_ROW, offset=1)
+                .filter(~pl.col(_ROW).is_in(pl.Series(stored, dtype=pl.UInt32).implode()))
+                .drop(_ROW)
+            )
+        if new.height == 0:
+            return 0
+        if stamp:
+            new = new.with_columns(pl.lit(str(self.batch_id)).alias("ingest_batch_id"))
+        try:
+            with self.conn.transaction():
+                self._copy(_qualified(target.table), new)
+        except psycopg.errors.UniqueViolation:
+            return None
+        return new.height
+
+    def _stored_rows(self, target: Target, frame: pl.DataFrame) -> list[int]:
+        """1-based row numbers of `frame` whose key is in the target: one query, the keys
+        sent as one array literal per key column and joined on the target's unique index.
+
+        Key columns of time or number types are also bounded by the chunk's own range, so the
+        target's rows the join reads are those of that range (a file's chunks are mostly
+        disjoint in time), not the whole table once per chunk. Text is not bounded: Polars
+        and the column's collation may order it differently.
+        """
+        types = self._copyable(target).key_types
+        names = [sql.Identifier(f"k{i}") for i in range(len(target.key))]
+        arrays = sql.SQL(", ").join(
+            sql.SQL("CAST({} AS {}[])").format(sql.Placeholder(), sql.SQL(type_name))
+            for type_name in types
+        )
+        conditions = [
+            sql.SQL("t.{} = k.{}").format(sql.Identifier(column), name)
+            for column, name in zip(target.key, names, strict=True)
+        ]
+        parameters: list[Any] = [_array_literal(frame.get_column(c)) for c in target.key]
+        for column, type_name in zip(target.key, types, strict=True):
+            values = frame.get_column(column)
+            if values.dtype.is_temporal() or values.dtype.is_numeric():
+                conditions.append(
+                    sql.SQL("t.{0} BETWEEN CAST({1} AS {2}) AND CAST({1} AS {2})").format(
+                        sql.Identifier(column), sql.Placeholder(), sql.SQL(type_name)
+                    )
+                )
+                parameters += [values.min(), values.max()]
+        statement = sql.SQL(
+            "SELECT k.n FROM unnest({arrays}) WITH ORDINALITY AS k({names}, n) "
+            "JOIN {target} AS t ON {conditions}"
+        ).format(
+            arrays=arrays,
+            names=sql.SQL(", ").join(names),
+            target=_qualified(target.table),
+            conditions=sql.SQL(" AND ").join(conditions),
+        )
+        return [row[0] for row in self.conn.execute(statement, parameters)]
 
     def _stage(self, target: Target, columns: list[str]) -> sql.Identifier:
         """An empty TEMP table with exactly the frame's columns, typed like the target's.
@@ -468,17 +601,16 @@ class _Merger:
         self.staged[shape] = stage
         return stage
 
-    def _copy(self, stage: sql.Identifier, frame: pl.DataFrame) -> None:
+    def _copy(self, table: sql.Composable, frame: pl.DataFrame) -> None:
         # Polars writes the CSV (nulls as unquoted empty fields, empty strings as ""), which
-        # is COPY's csv format; psycopg sends it in 1 MiB blocks.
-        data = frame.write_csv(include_header=False).encode("utf-8")
+        # is COPY's csv format, a slice of rows at a time, so the text of the whole frame is
+        # never in memory at once.
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            stage, sql.SQL(", ").join(map(sql.Identifier, frame.columns))
+            table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))
         )
-        view = memoryview(data)
         with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
-            for start in range(0, len(data), _COPY_BLOCK):
-                copy.write(view[start : start + _COPY_BLOCK])
+            for rows in frame.iter_slices(_COPY_ROWS):
+                copy.write(rows.write_csv(include_header=False))
 
     def _insert(
         self, target: Target, stage: sql.Identifier, columns: list[str], stamp: bool

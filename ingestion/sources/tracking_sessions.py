@@ -8,51 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-# Sessions touched by the batch, recomputed from all their events in visitor_tracking.
-#
-# Where a session's events can be: visitor_sessions already spans every event loaded before
-# (each batch ran this statement), so a touched session's events lie between the earlier of
-# its stored first_visit_at and the batch's first event and the later of last_visit_at and
-# the batch's last event. Scanning only that time range lets TimescaleDB skip old chunks. The
-# batch's own rows are found by ingest_batch_id, within the ledger's min/max_event_at when the
-# loader has written them (any superset of the batch's event times is right), else anywhere.
-# Re-running it changes nothing: the update is skipped when the recomputed row is the same.
-SESSIONS_SQL: Final = """
-WITH ledger AS (
-    SELECT
-        coalesce(
-            (SELECT b.min_event_at FROM raw.ingest_batches AS b
-             WHERE b.id = CAST(:batch_id AS uuid)),
-            '-infinity'::timestamptz
-        ) AS lo,
-        coalesce(
-            (SELECT b.max_event_at FROM raw.ingest_batches AS b
-             WHERE b.id = CAST(:batch_id AS uuid)),
-            'infinity'::timestamptz
-        ) AS hi
-),
-touched AS (
-    SELECT v.session_id, min(v.created_at) AS lo, max(v.created_at) AS hi
-    FROM public.visitor_tracking AS v
-    CROSS JOIN ledger
-    WHERE v.ingest_batch_id = CAST(:batch_id AS uuid)
-        AND v.created_at >= ledger.lo
-        AND v.created_at <= ledger.hi
-    GROUP BY v.session_id
-),
-bounds AS (
-    SELECT
-        t.session_id,
-        least(t.lo, s.first_visit_at) AS lo,
-        greatest(t.hi, s.last_visit_at) AS hi
-    FROM touched AS t
-    LEFT JOIN public.visitor_sessions AS s ON s.session_id = t.session_id
-),
-span AS (
-    SELECT min(bounds.lo) AS lo, max(bounds.hi) AS hi FROM bounds
-),
-events AS (
-    SELECT
+# What each event contributes, and the aggregate of one session's events (both paths below).
+_EVENT_COLUMNS: Final = """
         v.session_id,
         v.id,
         v.created_at,
@@ -65,14 +22,8 @@ events AS (
         END AS conversion_value,
         CASE WHEN jsonb_typeof(v.metadata -> 'is_bot') = 'boolean'
             THEN (v.metadata ->> 'is_bot')::boolean
-        END AS is_bot
-    FROM public.visitor_tracking AS v
-    INNER JOIN bounds AS b ON v.session_id = b.session_id
-    CROSS JOIN span
-    WHERE v.created_at >= span.lo AND v.created_at <= span.hi
-),
-agg AS (
-    SELECT
+        END AS is_bot"""
+_AGGREGATES: Final = """
         e.session_id,
         min(e.created_at) AS first_visit_at,
         max(e.created_at) AS last_visit_at,
@@ -88,9 +39,76 @@ agg AS (
         (array_agg(e.page_url ORDER BY e.created_at DESC, e.id DESC)
             FILTER (WHERE e.event_type = 'pageview'))[1] AS exit_page,
         bool_or(e.is_bot) AS is_bot,
-        count(*) AS events
-    FROM events AS e
+        count(*) AS events"""
+
+# Sessions touched by the batch, from all their events in visitor_tracking.
+#
+# The batch's own rows are found by ingest_batch_id, within the ledger's min/max_event_at
+# when the loader has written them (any superset of the batch's event times is right), else
+# anywhere, and aggregated by session in one pass (`batch_agg`). visitor_sessions already
+# spans every event loaded before (each batch ran this statement in its transaction), so:
+# - a session with no stored row has no events but this batch's: its `batch_agg` row is the
+#   answer (nearly every session of a bulk load, which so skips finding each session's
+#   events again through the session index);
+# - a session with a stored row is recomputed from all its events, which lie between the
+#   earlier of its stored first_visit_at and the batch's first event and the later of
+#   last_visit_at and the batch's last event. Scanning only that time range lets
+#   TimescaleDB skip old chunks.
+# Re-running it changes nothing: every session then has a stored row, is recomputed, and
+# the update is skipped when the recomputed row is the same.
+SESSIONS_SQL: Final = f"""
+WITH ledger AS (
+    SELECT
+        coalesce(
+            (SELECT b.min_event_at FROM raw.ingest_batches AS b
+             WHERE b.id = CAST(:batch_id AS uuid)),
+            '-infinity'::timestamptz
+        ) AS lo,
+        coalesce(
+            (SELECT b.max_event_at FROM raw.ingest_batches AS b
+             WHERE b.id = CAST(:batch_id AS uuid)),
+            'infinity'::timestamptz
+        ) AS hi
+),
+batch_agg AS (
+    SELECT {_AGGREGATES}
+    FROM (
+        SELECT {_EVENT_COLUMNS}
+        FROM public.visitor_tracking AS v
+        CROSS JOIN ledger
+        WHERE v.ingest_batch_id = CAST(:batch_id AS uuid)
+            AND v.created_at >= ledger.lo
+            AND v.created_at <= ledger.hi
+    ) AS e
     GROUP BY e.session_id
+),
+stored AS (
+    SELECT
+        b.session_id,
+        least(b.first_visit_at, s.first_visit_at) AS lo,
+        greatest(b.last_visit_at, s.last_visit_at) AS hi
+    FROM batch_agg AS b
+    INNER JOIN public.visitor_sessions AS s ON s.session_id = b.session_id
+),
+span AS (
+    SELECT min(stored.lo) AS lo, max(stored.hi) AS hi FROM stored
+),
+history_agg AS (
+    SELECT {_AGGREGATES}
+    FROM (
+        SELECT {_EVENT_COLUMNS}
+        FROM public.visitor_tracking AS v
+        INNER JOIN stored AS b ON v.session_id = b.session_id
+        CROSS JOIN span
+        WHERE v.created_at >= span.lo AND v.created_at <= span.hi
+    ) AS e
+    GROUP BY e.session_id
+),
+agg AS (
+    SELECT b.* FROM batch_agg AS b
+    WHERE NOT EXISTS (SELECT FROM stored WHERE stored.session_id = b.session_id)
+    UNION ALL
+    SELECT h.* FROM history_agg AS h
 )
 INSERT INTO public.visitor_sessions AS s (
     session_id, visitor_id, first_visit_at, last_visit_at, total_visits, total_duration,

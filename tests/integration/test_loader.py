@@ -25,6 +25,7 @@ from ingestion.load import (
     SourceContractError,
     find_new_files,
     load_file,
+    loader,
 )
 from ingestion.parsing.contract import ParseContext, Parsed, Target
 from ingestion.sources.registry import get_source
@@ -347,6 +348,91 @@ def test_an_overlapping_file_loads_only_the_new_rows(db: str, settings: Settings
     assert len(rows) == 8
     assert by_batch["use-0001"] == by_batch["use-0006"] == first.batch_id  # kept, not rewritten
     assert by_batch["use-0007"] == by_batch["use-0008"] == second.batch_id
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """The target tables `_Merger.<name>` is called for, in order (the method still runs)."""
+    tables: list[str] = []
+    method = getattr(loader._Merger, name)
+
+    def counted(self: loader._Merger, target: Target, *args: Any) -> Any:
+        tables.append(target.table)
+        return method(self, target, *args)
+
+    monkeypatch.setattr(loader._Merger, name, counted)
+    return tables
+
+
+def test_new_keys_are_copied_straight_into_the_target(
+    db: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """insert_new without row-level security: no stage, the stored keys probed and skipped."""
+    staged = _count_calls(monkeypatch, "_stage")
+    first = load_file(db, "usage", FIXTURES / "usage/usage_2026-01-05.csv", settings)
+    second = load_file(db, "usage", FIXTURES / "usage/usage_2026-01-05_resent.csv", settings)
+    assert (first.rows_loaded, first.rows_duplicate) == (6, 0)
+    assert (second.rows_loaded, second.rows_duplicate) == (2, 2)
+    assert staged == []
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ingest_batch_id, count(*), count(DISTINCT id) "
+            "FROM public.platform_usage_tracking GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == sorted([(first.batch_id, 6, 6), (second.batch_id, 2, 2)])
+
+
+def test_tables_under_row_level_security_go_through_the_stage(
+    db: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    staged = _count_calls(monkeypatch, "_stage")
+    result = load_file(db, "trading", FIXTURES / "trading/fills_2026-01.csv", settings)
+    assert result.rows_loaded == 5
+    assert staged == ["public.trading_commissions", "public.trading_resource_usage"]
+
+
+def test_a_key_stored_between_the_probe_and_the_copy_falls_back_to_the_stage(
+    db: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """Another loader commits an overlapping file, on its own connection, right after this
+    load probed its keys: the COPY meets the unique index, rolls back to its savepoint, and
+    the chunk merges through the stage, counting the other loader's rows as duplicates."""
+    staged = _count_calls(monkeypatch, "_stage")
+    probe = loader._Merger._stored_rows
+    overlapping: list[BatchResult] = []
+    concurrent_started = False
+
+    def probe_then_concurrent_load(self: loader._Merger, target: Target, frame: Any) -> Any:
+        nonlocal concurrent_started
+        stored = probe(self, target, frame)
+        if not concurrent_started:  # the other loader probes through here too
+            concurrent_started = True
+            with psycopg.connect(db) as other:
+                overlapping.append(
+                    load_file(
+                        other, "usage", FIXTURES / "usage/usage_2026-01-05_resent.csv", settings
+                    )
+                )
+        return stored
+
+    monkeypatch.setattr(loader._Merger, "_stored_rows", probe_then_concurrent_load)
+    result = load_file(db, "usage", FIXTURES / "usage/usage_2026-01-05.csv", settings)
+    (other,) = overlapping
+    assert (other.rows_loaded, other.rows_duplicate) == (4, 0)
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (6, 4, 2)
+    assert staged == ["public.platform_usage_tracking"]  # this load's fallback only
+    with psycopg.connect(db) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT source_record_id, ingest_batch_id FROM public.platform_usage_tracking"
+            ).fetchall()
+        )
+    assert len(rows) == 8
+    assert rows["use-0001"] == rows["use-0006"] == other.batch_id  # the first to commit
+    assert rows["use-0002"] == result.batch_id
+    assert [row[1:] for row in ledger(db)] == [
+        ("completed", 6, 4, 0, 2),
+        ("completed", 4, 4, 0, 0),
+    ]
 
 
 def test_a_corrected_fx_rate_replaces_the_stored_one(db: str, settings: Settings):
