@@ -98,7 +98,9 @@ Tenants = Annotated[int, typer.Option(min=1, max=GENERATE_MAX_TENANTS, help="Cus
 HistoryDays = Annotated[
     int,
     typer.Option(
-        min=GENERATE_MIN_DAYS, max=GENERATE_MAX_DAYS, help="Days of history, ending yesterday."
+        min=GENERATE_MIN_DAYS,
+        max=GENERATE_MAX_DAYS,
+        help="Days of history, ending yesterday (São Paulo).",
     ),
 ]
 
@@ -326,7 +328,8 @@ def generate(
         int | None, typer.Option(min=1, help="Tracking events per day (default: demo size).")
     ] = None,
     end_date: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: yesterday).")
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day (default: yesterday in São Paulo)."),
     ] = None,
     database: Annotated[
         bool, typer.Option(help="Also write the operational rows the files reference.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from demo_data.files import (
 )
 from demo_data.seeding import stream
 from demo_data.traffic import DEFAULT_EVENTS_PER_DAY, TrafficGenerator
-from demo_data.world import Window, World, build_world
+from demo_data.world import BRT, Window, World, build_world
 from ingestion.parsing.contract import ParseContext
 
 MIN_DAYS = 7
@@ -130,7 +130,8 @@ def generate(
       re-running with the same arguments inserts nothing); None writes files only.
     - `tenants` customer tenants, signing up over `days` days ending `end_date`; by default
       the end date of the previous run with the same seed into `landing_dir` (its manifest),
-      else yesterday (UTC). So re-running later changes nothing; pass `end_date` to move on.
+      else yesterday in the reporting time zone (São Paulo). So re-running later changes
+      nothing; pass `end_date` to move on.
     - `events_per_day`: average web tracking events per day (default 600: about 325,000
       events for 540 days); scales to tens of millions, in bounded memory (one week).
     - `bad_records`: share of deliberately broken records appended to the CSV and JSON Lines
@@ -154,7 +155,7 @@ def generate(
     if rate < 0:
         raise ValueError("events_per_day must be >= 0")
     writer = LandingWriter(Path(landing_dir))
-    last = end_date or _previous_end(writer, seed) or (datetime.now(UTC).date() - timedelta(days=1))
+    last = end_date or _previous_end(writer, seed) or default_end_date(datetime.now(BRT))
     window = Window(last - timedelta(days=days - 1), last)
     writer.arguments = {
         "seed": seed,
@@ -332,6 +333,12 @@ def _summary(
         context=context,
         regenerated=regenerated,
     )
+
+
+def default_end_date(now: datetime) -> date:
+    """Yesterday on the reporting calendar, whose days the data fills, so no event is after
+    `now`: between 00:00 and 03:00 UTC, UTC's yesterday is São Paulo's today."""
+    return now.astimezone(BRT).date() - timedelta(days=1)
 
 
 def _previous_end(writer: LandingWriter, seed: int) -> date | None:

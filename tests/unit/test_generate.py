@@ -21,6 +21,7 @@ import pytest
 from demo_data import GenerateProgress, GenerationSummary, files, generate
 from demo_data.billing import ADD_ON_MONTHLY, WELCOME_PERCENT_OFF
 from demo_data.catalog import PLANS
+from demo_data.run import default_end_date
 from ingestion.load.files import iter_chunks
 from ingestion.parsing.contract import Parsed
 from ingestion.sources.registry import get_source
@@ -622,10 +623,24 @@ def test_arguments_are_checked(tmp_path: Path, options: dict[str, float]) -> Non
 
 def test_default_end_date_is_yesterday_then_the_previous_runs(tmp_path: Path) -> None:
     summary = generate(None, tmp_path, tenants=1, days=7, events_per_day=10)
-    assert summary.last_day == datetime.now(UTC).date() - timedelta(days=1)
+    sao_paulo_today = datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+    assert summary.last_day == sao_paulo_today - timedelta(days=1)
     moved = generate(None, tmp_path, tenants=1, days=7, events_per_day=10, end_date=END)
     again = generate(None, tmp_path, tenants=1, days=7, events_per_day=10)  # e.g. a day later
     assert again.last_day == moved.last_day == END
     assert again.files_changed == 0
     other_seed = generate(None, tmp_path, tenants=1, days=7, events_per_day=10, seed=99)
     assert other_seed.last_day == summary.last_day
+
+
+def test_the_default_last_day_is_over_whenever_the_generator_runs() -> None:
+    """Every 10 minutes of two days (around midnight UTC too): the default last day has
+    ended in São Paulo, whose calendar the data fills, so no generated event is in the future."""
+    sao_paulo = ZoneInfo("America/Sao_Paulo")
+    start = datetime(2026, 12, 6, tzinfo=UTC)
+    for step in range(2 * 24 * 6):
+        now = start + timedelta(minutes=10 * step)
+        last = default_end_date(now)
+        end_of_last_day = datetime.combine(last + timedelta(days=1), datetime.min.time(), sao_paulo)
+        assert end_of_last_day <= now
+        assert now - end_of_last_day < timedelta(days=1)  # and it is yesterday, not earlier
