@@ -11,8 +11,8 @@ When no server answers, it starts one in the background and runs this command as
 
 A server belongs to one user and one installation: its socket's name hashes the Python
 executable, the installed packages' folder and this file, so upgrading dbt starts a new one.
-It exits after BCF_DBT_SERVER_IDLE_SECONDS (600) without a command, and forwards a SIGTERM
-to the commands still running before it exits. BCF_DBT_WARM=0 turns it off
+It exits after BCF_DBT_SERVER_IDLE_SECONDS (600) without a command; sent SIGTERM, it passes
+Ctrl-C (SIGINT) to the commands still running and exits once they end. BCF_DBT_WARM=0 turns it off
 (orchestration/defs/dbt/project.dbt_executable).
 
 This module imports only the standard library at the top: the client must start in
