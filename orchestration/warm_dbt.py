@@ -11,9 +11,10 @@ When no server answers, it starts one in the background and runs this command as
 
 A server belongs to one user and one installation: its socket's name hashes the Python
 executable, the installed packages' folder and this file, so upgrading dbt starts a new one.
-It exits after BCF_DBT_SERVER_IDLE_SECONDS (600) without a command; sent SIGTERM, it passes
-Ctrl-C (SIGINT) to the commands still running and exits once they end. BCF_DBT_WARM=0 turns it off
-(orchestration/defs/dbt/project.dbt_executable).
+It exits after BCF_DBT_SERVER_IDLE_SECONDS (600; as the last command's environment has it)
+without a command; sent SIGTERM, it passes Ctrl-C (SIGINT) to the commands still running and
+exits once they end. BCF_DBT_WARM=0 turns it off (orchestration/defs/dbt/project.dbt_executable),
+and so does a TMPDIR too long for a socket's path.
 
 This module imports only the standard library at the top: the client must start in
 milliseconds.
@@ -37,7 +38,8 @@ import sysconfig
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -45,7 +47,9 @@ DBT = str(Path(sys.executable).parent / "dbt")
 IDLE_SECONDS_VARIABLE = "BCF_DBT_SERVER_IDLE_SECONDS"
 DEFAULT_IDLE_SECONDS = 600.0
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+REQUEST_SECONDS = 60.0  # a client sends its request at once; one that stalls this long is dropped
 LOG_LIMIT_BYTES = 1 << 20  # a server starting finds its log longer: it starts it anew
+SOCKET_PATH_LIMIT = 107  # bytes of a Unix socket's path, on Linux
 _LENGTH = struct.Struct("!I")
 _EXIT = b"X"
 
@@ -66,6 +70,8 @@ def main() -> NoReturn:
     """`bcf-dbt ARGS...`: `dbt ARGS...` through the warm server."""
     path = socket_path()
     arguments = sys.argv[1:]
+    if len(os.fsencode(path)) > SOCKET_PATH_LIMIT:  # no server could listen there
+        os.execv(DBT, [DBT, *arguments])  # noqa: S606 - become dbt itself, no shell
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(str(path))
@@ -163,6 +169,7 @@ class Server:
         self.idle_seconds = idle_seconds
         self.selector = selectors.DefaultSelector()
         self.commands: dict[int, Command] = {}  # by pid
+        self.arriving: list[ArrivingRequest] = []
         self.last_activity = time.monotonic()
         self.stopping = False
 
@@ -175,6 +182,7 @@ class Server:
             while self.commands or not self._idle():
                 for key, _ in self.selector.select(timeout=1.0):
                     key.data(key.fileobj)
+                self._drop_stalled()
         finally:
             self.selector.unregister(listener)
             listener.close()
@@ -193,13 +201,46 @@ class Server:
         connection, _ = listener.accept()
         self.last_activity = time.monotonic()
         try:
-            connection.settimeout(10)
-            descriptors, request = _read_request(connection)
-            connection.settimeout(None)
+            _check_peer(connection)
         except (OSError, ValueError) as error:
             print(f"{_now()} refused a request: {error}", flush=True)
             connection.close()
             return
+        # Read as it arrives, between the other events: a client that connects and stalls
+        # holds up nobody else.
+        connection.setblocking(False)
+        arriving = ArrivingRequest(connection, time.monotonic() + REQUEST_SECONDS)
+        self.arriving.append(arriving)
+        self.selector.register(connection, selectors.EVENT_READ, lambda _: self._read(arriving))
+
+    def _read(self, arriving: ArrivingRequest) -> None:
+        try:
+            request = arriving.read()
+        except BlockingIOError:
+            return
+        except (OSError, ValueError) as error:
+            self._drop(arriving, f"refused a request: {error}")
+            return
+        if request is None:
+            return
+        self.selector.unregister(arriving.connection)
+        self.arriving.remove(arriving)
+        arriving.connection.setblocking(True)
+        self._start(arriving.connection, arriving.descriptors, request)
+
+    def _drop(self, arriving: ArrivingRequest, why: str) -> None:
+        print(f"{_now()} {why}", flush=True)
+        self.selector.unregister(arriving.connection)
+        self.arriving.remove(arriving)
+        arriving.close()
+
+    def _drop_stalled(self) -> None:
+        now = time.monotonic()
+        for arriving in [item for item in self.arriving if item.deadline < now]:
+            self._drop(arriving, f"refused a request: incomplete after {REQUEST_SECONDS:.0f} s")
+
+    def _start(self, connection: socket.socket, descriptors: list[int], request: Request) -> None:
+        self.idle_seconds = idle_seconds(request.env)
         pid = os.fork()
         if pid == 0:
             self._become_command(connection, descriptors, request)
@@ -229,6 +270,8 @@ class Server:
             for other in self.commands.values():
                 other.connection.close()
                 os.close(other.pidfd)
+            for arriving in self.arriving:
+                arriving.close()
             for target, descriptor in enumerate(descriptors):
                 os.dup2(descriptor, target)
                 os.close(descriptor)
@@ -267,37 +310,55 @@ class Server:
         command.connection.close()
 
 
-def _read_request(connection: socket.socket) -> tuple[list[int], Request]:
+def _check_peer(connection: socket.socket) -> None:
     uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
     if uid != os.getuid():
         raise ValueError(f"a client of user {uid}, not this server's")
-    room = socket.CMSG_SPACE(3 * array.array("i").itemsize)
-    marker, ancillary, _, _ = connection.recvmsg(1, room)
-    descriptors = array.array("i")
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            descriptors.frombytes(data[: len(data) - len(data) % descriptors.itemsize])
-    if marker != b"R" or len(descriptors) != 3:
-        for descriptor in descriptors:
-            os.close(descriptor)
-        raise ValueError("not a bcf-dbt request")
-    try:
-        (length,) = _LENGTH.unpack(_receive(connection, _LENGTH.size))
-        return list(descriptors), Request.from_json(_receive(connection, length))
-    except (OSError, ValueError):
-        for descriptor in descriptors:
-            os.close(descriptor)
-        raise
 
 
-def _receive(connection: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = connection.recv(size - len(data))
+@dataclass
+class ArrivingRequest:
+    """A request read as its bytes arrive: the marker with the client's three descriptors,
+    then the length of its JSON and the JSON."""
+
+    connection: socket.socket
+    deadline: float
+    descriptors: list[int] = field(default_factory=list)
+    received: bytes = b""
+
+    def read(self) -> Request | None:
+        """Reads what has arrived; the request once it is whole."""
+        if not self.descriptors:
+            self._read_marker()
+            return None
+        chunk = self.connection.recv(1 << 16)
         if not chunk:
             raise ValueError("the client left mid-request")
-        data += chunk
-    return data
+        self.received += chunk
+        if len(self.received) < _LENGTH.size:
+            return None
+        (length,) = _LENGTH.unpack_from(self.received)
+        if len(self.received) < _LENGTH.size + length:
+            return None
+        return Request.from_json(self.received[_LENGTH.size : _LENGTH.size + length])
+
+    def _read_marker(self) -> None:
+        room = socket.CMSG_SPACE(3 * array.array("i").itemsize)
+        marker, ancillary, _, _ = self.connection.recvmsg(1, room)
+        descriptors = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                descriptors.frombytes(data[: len(data) - len(data) % descriptors.itemsize])
+        if marker != b"R" or len(descriptors) != 3:
+            for descriptor in descriptors:
+                os.close(descriptor)
+            raise ValueError("not a bcf-dbt request")
+        self.descriptors = list(descriptors)
+
+    def close(self) -> None:
+        for descriptor in self.descriptors:
+            os.close(descriptor)
+        self.connection.close()
 
 
 def _run_dbt(request: Request) -> int:
@@ -372,8 +433,13 @@ def serve(path: Path) -> None:
     import dbt_common.clients.agate_helper  # noqa: F401
 
     gc.freeze()  # the imported objects stay shared with the forked commands, not copied
-    idle_seconds = float(os.environ.get(IDLE_SECONDS_VARIABLE) or DEFAULT_IDLE_SECONDS)
-    Server(path, lock, idle_seconds).serve(listener)
+    Server(path, lock, idle_seconds(os.environ)).serve(listener)
+
+
+def idle_seconds(environment: Mapping[str, str]) -> float:
+    """How long the server waits for a command: each command's environment sets it anew, so
+    the server keeps to the setting of whoever used it last, not of whoever started it."""
+    return float(environment.get(IDLE_SECONDS_VARIABLE) or DEFAULT_IDLE_SECONDS)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,13 @@ Each test has a server of its own: the socket's folder follows TMPDIR."""
 
 from __future__ import annotations
 
+import array
+import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -196,19 +200,55 @@ def test_a_killed_client_takes_its_command_with_it(
     assert f"command {command_pid}: exit code -9" in _server_log(temp_folder)
 
 
-def test_an_idle_server_goes_away(
+def test_an_idle_server_goes_away_after_the_last_commands_idle_time(
     migrated_database_url: str, tmp_path: Path, temp_folder: Path
 ) -> None:
-    environment = {
-        **_client_environment(migrated_database_url, tmp_path, temp_folder),
-        "BCF_DBT_SERVER_IDLE_SECONDS": "2",
-    }
-    _warm_server_ready(environment, temp_folder)
-    socket = Path(re.findall(r"warm dbt server \d+ on (\S+)", _server_log(temp_folder))[0])
+    started_with_the_default = _client_environment(migrated_database_url, tmp_path, temp_folder)
+    started_with_the_default.pop("BCF_DBT_SERVER_IDLE_SECONDS", None)
+    _warm_server_ready(started_with_the_default, temp_folder)
+    socket_file = Path(re.findall(r"warm dbt server \d+ on (\S+)", _server_log(temp_folder))[0])
+    environment = {**started_with_the_default, "BCF_DBT_SERVER_IDLE_SECONDS": "2"}
+    assert _client(environment, "--version").returncode == 0
 
     _wait_for(lambda: "stopped" in _server_log(temp_folder), "the idle server to stop", 60)
-    assert not socket.exists()
+    assert not socket_file.exists()
     assert _client(environment, "debug", "--config-dir").returncode == 0  # plain dbt again
+
+
+def test_a_stalled_client_holds_up_no_other(
+    migrated_database_url: str, tmp_path: Path, temp_folder: Path
+) -> None:
+    environment = _client_environment(migrated_database_url, tmp_path, temp_folder)
+    _warm_server_ready(environment, temp_folder)
+    socket_file = re.findall(r"warm dbt server \d+ on (\S+)", _server_log(temp_folder))[0]
+    stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stalled.connect(socket_file)
+    output = tmp_path / "stalled-output.txt"
+    with open(os.devnull) as stdin, output.open("w") as stdout:
+        descriptors = array.array("i", [stdin.fileno(), stdout.fileno(), stdout.fileno()])
+        stalled.sendmsg([b"R"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)])
+
+    other = _client(environment, "--version")  # while the first request is half sent
+
+    assert other.returncode == 0, other.stderr
+    request = json.dumps({"argv": ["--version"], "env": environment, "cwd": str(PROJECT_DIR)})
+    stalled.sendall(struct.pack("!I", len(request)) + request.encode())
+    answer = b""
+    while chunk := stalled.recv(16):
+        answer += chunk
+    assert answer == b"X" + struct.pack("!I", 0)
+    assert output.read_text() == other.stdout
+
+
+def test_a_temp_folder_too_long_for_a_socket_runs_the_plain_dbt(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    deep = tmp_path.joinpath(*["long-temporary-folder"] * 6)
+    deep.mkdir(parents=True)
+    environment = _client_environment(migrated_database_url, tmp_path, deep)
+
+    assert _client(environment, "--version").returncode == 0
+    assert not list(deep.iterdir())  # no server was started: no socket, lock or log
 
 
 def test_warm_dbt_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
