@@ -97,7 +97,7 @@ TRACKING_EVENT_SCHEMA: dict[str, Any] = {
         },
         "page_url": {
             **_text_schema("page_url"),
-            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+[^\x00]*$",
+            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/\x00]+[^\x00]*$",
         },
         "visit_duration": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
         "event_type": {"enum": list(EVENT_TYPES)},

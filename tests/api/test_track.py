@@ -4,6 +4,7 @@ database through the loader; nothing lost, nothing twice."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from core.services import LocalRedis
 from core.settings import Settings
 from ingestion import stream
 from tests.api.conftest import World, client, make_app, serving
-from write_api.track import BatchValidator
+from write_api.track import TRACKING_EVENT_SCHEMA, BatchValidator
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -141,6 +142,15 @@ def _json(value: Any) -> bytes:
 def _with_field(value: dict[str, Any], name: str, raw_json: bytes) -> bytes:
     """`value` as JSON with one more field whose JSON text is `raw_json`, as sent."""
     return _json(value)[:-1] + b', "%s": %s}' % (name.encode(), raw_json)
+
+
+def test_the_documented_page_url_leaves_out_the_nul_the_api_refuses() -> None:
+    """The document says what the API takes: a NUL in the host as in the path is refused
+    (a client generating from the schema once sent one in the host, and got a 422)."""
+    pattern = TRACKING_EVENT_SCHEMA["properties"]["page_url"]["pattern"]
+    assert re.search(pattern, "https://example.com/a?b=c")
+    for url in ("https://exa\x00mple.com/", "https://example.com/a\x00b", "https://\x00/"):
+        assert not re.search(pattern, url), repr(url)
 
 
 def test_bad_bodies_get_a_json_4xx_naming_the_problem(world: World) -> None:
