@@ -7,6 +7,7 @@ import functools
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -829,8 +830,12 @@ def dbt(context: typer.Context) -> None:
         "DBT_TARGET_PATH": str(artifacts),
         "DBT_LOG_PATH": str(artifacts),
     }
-    done = subprocess.run([dbt_executable(), *context.args], env=environment, check=False)
-    raise typer.Exit(done.returncode)
+    # dbt in this process's place: Ctrl-C and signals reach it alone, with all the time it
+    # needs to cancel its queries, and its exit code is the command's.
+    executable = dbt_executable()
+    sys.stdout.flush()  # what was printed (a started database) before the exec discards it
+    sys.stderr.flush()
+    os.execve(executable, [executable, *context.args], environment)  # noqa: S606 - no shell
 
 
 @app.command("settings")

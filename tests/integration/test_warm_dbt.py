@@ -189,6 +189,37 @@ def test_ctrl_c_reaches_the_command_and_its_exit_code_comes_back(
     assert int(ended[-1]) == slow_query.returncode
 
 
+def test_ctrl_c_to_bcf_dbt_lets_dbt_cancel_its_query(
+    migrated_database_url: str, tmp_path: Path, temp_folder: Path
+) -> None:
+    """`bcf dbt` becomes dbt: a Ctrl-C sent to it alone (not its process group) reaches dbt,
+    which cancels its query, instead of dbt being killed a quarter second later with the
+    query left running."""
+    environment = {
+        **data_dir_environment(tmp_path / "data"),
+        "BCF_DATABASE_URL": migrated_database_url,
+        "TMPDIR": str(temp_folder),
+    }
+    _warm_server_ready(
+        _client_environment(migrated_database_url, tmp_path, temp_folder), temp_folder
+    )
+    command = subprocess.Popen(
+        [BCF, "dbt", "show", "--inline", SLOW_QUERY],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for(lambda: _sleeping_backends(migrated_database_url) == 1, "the query to run")
+        command.send_signal(signal.SIGINT)
+
+        assert command.wait(timeout=120) != 0
+        _wait_for(
+            lambda: _sleeping_backends(migrated_database_url) == 0, "the query to be cancelled", 30
+        )
+    finally:
+        command.kill()
+        command.wait(timeout=60)
+
+
 def test_a_killed_client_takes_its_command_with_it(
     slow_query: subprocess.Popen[bytes], temp_folder: Path
 ) -> None:
