@@ -3,10 +3,11 @@
 A keyed write sends Redis two commands (the claim before, the answer after). Through
 redis-py each cost about 130 microseconds of the worker's CPU (its pool, retries and
 reply parser; 25 % of a keyed create's samples), against about 25 for the command itself.
-Here the commands of every request share one connection: each is written as it comes and
-Redis answers a connection's commands in the order they were sent, so each waiting request
-takes the next answer. Only what the idempotency layer sends is spoken (`SET`, `GET`,
-`DEL`; RESP2 replies without arrays).
+Here the commands of every request share one connection, and Redis answers a connection's
+commands in the order they were sent, so each waiting request takes the next answer. The
+commands queued in one turn of the event loop (the answers of a group commit's batch, the
+claims of requests that arrived together) are written together, one system call. Only what
+the idempotency layer sends is spoken (`SET`, `GET`, `DEL`; RESP2 replies without arrays).
 
 A command unanswered within `command_timeout` closes the connection, and every command
 waiting on it fails with `TimeoutError`; a lost connection fails them with
@@ -37,6 +38,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiting: deque[asyncio.Future[Reply]] = deque()
         self.buffer = bytearray()
+        self.outgoing: list[bytes] = []  # commands of this turn of the event loop, unsent
         self.closed = False
         self.failure: OSError = ConnectionError("the connection to Redis was lost")
 
@@ -65,6 +67,23 @@ class _Protocol(asyncio.Protocol):
                 answer.set_result(reply)
         if self.buffer:  # a reply nothing waits for: the order is lost
             self.fail(ConnectionError("Redis answered a command that was not sent"))
+
+    def send(self, command: bytes) -> asyncio.Future[Reply]:
+        """`command` queued, to be written with the others of this turn of the loop."""
+        answer: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        # Queued in the order written: the answers' order is the commands'.
+        self.waiting.append(answer)
+        if not self.outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.outgoing.append(command)
+        return answer
+
+    def _flush(self) -> None:
+        # One write (one system call) for the commands of every request that ran this turn.
+        if not self.closed:
+            assert self.transport is not None
+            self.transport.write(b"".join(self.outgoing))
+        self.outgoing.clear()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -155,13 +174,8 @@ class RedisLine:
         return await self._send(protocol, command)
 
     async def _send(self, protocol: _Protocol, command: bytes) -> Reply:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Reply] = loop.create_future()
-        # Queued and written with no wait in between: the answers' order is the commands'.
-        protocol.waiting.append(answer)
-        assert protocol.transport is not None
-        protocol.transport.write(command)
-        late = loop.call_later(
+        answer = protocol.send(command)
+        late = asyncio.get_running_loop().call_later(
             self.command_timeout, protocol.fail, TimeoutError("Redis did not answer in time")
         )
         try:
