@@ -137,7 +137,7 @@ async def run_write(
     slot = f"bcf:api:idem:{principal.key_id}:{hashlib.sha256(key.encode()).hexdigest()}"
     deadline = time.monotonic() + runtime.api.idempotency_wait_seconds
     while True:
-        answered, claimed = await runtime.with_redis(
+        answered, claimed = await runtime.with_key_records(
             lambda client: client.set(
                 slot, orjson.dumps({"fp": fingerprint}), nx=True, ex=_PENDING_SECONDS
             )
@@ -147,7 +147,7 @@ async def run_write(
             return _response(answer.outcome, answer.replayed)
         if claimed:
             break
-        answered, stored = await runtime.with_redis(lambda client: client.get(slot))
+        answered, stored = await runtime.with_key_records(lambda client: client.get(slot))
         if not answered:
             raise ApiError(409, "conflict", f"a request with this {HEADER} is in progress")
         if stored is None:
@@ -163,13 +163,15 @@ async def run_write(
     try:
         answer = await _run_keyed(runtime, principal, key, fingerprint, work, create)
     except BaseException:
-        await runtime.with_redis(lambda client: client.delete(slot))
+        await runtime.with_key_records(lambda client: client.delete(slot))
         raise
     outcome = answer.outcome
     record_bytes = orjson.dumps(
         {"fp": fingerprint, "status": outcome.status, "body": outcome.body.decode()}
     )
-    await runtime.with_redis(lambda client: client.set(slot, record_bytes, ex=answer.ttl_seconds))
+    await runtime.with_key_records(
+        lambda client: client.set(slot, record_bytes, ex=answer.ttl_seconds)
+    )
     return _response(outcome, answer.replayed)
 
 

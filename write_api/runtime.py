@@ -31,9 +31,11 @@ from core.settings import Settings
 from write_api.config import ApiSettings
 from write_api.group_commit import GroupCommit
 from write_api.rate_limit import RateLimiter
+from write_api.redis_line import RedisLine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+C = TypeVar("C")
 Statement = str | sql.SQL | sql.Composed
 
 # `SET LOCAL ROLE` and `SET LOCAL app.tenant_id` as one statement that takes a parameter.
@@ -80,6 +82,8 @@ class Runtime:
     redis_url: str | None
     pool: AsyncConnectionPool = field(init=False)
     redis: aioredis.Redis | None = field(init=False, default=None)
+    # The idempotency keys' commands, two per keyed write, on a connection of their own.
+    key_records: RedisLine | None = field(init=False, default=None)
     rate_limiter: RateLimiter = field(init=False)
     writes: GroupCommit = field(init=False)
     key_cache: dict[str, CachedKey] = field(default_factory=dict)
@@ -107,6 +111,7 @@ class Runtime:
             self.redis = aioredis.Redis.from_url(
                 self.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
             )
+            self.key_records = RedisLine(self.redis_url, connect_timeout=0.5, command_timeout=2.0)
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
@@ -115,15 +120,28 @@ class Runtime:
         await self.pool.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.key_records is not None:
+            await self.key_records.close()
 
     async def with_redis(
         self, action: Callable[[aioredis.Redis], Awaitable[T]]
     ) -> tuple[bool, T | None]:
         """(True, result); (False, None) when Redis is unset or failing (then skipped a while)."""
-        if self.redis is None or time.monotonic() < self._redis_down_until:
+        return await self._guarded(self.redis, action)
+
+    async def with_key_records(
+        self, action: Callable[[RedisLine], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        """`with_redis` for the idempotency keys' records."""
+        return await self._guarded(self.key_records, action)
+
+    async def _guarded(
+        self, client: C | None, action: Callable[[C], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        if client is None or time.monotonic() < self._redis_down_until:
             return False, None
         try:
-            return True, await action(self.redis)
+            return True, await action(client)
         except (RedisError, OSError) as error:
             self._redis_down_until = time.monotonic() + self.api.redis_retry_seconds
             log.warning("Redis unavailable, using the database fallback: %s", error)
