@@ -16,8 +16,9 @@ In one run, on one fresh database (migrated to head) of one server:
    limit (Redis, leased in blocks), the insert and its audit row as `bcf_api` with the
    tenant set, in one round trip, committed together with the creates that wait with it.
    **API keyed create**: the same with an `Idempotency-Key` no other request has, as a
-   client retrying safely sends: its record in Redis, and in the database in the create's
-   own transaction (two statements more, no shared commit).
+   client retrying safely sends: its record in Redis, and in the database the key's claim
+   and the create (which records its row as the key's answer) in the group commit's shared
+   transaction.
 4. **API tracking**: `POST /v1/track` with `--batch-events` (100) events per call, distinct
    event ids, the same connections and duration: validation by the tracking source, one
    XADD per call.

@@ -111,3 +111,27 @@ def test_a_redis_that_does_not_listen_is_an_os_error(run: Run) -> None:
             await _line(f"redis://127.0.0.1:{free_port()}/0").get("a")
 
     run(steps())
+
+
+@RUNNERS
+def test_the_urls_database_is_the_one_written(redis_server_url: str, run: Run) -> None:
+    """A URL naming database 7 (`redis://host:port/7`): the keys land there, not in 0."""
+    where = redis.Redis.from_url(redis_server_url).connection_pool.connection_kwargs
+    server = f"redis://{where['host']}:{where['port']}"
+    name = f"line-{uuid.uuid4().hex}"
+
+    async def steps() -> None:
+        line = _line(f"{server}/7")
+        assert await line.set(name, b"in seven", ex=60) is True
+        await line.close()
+
+    run(steps())
+    seven = redis.Redis.from_url(f"{server}/7")
+    zero = redis.Redis.from_url(f"{server}/0")
+    try:
+        assert seven.get(name) == b"in seven"
+        assert zero.get(name) is None
+    finally:
+        seven.delete(name)
+        seven.close()
+        zero.close()
