@@ -20,11 +20,14 @@
 Merging (`Target.disposition`):
 - `insert_new`: the chunk's keys are probed against the target's unique index (one query,
   the keys as arrays), the stored ones dropped, and the rest COPYed straight into the target
-  inside a savepoint. Should a key be stored between the probe and the COPY (a concurrent
-  loader of an overlapping file), the COPY fails on the unique index, is rolled back to the
-  savepoint, and the chunk goes the staged way: `INSERT ... SELECT ... ON CONFLICT (key) DO
-  NOTHING`. Tables under row-level security always go the staged way (COPY FROM refuses
-  them).
+  inside a savepoint. Once a probe finds none of its chunk's keys stored, the next chunks
+  are COPYed whole without one (a bulk load of new keys pays one probe, not one a chunk),
+  until such a COPY meets a stored key: it fails on the unique index, is rolled back to the
+  savepoint, and that chunk is probed, as are the next ones until a probe finds nothing.
+  Should a key be stored between the probe and the COPY (a concurrent loader of an
+  overlapping file), the COPY fails likewise and the chunk goes the staged way: `INSERT ...
+  SELECT ... ON CONFLICT (key) DO NOTHING`. Tables under row-level security always go the
+  staged way (COPY FROM refuses them).
 - `upsert_newer`: `... ON CONFLICT (key) DO UPDATE SET <frame columns> WHERE` the stored
   `version_column` is older (or null) `AND` the stored values differ from the new ones. A
   version column the frame does not carry (e.g. `ingested_at`) takes its default, so the
@@ -463,6 +466,9 @@ class _Merger:
     batch_id: uuid.UUID
     staged: dict[tuple[str, tuple[str, ...]], sql.Identifier] = field(default_factory=dict)
     facts: dict[str, _TargetFacts] = field(default_factory=dict)
+    # Targets whose last probe found none of its chunk's keys stored: the next chunks are
+    # COPYed without one until a COPY meets a stored key.
+    unprobed: set[str] = field(default_factory=set)
 
     def merge(self, target: Target, frame: pl.DataFrame | None) -> tuple[int, int, int]:
         """(duplicates within the frame, keys already stored, rows written)."""
@@ -513,11 +519,20 @@ class _Merger:
     def _copy_new(self, target: Target, frame: pl.DataFrame, stamp: bool) -> int | None:
         """The rows whose key is not stored yet, COPYed straight into the target.
 
+        After a probe that found nothing stored the frame is COPYed whole, unprobed; should
+        that COPY meet a stored key, it is rolled back to its savepoint and the frame probed.
         Rows written; None when a key was stored between the probe and the COPY (a concurrent
         loader of an overlapping file committed it): the COPY is rolled back to its savepoint
         and the caller merges the frame through the stage, whose ON CONFLICT settles it.
         """
+        if target.table in self.unprobed:
+            written = self._copy_stamped(target, frame, stamp)
+            if written is not None:
+                return written
+            self.unprobed.discard(target.table)
         stored = self._stored_rows(target, frame)
+        if not stored:
+            self.unprobed.add(target.table)
         new = frame
         if stored:
             new = (
@@ -527,14 +542,19 @@ class _Merger:
             )
         if new.height == 0:
             return 0
+        return self._copy_stamped(target, new, stamp)
+
+    def _copy_stamped(self, target: Target, frame: pl.DataFrame, stamp: bool) -> int | None:
+        """COPY `frame` into the target inside a savepoint: rows written, or None (rolled
+        back) when one of its keys is stored."""
         if stamp:
-            new = new.with_columns(pl.lit(str(self.batch_id)).alias("ingest_batch_id"))
+            frame = frame.with_columns(pl.lit(str(self.batch_id)).alias("ingest_batch_id"))
         try:
             with self.conn.transaction():
-                self._copy(_qualified(target.table), new)
+                self._copy(_qualified(target.table), frame)
         except psycopg.errors.UniqueViolation:
             return None
-        return new.height
+        return frame.height
 
     def _stored_rows(self, target: Target, frame: pl.DataFrame) -> list[int]:
         """1-based row numbers of `frame` whose key is in the target: one query, the keys

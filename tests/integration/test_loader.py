@@ -435,6 +435,54 @@ def test_a_key_stored_between_the_probe_and_the_copy_falls_back_to_the_stage(
     ]
 
 
+def _behaviour_events(path: Path, numbers: range) -> Path:
+    path.write_text(
+        "".join(
+            f'{{"event_id": "e{i}", "occurred_at": "2026-01-05T12:{i // 60 % 60:02d}:'
+            f'{i % 60:02d}Z", "tenant_id": "{TENANT_A}", "user_id": "{USER_1}", '
+            '"action": "click"}\n'
+            for i in numbers
+        )
+    )
+    return path
+
+
+def test_a_bulk_load_of_new_keys_probes_its_first_chunk_only(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    probed = _count_calls(monkeypatch, "_stored_rows")
+    staged = _count_calls(monkeypatch, "_stage")
+    path = _behaviour_events(tmp_path / "new.jsonl", range(2500))
+    result = load_file(db, "behaviour", path, settings, chunk_records=1000)
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (2500, 2500, 0)
+    assert probed == ["public.user_behavior_tracking"]
+    assert staged == []
+
+
+def test_an_unprobed_copy_meeting_a_stored_key_mid_file_stores_every_row_once(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The first chunk's probe finds nothing, so the second chunk is COPYed unprobed; it
+    meets the stored keys halfway, rolls back to its savepoint, and is probed: its stored
+    rows are counted as duplicates and left as they were, the others written once."""
+    stored = load_file(
+        db, "behaviour", _behaviour_events(tmp_path / "stored.jsonl", range(1500, 1600)), settings
+    )
+    probed = _count_calls(monkeypatch, "_stored_rows")
+    staged = _count_calls(monkeypatch, "_stage")
+    path = _behaviour_events(tmp_path / "all.jsonl", range(2500))
+    result = load_file(db, "behaviour", path, settings, chunk_records=1000)
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (2500, 2400, 100)
+    assert probed == ["public.user_behavior_tracking"] * 3  # chunks 1, 2 (after its COPY), 3
+    assert staged == []
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ingest_batch_id, count(*), count(DISTINCT source_record_id) "
+            "FROM public.user_behavior_tracking GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == sorted([(stored.batch_id, 100, 100), (result.batch_id, 2400, 2400)])
+
+
 def test_a_corrected_fx_rate_replaces_the_stored_one(db: str, settings: Settings):
     load_file(db, "fx_rates", FIXTURES / "fx_rates/rates_2026-01.csv", settings)
     correction = load_file(
