@@ -41,6 +41,7 @@ their frames by event time where that matters) or the key was already stored.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import uuid
@@ -61,6 +62,7 @@ from core.settings import Settings
 from ingestion.load.files import DEFAULT_CHUNK_RECORDS, content_sha256, iter_chunks
 from ingestion.parsing import validate
 from ingestion.parsing.contract import (
+    FinishingSource,
     ParseContext,
     Parsed,
     ReferenceQuery,
@@ -168,6 +170,10 @@ def load_file(
             return replace(done, origin=label, already_loaded=True)
         context = context or read_parse_context(conn, settings)
 
+        # A finishing source's costly columns are computed in the merge, for new rows only.
+        finishing = isinstance(source, FinishingSource)
+        parse = source.parse_unfinished if isinstance(source, FinishingSource) else source.parse
+
         def file_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int]]:
             whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
             if progress:
@@ -176,7 +182,7 @@ def load_file(
             for chunk in iter_chunks(path, max_records=whole_file):
                 if isinstance(source, ReferencingSource):
                     context = source.with_references(chunk.data, context, _reader(conn))
-                parsed = source.parse(chunk.data, path.name, context)
+                parsed = parse(chunk.data, path.name, context)
                 offset, bytes_done = chunk.record_offset, chunk.bytes_done
                 records += parsed.records_in
                 # Neither the chunk's bytes nor its rows stay alive while the next chunk is
@@ -187,7 +193,7 @@ def load_file(
                 if progress:
                     progress(LoadProgress(path, bytes_done, total, records))
 
-        result = _load_recorded(conn, source, label, sha256, context, file_chunks)
+        result = _load_recorded(conn, source, label, sha256, context, file_chunks, finish=finishing)
     if progress:
         progress(LoadProgress(path, total, total, result.rows_in, finished=True))
     return result
@@ -229,10 +235,15 @@ def _load_recorded(
     sha256: str,
     context: ParseContext,
     chunks: ParsedChunks,
+    *,
+    finish: bool = False,
 ) -> BatchResult:
-    """`_load`, with a failure written to the ledger (in its own transaction) and re-raised."""
+    """`_load`, with a failure written to the ledger (in its own transaction) and re-raised.
+
+    `finish`: the chunks' rows are a `FinishingSource`'s, unfinished.
+    """
     try:
-        return _load(conn, source, label, sha256, context, chunks)
+        return _load(conn, source, label, sha256, context, chunks, finish)
     except Exception as error:
         _record_failure(conn, source.name, label, sha256, error)
         raise
@@ -316,7 +327,9 @@ def _load(
     sha256: str,
     context: ParseContext,
     chunks: ParsedChunks,
+    finish: bool,
 ) -> BatchResult:
+    finisher = source.finish if finish and isinstance(source, FinishingSource) else None
     with conn.transaction():
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}:{sha256}",)
@@ -339,7 +352,7 @@ def _load(
             counts.events(parsed)
             for target in (source.primary, *source.secondary):
                 frame = parsed.tables.get(target.table)
-                in_file, stored, written = merger.merge(target, frame)
+                in_file, stored, written = merger.merge(target, frame, finisher)
                 if target is source.primary:
                     counts.duplicate_in_file += in_file
                     counts.duplicate_stored += stored
@@ -431,6 +444,12 @@ def _with_batch_parameter(statement: str) -> sql.SQL:
 
 
 _ROW = "_loader_row"
+# A FinishingSource's `finish`: (target table, its unfinished rows) -> the finished rows.
+Finisher = Callable[[str, pl.DataFrame], pl.DataFrame]
+
+
+def _unchanged(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
 
 
 @dataclass(frozen=True)
@@ -470,8 +489,14 @@ class _Merger:
     # COPYed without one until a COPY meets a stored key.
     unprobed: set[str] = field(default_factory=set)
 
-    def merge(self, target: Target, frame: pl.DataFrame | None) -> tuple[int, int, int]:
-        """(duplicates within the frame, keys already stored, rows written)."""
+    def merge(
+        self, target: Target, frame: pl.DataFrame | None, finish: Finisher | None = None
+    ) -> tuple[int, int, int]:
+        """(duplicates within the frame, keys already stored, rows written).
+
+        `finish` completes the rows that are written (a `FinishingSource`'s), after those
+        whose key is stored are dropped where the key probe runs first.
+        """
         if frame is None or frame.height == 0:
             return 0, 0, 0
         table = validate.table(target.table)
@@ -490,12 +515,17 @@ class _Merger:
         if frame.select(pl.struct(key).n_unique()).item() < frame.height:  # else no copy
             unique = frame.unique(subset=key, keep="first", maintain_order=True)
         stamp = "ingest_batch_id" in table.c
-        written = None
+        finished = functools.partial(finish, target.table) if finish else _unchanged
+        outcome: int | pl.DataFrame
         if target.disposition == "insert_new" and self._copyable(target).direct:
-            written = self._copy_new(target, unique, stamp)
-        if written is None:
+            outcome = self._copy_new(target, unique, stamp, finished)
+        else:
+            outcome = finished(unique)
+        if isinstance(outcome, int):
+            written = outcome
+        else:
             stage = self._stage(target, columns)
-            self._copy(stage, unique)
+            self._copy(stage, outcome)
             written = self._insert(target, stage, columns, stamp)
         return frame.height - unique.height, unique.height - written, written
 
@@ -516,16 +546,24 @@ class _Merger:
             self.facts[target.table] = facts
         return facts
 
-    def _copy_new(self, target: Target, frame: pl.DataFrame, stamp: bool) -> int | None:
-        """The rows whose key is not stored yet, COPYed straight into the target.
+    def _copy_new(
+        self,
+        target: Target,
+        frame: pl.DataFrame,
+        stamp: bool,
+        finish: Callable[[pl.DataFrame], pl.DataFrame],
+    ) -> int | pl.DataFrame:
+        """The rows whose key is not stored yet, finished and COPYed straight into the target.
 
         After a probe that found nothing stored the frame is COPYed whole, unprobed; should
         that COPY meet a stored key, it is rolled back to its savepoint and the frame probed.
-        Rows written; None when a key was stored between the probe and the COPY (a concurrent
-        loader of an overlapping file committed it): the COPY is rolled back to its savepoint
-        and the caller merges the frame through the stage, whose ON CONFLICT settles it.
+        Returns the rows written, or, when a key was stored between the probe and the COPY (a
+        concurrent loader of an overlapping file committed it), the finished rows the COPY
+        rolled back, for the caller to merge through the stage, whose ON CONFLICT settles it.
         """
         if target.table in self.unprobed:
+            frame = finish(frame)
+            finish = _unchanged
             written = self._copy_stamped(target, frame, stamp)
             if written is not None:
                 return written
@@ -542,7 +580,9 @@ class _Merger:
             )
         if new.height == 0:
             return 0
-        return self._copy_stamped(target, new, stamp)
+        new = finish(new)
+        written = self._copy_stamped(target, new, stamp)
+        return new if written is None else written
 
     def _copy_stamped(self, target: Target, frame: pl.DataFrame, stamp: bool) -> int | None:
         """COPY `frame` into the target inside a savepoint: rows written, or None (rolled

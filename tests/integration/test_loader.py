@@ -483,6 +483,45 @@ def test_an_unprobed_copy_meeting_a_stored_key_mid_file_stores_every_row_once(
     assert sorted(rows) == sorted([(stored.batch_id, 100, 100), (result.batch_id, 2400, 2400)])
 
 
+def test_a_redelivered_tracking_file_enriches_only_its_new_rows(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Tracking rows are parsed unenriched and enriched after the stored keys are dropped:
+    the chunks of the re-delivery's stored rows are probed first, so those rows are neither
+    enriched nor written again; its new ones are stored enriched, as the first delivery's."""
+    day = Path(__file__).resolve().parents[1] / "fixtures" / "landing" / "tracking"
+    lines = (day / "events_2026-11-24.jsonl").read_bytes().splitlines(keepends=True)
+    first_part = tmp_path / "first.jsonl"
+    first_part.write_bytes(b"".join(lines[:20]))
+    everything = tmp_path / "everything.jsonl"
+    everything.write_bytes(b"".join(lines))
+    source = get_source("tracking")
+    finished: list[int] = []
+    finish = source.finish
+
+    def counted(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        finished.append(frame.height)
+        return finish(table, frame)
+
+    monkeypatch.setattr(source, "finish", counted)
+    first = load_file(db, source, first_part, settings, chunk_records=4)
+    assert (first.rows_loaded, first.rows_duplicate) == (20, 0)
+    assert sum(finished) == 20
+    finished.clear()
+    again = load_file(db, source, everything, settings, chunk_records=4)
+    assert (again.rows_in, again.rows_loaded, again.rows_duplicate) == (len(lines), 10, 20)
+    assert sum(finished) == 10
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ingest_batch_id, count(*), count(DISTINCT source_record_id), "
+            "count(*) FILTER (WHERE metadata ? 'is_bot'), count(device_type) "
+            "FROM public.visitor_tracking GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == sorted(
+        [(first.batch_id, 20, 20, 20, 20), (again.batch_id, 10, 10, 10, 10)]
+    )
+
+
 def test_a_corrected_fx_rate_replaces_the_stored_one(db: str, settings: Settings):
     load_file(db, "fx_rates", FIXTURES / "fx_rates/rates_2026-01.csv", settings)
     correction = load_file(
