@@ -7,7 +7,8 @@
 2. Read the reference data (tenant and user ids, plans) the source validates against.
 3. In ONE transaction, under an advisory lock on (source, sha256): insert the ledger row
    (`running`, `started_at` = the transaction's start), then chunk by chunk (bounded memory,
-   `ingestion.load.files`): parse, COPY each target frame (Polars writes it as CSV, a few
+   `ingestion.load.files`; the next chunk read and parsed in a worker thread meanwhile):
+   parse, COPY each target frame (Polars writes it as CSV, a few
    thousand rows at a time) into its target, straight or through a TEMP staging table of
    the frame's columns (see Merging; `ingest_batch_id` stamped where the table has the
    column), and COPY the rejects into `raw.quarantine`; then run the source's
@@ -46,11 +47,12 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import psycopg
@@ -74,6 +76,7 @@ from ingestion.parsing.contract import (
 from ingestion.sources.registry import get_source
 
 Database = Engine | psycopg.Connection | str
+_Item = TypeVar("_Item")
 ERROR_TEXT_LIMIT = 4000
 _COPY_ROWS = 5_000  # rows of a frame written as CSV and sent to COPY at a time
 
@@ -174,20 +177,29 @@ def load_file(
         finishing = isinstance(source, FinishingSource)
         parse = source.parse_unfinished if isinstance(source, FinishingSource) else source.parse
 
-        def file_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int]]:
-            whole_file = sys.maxsize if isinstance(source, ReferencingSource) else chunk_records
-            if progress:
-                progress(LoadProgress(path, 0, total, 0))
-            records = 0
+        referencing = isinstance(source, ReferencingSource)
+
+        def parsed_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int, int]]:
+            whole_file = sys.maxsize if referencing else chunk_records
             for chunk in iter_chunks(path, max_records=whole_file):
                 if isinstance(source, ReferencingSource):
                     context = source.with_references(chunk.data, context, _reader(conn))
                 parsed = parse(chunk.data, path.name, context)
                 offset, bytes_done = chunk.record_offset, chunk.bytes_done
-                records += parsed.records_in
-                # Neither the chunk's bytes nor its rows stay alive while the next chunk is
-                # read and parsed: peak memory is one chunk's, not two.
+                # The chunk's bytes are not kept while its rows are merged.
                 del chunk
+                yield parsed, offset, bytes_done
+                del parsed
+
+        def file_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int]]:
+            if progress:
+                progress(LoadProgress(path, 0, total, 0))
+            records = 0
+            # The next chunk is read and parsed while this one is merged, in a thread, except
+            # a referencing source's (one chunk, whose references are read on `conn`).
+            chunks = parsed_chunks(context)
+            for parsed, offset, bytes_done in chunks if referencing else _read_ahead(chunks):
+                records += parsed.records_in
                 yield parsed, offset
                 del parsed
                 if progress:
@@ -222,6 +234,21 @@ def load_parsed(
         return _load_recorded(
             conn, source, origin, content_key, context, lambda ctx: iter([(parse(ctx), 0)])
         )
+
+
+def _read_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
+    """`items`, each next one made in a worker thread while the caller works on this one.
+
+    A chunk is parsed (Polars, which releases the GIL) while the server COPYs and merges the
+    one before: the load's wall time nears the larger of the client's and the server's work
+    rather than their sum, for one parsed chunk more in memory.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as worker:
+        ahead = worker.submit(next, items, None)
+        while (item := ahead.result()) is not None:
+            ahead = worker.submit(next, items, None)
+            yield item
+            del item
 
 
 # Parsed pieces of one batch, each with the record number its rejects count from.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -625,6 +626,39 @@ def test_a_large_jsonl_file_loads_in_chunks(db: str, settings: Settings, tmp_pat
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2500, 2499, 1)
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT record_number FROM raw.quarantine").fetchall() == [(1235,)]
+
+
+def test_chunks_are_parsed_in_a_worker_thread_and_merged_in_the_callers(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    source = get_source("behaviour")
+    threads: dict[str, set[int]] = {"parse": set(), "merge": set(), "progress": set()}
+    parse, merge = source.parse, loader._Merger.merge
+
+    def parse_in(data: bytes, file_name: str, context: ParseContext) -> Parsed:
+        threads["parse"].add(threading.get_ident())
+        return parse(data, file_name, context)
+
+    def merge_in(self: loader._Merger, *args: Any) -> Any:
+        threads["merge"].add(threading.get_ident())
+        return merge(self, *args)
+
+    monkeypatch.setattr(source, "parse", parse_in)
+    monkeypatch.setattr(loader._Merger, "merge", merge_in)
+    path = _behaviour_events(tmp_path / "chunks.jsonl", range(2500))
+    result = load_file(
+        db,
+        source,
+        path,
+        settings,
+        chunk_records=1000,
+        progress=lambda _: threads["progress"].add(threading.get_ident()),
+    )
+    assert (result.rows_in, result.rows_loaded) == (2500, 2500)
+    caller = {threading.get_ident()}
+    assert threads["merge"] == threads["progress"] == caller
+    assert len(threads["parse"]) == 1
+    assert threads["parse"] != caller
 
 
 class _Exploding:
