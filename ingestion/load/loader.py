@@ -471,6 +471,7 @@ def _with_batch_parameter(statement: str) -> sql.SQL:
 
 
 _ROW = "_loader_row"
+_PROBE_PLAN = {"jit": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 # A FinishingSource's `finish`: (target table, its unfinished rows) -> the finished rows.
 Finisher = Callable[[str, pl.DataFrame], pl.DataFrame]
 
@@ -515,6 +516,8 @@ class _Merger:
     # Targets whose last probe found none of its chunk's keys stored: the next chunks are
     # COPYed without one until a COPY meets a stored key.
     unprobed: set[str] = field(default_factory=set)
+    # The connection's values of the settings the probe changes, read at the first probe.
+    planner: dict[str, str] = field(default_factory=dict)
 
     def merge(
         self, target: Target, frame: pl.DataFrame | None, finish: Finisher | None = None
@@ -661,7 +664,30 @@ class _Merger:
             target=_qualified(target.table),
             conditions=sql.SQL(" AND ").join(conditions),
         )
-        return [row[0] for row in self.conn.execute(statement, parameters)]
+        with self._probe_plan():
+            return [row[0] for row in self.conn.execute(statement, parameters)]
+
+    @contextmanager
+    def _probe_plan(self) -> Iterator[None]:
+        """For the probe only: index lookups one key at a time, and no JIT.
+
+        Left to itself the planner hash-joins the chunk's keys with every stored row of the
+        chunk's time range and compiles that plan with JIT: 0.44-0.52 s per 25,000 keys on
+        300,000 stored rows, against 0.19-0.23 s by index lookups without JIT. The hash join
+        grows with the table, the lookups only with the index's depth. The settings are set
+        back after the probe (on an error the transaction's rollback undoes them).
+        """
+        if not self.planner:
+            self.planner = dict(
+                self.conn.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
+                    (list(_PROBE_PLAN),),
+                ).fetchall()
+            )
+        assign = "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in _PROBE_PLAN)
+        self.conn.execute(assign, [v for item in _PROBE_PLAN.items() for v in item])
+        yield
+        self.conn.execute(assign, [v for name in _PROBE_PLAN for v in (name, self.planner[name])])
 
     def _stage(self, target: Target, columns: list[str]) -> sql.Identifier:
         """An empty TEMP table with exactly the frame's columns, typed like the target's.

@@ -736,6 +736,31 @@ def test_derived_sql_runs_in_the_batch_with_its_id(db: str, settings: Settings):
     assert rows == [({"derived": "100%", "batch": str(result.batch_id)}, True)]
 
 
+class _SettingsSeen(_Derived):
+    """Usage whose derived SQL writes down the planner settings it runs under."""
+
+    derived = (
+        "UPDATE public.platform_usage_tracking SET resource_id = concat_ws(' ', "
+        "current_setting('jit'), current_setting('enable_hashjoin'), "
+        "current_setting('enable_mergejoin')) WHERE ingest_batch_id = :batch_id",
+    )
+
+
+def test_the_probes_planner_settings_do_not_outlast_it(db: str, settings: Settings):
+    """The probe turns off JIT and hash and merge joins for itself; the derived SQL after it
+    (the load's other statements) runs under the connection's own settings."""
+    path = FIXTURES / "usage/usage_2026-01-05.csv"
+    with psycopg.connect(db) as conn:
+        conn.execute("SET jit = off")
+        conn.commit()
+        result = load_file(conn, _SettingsSeen(), path, settings)
+        seen = conn.execute(
+            "SELECT DISTINCT resource_id FROM public.platform_usage_tracking"
+        ).fetchall()
+    assert result.rows_loaded == 6
+    assert seen == [("off on on",)]
+
+
 def test_upsert_newer_keeps_the_newest_version_whatever_the_order(
     db: str, settings: Settings, tmp_path: Path
 ):
