@@ -471,7 +471,6 @@ def _with_batch_parameter(statement: str) -> sql.SQL:
 
 
 _ROW = "_loader_row"
-_PROBE_PLAN = {"jit": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 # A FinishingSource's `finish`: (target table, its unfinished rows) -> the finished rows.
 Finisher = Callable[[str, pl.DataFrame], pl.DataFrame]
 
@@ -516,8 +515,8 @@ class _Merger:
     # Targets whose last probe found none of its chunk's keys stored: the next chunks are
     # COPYed without one until a COPY meets a stored key.
     unprobed: set[str] = field(default_factory=set)
-    # The connection's values of the settings the probe changes, read at the first probe.
-    planner: dict[str, str] = field(default_factory=dict)
+    # The connection's JIT setting, which the probe turns off for itself; read at the first.
+    jit: str | None = None
 
     def merge(
         self, target: Target, frame: pl.DataFrame | None, finish: Finisher | None = None
@@ -669,25 +668,23 @@ class _Merger:
 
     @contextmanager
     def _probe_plan(self) -> Iterator[None]:
-        """For the probe only: index lookups one key at a time, and no JIT.
+        """For the probe only: no JIT.
 
-        Left to itself the planner hash-joins the chunk's keys with every stored row of the
-        chunk's time range and compiles that plan with JIT: 0.44-0.52 s per 25,000 keys on
-        300,000 stored rows, against 0.19-0.23 s by index lookups without JIT. The hash join
-        grows with the table, the lookups only with the index's depth. The settings are set
-        back after the probe (on an error the transaction's rollback undoes them).
+        The planner hash-joins the chunk's keys with the stored rows of the chunk's time range
+        and, the table being large, compiles that plan with JIT, which took half the probe:
+        0.44-0.52 s per 25,000 keys on 300,000 stored rows, 0.22-0.29 s without. (Index
+        lookups forced by turning hash and merge joins off were barely faster there,
+        0.19-0.23 s, and on a table loaded but not yet analysed the planner then chose a
+        nested loop over sequential scans: minutes per probe.) The setting is set back after
+        the probe (on an error the transaction's rollback undoes it).
         """
-        if not self.planner:
-            self.planner = dict(
-                self.conn.execute(
-                    "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
-                    (list(_PROBE_PLAN),),
-                ).fetchall()
-            )
-        assign = "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in _PROBE_PLAN)
-        self.conn.execute(assign, [v for item in _PROBE_PLAN.items() for v in item])
+        if self.jit is None:
+            row = self.conn.execute("SELECT current_setting('jit')").fetchone()
+            assert row is not None
+            self.jit = row[0]
+        self.conn.execute("SELECT set_config('jit', 'off', true)")
         yield
-        self.conn.execute(assign, [v for name in _PROBE_PLAN for v in (name, self.planner[name])])
+        self.conn.execute("SELECT set_config('jit', %s, true)", (self.jit,))
 
     def _stage(self, target: Target, columns: list[str]) -> sql.Identifier:
         """An empty TEMP table with exactly the frame's columns, typed like the target's.
