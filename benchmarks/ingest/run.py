@@ -236,12 +236,17 @@ def _instrument(source: Any) -> _Phases:
     phases = _Phases()
     loader.content_sha256 = phases.wrap("hash file", loader.content_sha256)
     loader.iter_chunks = phases.wrap_iterator("read chunks", loader.iter_chunks)
-    source.parse = phases.wrap("parse (decode, validate, shape, enrich)", source.parse)
+    parse = "parse (decode, validate, shape, enrich)"
+    source.parse = phases.wrap(parse, source.parse)
+    if hasattr(source, "parse_unfinished"):  # enrichment moves into the merge, new rows only
+        source.parse_unfinished = phases.wrap(parse, source.parse_unfinished)
     tracking_rows.enrich_events = phases.wrap(
         "  of which enrich_events", tracking_rows.enrich_events
     )
     merger = loader._Merger
     merger.merge = phases.wrap("merge (dedupe, stage, COPY, INSERT)", merger.merge)  # type: ignore[method-assign]
+    if hasattr(source, "finish"):
+        source.finish = phases.wrap("  of which finish (enrich the rows to write)", source.finish)
     merger._stage = phases.wrap("  of which create/truncate stage", merger._stage)  # type: ignore[method-assign]
     merger._stored_rows = phases.wrap("  of which key probe", merger._stored_rows)  # type: ignore[method-assign]
     merger._copy = phases.wrap("  of which COPY (to the table or the stage)", merger._copy)  # type: ignore[method-assign]

@@ -109,3 +109,19 @@ class ReferencingSource(Source, Protocol):
     def with_references(
         self, data: bytes, context: ParseContext, query: ReferenceQuery
     ) -> ParseContext: ...
+
+
+@runtime_checkable
+class FinishingSource(Source, Protocol):
+    """A source whose primary rows carry columns that cost much to compute (enrichment) and
+    that finding stored keys does not need. The loader parses with `parse_unfinished` (every
+    column there, the costly ones null), drops the rows whose key is stored, and has the
+    source `finish` the rest: a re-delivered file is then not enriched again.
+    """
+
+    def parse_unfinished(self, data: bytes, file_name: str, context: ParseContext) -> Parsed: ...
+
+    def finish(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (rows of `parse_unfinished`'s `table`) as `parse` would have made those
+        rows: the same rows in the same order, the same columns."""
+        ...

@@ -62,7 +62,9 @@ device_brand, device_model from the user agent; country, region, city, latitude,
 asn, isp from the IP. Bots (crawler user agents, HTTP tools, empty user agent) get
 device_type `bot` and `metadata.is_bot = true`; every enriched event carries `is_bot`, so
 marts keep bots out of visitor counts with `NOT coalesce((metadata->>'is_bot')::boolean,
-false)`. With enrichment off those columns are NULL and `is_bot` is absent.
+false)`. With enrichment off those columns are NULL and `is_bot` is absent. The loader
+enriches only the rows whose key is not stored yet (`parse_unfinished`, then `finish`), so
+a re-delivered file costs no enrichment.
 
 Rejects (to `raw.quarantine` by the loader), each with a reason naming the field, the value
 and what was expected: a line that is not valid UTF-8 or not a JSON object; a required
@@ -120,6 +122,7 @@ from ingestion.sources.tracking_rows import (
     NUMBER_FIELDS,
     TABLE,
     build,
+    finish,
     validate,
 )
 from ingestion.sources.tracking_sessions import SESSIONS_SQL
@@ -641,6 +644,12 @@ class TrackingSource:
         self, events: Sequence[Mapping[Any, Any]], context: ParseContext | None = None
     ) -> Parsed:
         return parse_events(events, context, enrich=self.enrich, geoip=self.geoip)
+
+    def parse_unfinished(self, data: bytes, file_name: str, context: ParseContext) -> Parsed:
+        return parse_file(data, file_name, context, enrich=False, geoip=self.geoip)
+
+    def finish(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        return finish(frame, geoip=self.geoip) if self.enrich else frame
 
 
 SOURCE = TrackingSource()

@@ -3,7 +3,8 @@ the checks each must pass (vectorised over the batch, each refusal with its reas
 row an accepted event becomes, enriched (see the `tracking` module docstring for the format).
 
 `validate` keeps the rows that pass and turns the others into `Reject`s; `build` validates,
-enriches and shapes the accepted rows into the `Parsed` the loader takes.
+enriches and shapes the accepted rows into the `Parsed` the loader takes; `finish` enriches
+rows `build` shaped without enrichment, as the loader does for the rows it will write.
 """
 
 from __future__ import annotations
@@ -322,6 +323,21 @@ def validate(
         rejects.append(Reject(number, raw_of(row), reason))
     rejects.sort(key=lambda reject: reject.record_number or 0)
     return accepted
+
+
+def finish(table: pl.DataFrame, *, geoip: GeoIp | None) -> pl.DataFrame:
+    """Rows `build` made with enrichment off, as it makes them with enrichment on: the
+    enriched columns filled and `is_bot` last in `metadata` (which always ends with "}")."""
+    c = pl.col
+    enriched = enrich_events(table, enabled=True, geoip=geoip)
+    return enriched.with_columns(
+        pl.concat_str(
+            c("metadata").str.strip_suffix("}"),
+            pl.when(c("is_bot"))
+            .then(pl.lit(',"is_bot":true}'))
+            .otherwise(pl.lit(',"is_bot":false}')),
+        ).alias("metadata")
+    ).select(list(VISITOR_TRACKING_SCHEMA))
 
 
 def build(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -435,6 +436,93 @@ def test_a_key_stored_between_the_probe_and_the_copy_falls_back_to_the_stage(
     ]
 
 
+def _behaviour_events(path: Path, numbers: range) -> Path:
+    path.write_text(
+        "".join(
+            f'{{"event_id": "e{i}", "occurred_at": "2026-01-05T12:{i // 60 % 60:02d}:'
+            f'{i % 60:02d}Z", "tenant_id": "{TENANT_A}", "user_id": "{USER_1}", '
+            '"action": "click"}\n'
+            for i in numbers
+        )
+    )
+    return path
+
+
+def test_a_bulk_load_of_new_keys_probes_its_first_chunk_only(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    probed = _count_calls(monkeypatch, "_stored_rows")
+    staged = _count_calls(monkeypatch, "_stage")
+    path = _behaviour_events(tmp_path / "new.jsonl", range(2500))
+    result = load_file(db, "behaviour", path, settings, chunk_records=1000)
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (2500, 2500, 0)
+    assert probed == ["public.user_behavior_tracking"]
+    assert staged == []
+
+
+def test_an_unprobed_copy_meeting_a_stored_key_mid_file_stores_every_row_once(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The first chunk's probe finds nothing, so the second chunk is COPYed unprobed; it
+    meets the stored keys halfway, rolls back to its savepoint, and is probed: its stored
+    rows are counted as duplicates and left as they were, the others written once."""
+    stored = load_file(
+        db, "behaviour", _behaviour_events(tmp_path / "stored.jsonl", range(1500, 1600)), settings
+    )
+    probed = _count_calls(monkeypatch, "_stored_rows")
+    staged = _count_calls(monkeypatch, "_stage")
+    path = _behaviour_events(tmp_path / "all.jsonl", range(2500))
+    result = load_file(db, "behaviour", path, settings, chunk_records=1000)
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (2500, 2400, 100)
+    assert probed == ["public.user_behavior_tracking"] * 3  # chunks 1, 2 (after its COPY), 3
+    assert staged == []
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ingest_batch_id, count(*), count(DISTINCT source_record_id) "
+            "FROM public.user_behavior_tracking GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == sorted([(stored.batch_id, 100, 100), (result.batch_id, 2400, 2400)])
+
+
+def test_a_redelivered_tracking_file_enriches_only_its_new_rows(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Tracking rows are parsed unenriched and enriched after the stored keys are dropped:
+    the chunks of the re-delivery's stored rows are probed first, so those rows are neither
+    enriched nor written again; its new ones are stored enriched, as the first delivery's."""
+    day = Path(__file__).resolve().parents[1] / "fixtures" / "landing" / "tracking"
+    lines = (day / "events_2026-11-24.jsonl").read_bytes().splitlines(keepends=True)
+    first_part = tmp_path / "first.jsonl"
+    first_part.write_bytes(b"".join(lines[:20]))
+    everything = tmp_path / "everything.jsonl"
+    everything.write_bytes(b"".join(lines))
+    source = get_source("tracking")
+    finished: list[int] = []
+    finish = source.finish
+
+    def counted(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        finished.append(frame.height)
+        return finish(table, frame)
+
+    monkeypatch.setattr(source, "finish", counted)
+    first = load_file(db, source, first_part, settings, chunk_records=4)
+    assert (first.rows_loaded, first.rows_duplicate) == (20, 0)
+    assert sum(finished) == 20
+    finished.clear()
+    again = load_file(db, source, everything, settings, chunk_records=4)
+    assert (again.rows_in, again.rows_loaded, again.rows_duplicate) == (len(lines), 10, 20)
+    assert sum(finished) == 10
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ingest_batch_id, count(*), count(DISTINCT source_record_id), "
+            "count(*) FILTER (WHERE metadata ? 'is_bot'), count(device_type) "
+            "FROM public.visitor_tracking GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == sorted(
+        [(first.batch_id, 20, 20, 20, 20), (again.batch_id, 10, 10, 10, 10)]
+    )
+
+
 def test_a_corrected_fx_rate_replaces_the_stored_one(db: str, settings: Settings):
     load_file(db, "fx_rates", FIXTURES / "fx_rates/rates_2026-01.csv", settings)
     correction = load_file(
@@ -540,6 +628,39 @@ def test_a_large_jsonl_file_loads_in_chunks(db: str, settings: Settings, tmp_pat
         assert conn.execute("SELECT record_number FROM raw.quarantine").fetchall() == [(1235,)]
 
 
+def test_chunks_are_parsed_in_a_worker_thread_and_merged_in_the_callers(
+    db: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    source = get_source("behaviour")
+    threads: dict[str, set[int]] = {"parse": set(), "merge": set(), "progress": set()}
+    parse, merge = source.parse, loader._Merger.merge
+
+    def parse_in(data: bytes, file_name: str, context: ParseContext) -> Parsed:
+        threads["parse"].add(threading.get_ident())
+        return parse(data, file_name, context)
+
+    def merge_in(self: loader._Merger, *args: Any) -> Any:
+        threads["merge"].add(threading.get_ident())
+        return merge(self, *args)
+
+    monkeypatch.setattr(source, "parse", parse_in)
+    monkeypatch.setattr(loader._Merger, "merge", merge_in)
+    path = _behaviour_events(tmp_path / "chunks.jsonl", range(2500))
+    result = load_file(
+        db,
+        source,
+        path,
+        settings,
+        chunk_records=1000,
+        progress=lambda _: threads["progress"].add(threading.get_ident()),
+    )
+    assert (result.rows_in, result.rows_loaded) == (2500, 2500)
+    caller = {threading.get_ident()}
+    assert threads["merge"] == threads["progress"] == caller
+    assert len(threads["parse"]) == 1
+    assert threads["parse"] != caller
+
+
 class _Exploding:
     """The usage source, failing on its second chunk."""
 
@@ -613,6 +734,31 @@ def test_derived_sql_runs_in_the_batch_with_its_id(db: str, settings: Settings):
             "WHERE resource_id = 'seen'"
         ).fetchall()
     assert rows == [({"derived": "100%", "batch": str(result.batch_id)}, True)]
+
+
+class _SettingsSeen(_Derived):
+    """Usage whose derived SQL writes down the JIT setting it runs under."""
+
+    derived = (
+        "UPDATE public.platform_usage_tracking SET resource_id = current_setting('jit') "
+        "WHERE ingest_batch_id = :batch_id",
+    )
+
+
+@pytest.mark.parametrize("jit", ["on", "off"])
+def test_the_probes_planner_setting_does_not_outlast_it(db: str, settings: Settings, jit: str):
+    """The probe turns JIT off for itself; the derived SQL after it (the load's other
+    statements) runs under the connection's own setting."""
+    path = FIXTURES / "usage/usage_2026-01-05.csv"
+    with psycopg.connect(db) as conn:
+        conn.execute(f"SET jit = {jit}")
+        conn.commit()
+        result = load_file(conn, _SettingsSeen(), path, settings)
+        seen = conn.execute(
+            "SELECT DISTINCT resource_id FROM public.platform_usage_tracking"
+        ).fetchall()
+    assert result.rows_loaded == 6
+    assert seen == [(jit,)]
 
 
 def test_upsert_newer_keeps_the_newest_version_whatever_the_order(

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import String
 
 from core.db import schema
-from ingestion.parsing.contract import ParseContext, Parsed, Source
+from ingestion.parsing.contract import FinishingSource, ParseContext, Parsed, Source
 from ingestion.sources import tracking
 from ingestion.sources.tracking import (
     TABLE,
@@ -318,6 +318,20 @@ def test_enrichment_off() -> None:
         .tables[TABLE]
         .equals(table)
     )
+
+
+@pytest.mark.parametrize("path", [DAY_1, DAY_2, BAD], ids=lambda path: path.name)
+def test_finishing_unenriched_rows_gives_the_enriched_rows(path: Path) -> None:
+    """The loader parses unenriched and finishes the rows it writes: the same rows result."""
+    source = TrackingSource()
+    assert isinstance(source, FinishingSource)
+    unfinished = source.parse_unfinished(path.read_bytes(), path.name, CONTEXT)
+    enriched = source.parse(path.read_bytes(), path.name, CONTEXT)
+    assert unfinished.rejects == enriched.rejects
+    assert source.finish(TABLE, _table(unfinished)).equals(_table(enriched))
+    reversed_rows = _table(unfinished).reverse()
+    assert source.finish(TABLE, reversed_rows).equals(_table(enriched).reverse())
+    assert TrackingSource(enrich=False).finish(TABLE, _table(unfinished)) is _table(unfinished)
 
 
 def test_client_cannot_set_is_bot() -> None:
