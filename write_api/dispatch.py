@@ -80,20 +80,31 @@ def _by_family(routes: list[APIRoute]) -> dict[tuple[str, str], tuple[APIRoute, 
     return {key: tuple(members) for key, members in families.items()}
 
 
+def _matched(
+    families: dict[tuple[str, str], tuple[APIRoute, ...]], scope: Scope
+) -> APIRoute | None:
+    """The route of `families` that fully matches an HTTP request, its path parameters then
+    set in `scope`, as the router would; None for any other."""
+    if scope["type"] != "http":
+        return None
+    for route in families.get((family(scope["path"]), scope["method"]), ()):
+        match, child_scope = route.matches(scope)
+        if match is Match.FULL:
+            scope.update(child_scope)
+            return route
+    return None
+
+
 class FamilyDispatch:
     def __init__(self, routes: list[APIRoute], scan: ASGIApp) -> None:
         self.scan = scan
         self.families = _by_family(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for route in self.families.get((family(scope["path"]), scope["method"]), ()):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
-                    return
-        await self.scan(scope, receive, send)
+        if route := _matched(self.families, scope):
+            await route.handle(scope, receive, send)
+        else:
+            await self.scan(scope, receive, send)
 
 
 class RequestOnlyShortcut:
@@ -108,14 +119,10 @@ class RequestOnlyShortcut:
         self.by_status = {k: v for k, v in handlers.items() if isinstance(k, int)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for route in self.families.get((family(scope["path"]), scope["method"]), ()):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child_scope)
-                    await self._answer(route.endpoint, scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if route := _matched(self.families, scope):
+            await self._answer(route.endpoint, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
     async def _answer(
         self,

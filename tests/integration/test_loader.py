@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 import psycopg
 import pytest
+from psycopg import sql
 
 from core.settings import Settings
 from ingestion.load import (
@@ -374,12 +375,20 @@ def test_new_keys_are_copied_straight_into_the_target(
     assert (first.rows_loaded, first.rows_duplicate) == (6, 0)
     assert (second.rows_loaded, second.rows_duplicate) == (2, 2)
     assert staged == []
+    assert _rows_by_batch(db, "platform_usage_tracking", "id") == sorted(
+        [(first.batch_id, 6, 6), (second.batch_id, 2, 2)]
+    )
+
+
+def _rows_by_batch(db: str, table: str, key: str) -> list[tuple[Any, ...]]:
+    """(batch id, rows, distinct `key`s) of each batch's rows in public.`table`, sorted."""
     with psycopg.connect(db) as conn:
         rows = conn.execute(
-            "SELECT ingest_batch_id, count(*), count(DISTINCT id) "
-            "FROM public.platform_usage_tracking GROUP BY 1"
+            sql.SQL(
+                "SELECT ingest_batch_id, count(*), count(DISTINCT {}) FROM {} GROUP BY 1"
+            ).format(sql.Identifier(key), sql.Identifier("public", table))
         ).fetchall()
-    assert sorted(rows) == sorted([(first.batch_id, 6, 6), (second.batch_id, 2, 2)])
+    return sorted(rows)
 
 
 def test_tables_under_row_level_security_go_through_the_stage(
@@ -476,12 +485,9 @@ def test_an_unprobed_copy_meeting_a_stored_key_mid_file_stores_every_row_once(
     assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (2500, 2400, 100)
     assert probed == ["public.user_behavior_tracking"] * 3  # chunks 1, 2 (after its COPY), 3
     assert staged == []
-    with psycopg.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT ingest_batch_id, count(*), count(DISTINCT source_record_id) "
-            "FROM public.user_behavior_tracking GROUP BY 1"
-        ).fetchall()
-    assert sorted(rows) == sorted([(stored.batch_id, 100, 100), (result.batch_id, 2400, 2400)])
+    assert _rows_by_batch(db, "user_behavior_tracking", "source_record_id") == sorted(
+        [(stored.batch_id, 100, 100), (result.batch_id, 2400, 2400)]
+    )
 
 
 def test_a_redelivered_tracking_file_enriches_only_its_new_rows(
