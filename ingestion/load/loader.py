@@ -627,12 +627,15 @@ class _Merger:
 
     def _stored_rows(self, target: Target, frame: pl.DataFrame) -> list[int]:
         """1-based row numbers of `frame` whose key is in the target: one query, the keys
-        sent as one array literal per key column and joined on the target's unique index.
+        sent as one array literal per key column, each looked up in the target's unique index.
 
-        Key columns of time or number types are also bounded by the chunk's own range, so the
-        target's rows the join reads are those of that range (a file's chunks are mostly
-        disjoint in time), not the whole table once per chunk. Text is not bounded: Polars
-        and the column's collation may order it differently.
+        The lookup is a LATERAL subquery with LIMIT 1, which the planner cannot turn into a
+        hash join: a hash join reads every stored row of the chunk's time range once per
+        chunk, which grows with the table (a re-delivery of 300,000 events: probe 3.0 s this
+        way 1.6 s, benchmarks/README.md), while an index lookup grows only with the index's
+        depth, statistics or none. Key columns of time or number types are also bounded by the
+        chunk's own range (text is not: Polars and the column's collation may order it
+        differently), which narrows nothing in an index lookup but costs nothing either.
         """
         types = self._copyable(target).key_types
         names = [sql.Identifier(f"k{i}") for i in range(len(target.key))]
@@ -656,7 +659,7 @@ class _Merger:
                 parameters += [values.min(), values.max()]
         statement = sql.SQL(
             "SELECT k.n FROM unnest({arrays}) WITH ORDINALITY AS k({names}, n) "
-            "JOIN {target} AS t ON {conditions}"
+            "CROSS JOIN LATERAL (SELECT FROM {target} AS t WHERE {conditions} LIMIT 1) AS t"
         ).format(
             arrays=arrays,
             names=sql.SQL(", ").join(names),
@@ -670,13 +673,12 @@ class _Merger:
     def _probe_plan(self) -> Iterator[None]:
         """For the probe only: no JIT.
 
-        The planner hash-joins the chunk's keys with the stored rows of the chunk's time range
-        and, the table being large, compiles that plan with JIT, which took half the probe:
-        0.44-0.52 s per 25,000 keys on 300,000 stored rows, 0.22-0.29 s without. (Index
-        lookups forced by turning hash and merge joins off were barely faster there,
-        0.19-0.23 s, and on a table loaded but not yet analysed the planner then chose a
-        nested loop over sequential scans: minutes per probe.) The setting is set back after
-        the probe (on an error the transaction's rollback undoes it).
+        The table being large, the planner compiles the probe's plan with JIT, which took half
+        of the probe as a hash join: 0.44-0.52 s per 25,000 keys on 300,000 stored rows,
+        0.22-0.29 s without. (Index lookups forced by turning hash and merge joins off instead
+        made the planner choose, on a table loaded but not yet analysed, a nested loop over
+        sequential scans: minutes per probe. The LATERAL lookup needs no such setting.) The
+        setting is set back after the probe (on an error the transaction's rollback undoes it).
         """
         if self.jit is None:
             row = self.conn.execute("SELECT current_setting('jit')").fetchone()
