@@ -174,9 +174,10 @@ def load_file(
         context = context or read_parse_context(conn, settings)
 
         # A finishing source's costly columns are computed in the merge, for new rows only.
-        finishing = isinstance(source, FinishingSource)
-        parse = source.parse_unfinished if isinstance(source, FinishingSource) else source.parse
-
+        finisher: Finisher | None = None
+        parse = source.parse
+        if isinstance(source, FinishingSource):
+            parse, finisher = source.parse_unfinished, source.finish
         referencing = isinstance(source, ReferencingSource)
 
         def parsed_chunks(context: ParseContext) -> Iterator[tuple[Parsed, int, int]]:
@@ -205,7 +206,7 @@ def load_file(
                 if progress:
                     progress(LoadProgress(path, bytes_done, total, records))
 
-        result = _load_recorded(conn, source, label, sha256, context, file_chunks, finish=finishing)
+        result = _load_recorded(conn, source, label, sha256, context, file_chunks, finisher)
     if progress:
         progress(LoadProgress(path, total, total, result.rows_in, finished=True))
     return result
@@ -251,6 +252,8 @@ def _read_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
             del item
 
 
+# A FinishingSource's `finish`: (target table, its unfinished rows) -> the finished rows.
+Finisher = Callable[[str, pl.DataFrame], pl.DataFrame]
 # Parsed pieces of one batch, each with the record number its rejects count from.
 ParsedChunks = Callable[[ParseContext], Iterator[tuple[Parsed, int]]]
 
@@ -262,12 +265,11 @@ def _load_recorded(
     sha256: str,
     context: ParseContext,
     chunks: ParsedChunks,
-    *,
-    finish: bool = False,
+    finish: Finisher | None = None,
 ) -> BatchResult:
     """`_load`, with a failure written to the ledger (in its own transaction) and re-raised.
 
-    `finish`: the chunks' rows are a `FinishingSource`'s, unfinished.
+    `finish`: the chunks' rows are a `FinishingSource`'s, unfinished; this finishes them.
     """
     try:
         return _load(conn, source, label, sha256, context, chunks, finish)
@@ -354,9 +356,8 @@ def _load(
     sha256: str,
     context: ParseContext,
     chunks: ParsedChunks,
-    finish: bool,
+    finish: Finisher | None,
 ) -> BatchResult:
-    finisher = source.finish if finish and isinstance(source, FinishingSource) else None
     with conn.transaction():
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}:{sha256}",)
@@ -379,7 +380,7 @@ def _load(
             counts.events(parsed)
             for target in (source.primary, *source.secondary):
                 frame = parsed.tables.get(target.table)
-                in_file, stored, written = merger.merge(target, frame, finisher)
+                in_file, stored, written = merger.merge(target, frame, finish)
                 if target is source.primary:
                     counts.duplicate_in_file += in_file
                     counts.duplicate_stored += stored
@@ -471,8 +472,6 @@ def _with_batch_parameter(statement: str) -> sql.SQL:
 
 
 _ROW = "_loader_row"
-# A FinishingSource's `finish`: (target table, its unfinished rows) -> the finished rows.
-Finisher = Callable[[str, pl.DataFrame], pl.DataFrame]
 
 
 def _unchanged(frame: pl.DataFrame) -> pl.DataFrame:
